@@ -1,0 +1,32 @@
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: install test lint demo bench clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+install: $(STAMP)
+
+test: $(STAMP)
+	$(BIN)/ruff check newsvault tests benchmarks scripts
+	$(BIN)/ruff format --check newsvault tests benchmarks scripts
+	$(BIN)/pytest -q
+
+lint: $(STAMP)
+	$(BIN)/ruff check newsvault tests benchmarks scripts
+	$(BIN)/ruff format --check newsvault tests benchmarks scripts
+
+demo: $(STAMP)
+	$(BIN)/newsvault demo demo-archive
+
+bench: $(STAMP)
+	$(BIN)/python benchmarks/ingest.py
+
+clean:
+	rm -rf $(VENV) demo-archive .pytest_cache

@@ -1,0 +1,225 @@
+"""The archive directory: found like a git repository, laid out as DESIGN.md describes.
+
+newsvault.toml   sources and settings        captures/   raw responses (WARC)
+newsvault.db     SQLite database             articles/   the markdown archive
+newsvault.lock   held by the writing process lists/      one page per source
+"""
+
+from __future__ import annotations
+
+import fcntl
+import os
+import re
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import tomlkit
+from tomlkit.exceptions import TOMLKitError
+from tomlkit.items import AoT
+
+from newsvault.errors import ArchiveError, SourceError
+from newsvault.files import write_atomic
+from newsvault.models import Source
+from newsvault.settings import Settings
+from newsvault.store import Store
+
+CONFIG_NAME = "newsvault.toml"
+SLUG = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
+
+DEFAULT_CONFIG = """\
+# newsvault archive: the sources it follows and its settings.
+# Each [[sources]] table is one feed: `slug` names the folder articles/<slug>/ (keep it
+# stable once articles exist), `name` is shown on list pages, `url` is the RSS/Atom/JSON
+# feed. Edit freely, or use `newsvault sources add URL --name NAME` / `sources remove SLUG`.
+# Every setting and its default: README, section "Settings".
+
+[fetch]
+# timeout = 30.0                  # seconds for one response, body included
+# max_bytes = 15000000            # largest body read
+# allow_private_networks = false  # true lets sources on private/loopback addresses be fetched
+
+# Voice of America, Chinese service
+[[sources]]
+slug = "voa"
+name = "美国之音"
+url = "https://www.voachinese.com/api/zm_yql-vomx-tpeybti"
+
+# Radio Free Asia, Mandarin service
+[[sources]]
+slug = "rfa"
+name = "自由亚洲电台"
+url = "https://www.rfa.org/mandarin/rss2.xml"
+
+# BBC News, Chinese (simplified)
+[[sources]]
+slug = "bbc"
+name = "BBC中文"
+url = "https://feeds.bbci.co.uk/zhongwen/simp/rss.xml"
+
+# The New York Times, Chinese edition
+[[sources]]
+slug = "nytimes"
+name = "纽约时报中文网"
+url = "https://cn.nytimes.com/rss/"
+
+# Deutsche Welle, Chinese service
+[[sources]]
+slug = "dw"
+name = "德国之声"
+url = "https://rss.dw.com/rdf/rss-chi-all"
+
+# Radio France Internationale, Chinese service
+[[sources]]
+slug = "rfi"
+name = "法广"
+url = "https://www.rfi.fr/cn/rss"
+
+# China Digital Times, Chinese edition
+[[sources]]
+slug = "cdt"
+name = "中国数字时代"
+url = "https://chinadigitaltimes.net/chinese/feed/"
+"""
+
+
+def find_root(explicit: Path | None = None, cwd: Path | None = None) -> Path:
+    """--archive, else NEWSVAULT_ARCHIVE, else the nearest parent holding newsvault.toml."""
+    chosen = explicit or (
+        Path(os.environ["NEWSVAULT_ARCHIVE"]) if os.environ.get("NEWSVAULT_ARCHIVE") else None
+    )
+    if chosen is not None:
+        if not (chosen / CONFIG_NAME).is_file():
+            raise ArchiveError(
+                f"{chosen}: no {CONFIG_NAME} here; create an archive with `newsvault init {chosen}`"
+            )
+        return chosen.resolve()
+    here = (cwd or Path.cwd()).resolve()
+    for folder in (here, *here.parents):
+        if (folder / CONFIG_NAME).is_file():
+            return folder
+    raise ArchiveError(
+        f"no archive found in {here} or its parents; run `newsvault init DIR` or pass --archive DIR"
+    )
+
+
+class Archive:
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self.config_path = root / CONFIG_NAME
+        self.db_path = root / "newsvault.db"
+        self.captures_dir = root / "captures"
+        self.articles_dir = root / "articles"
+        self.lists_dir = root / "lists"
+        self.media_dir = root / "media"
+        self.site_dir = root / "site"
+        self._document = self._read_config()
+        self.settings = Settings(self._document.unwrap())
+
+    @classmethod
+    def find(cls, explicit: Path | None = None) -> Archive:
+        return cls(find_root(explicit))
+
+    @classmethod
+    def init(cls, root: Path, config_text: str = DEFAULT_CONFIG) -> Archive:
+        if (root / CONFIG_NAME).exists():
+            raise ArchiveError(f"{root}: already an archive ({CONFIG_NAME} exists)")
+        if root.exists() and not root.is_dir():
+            raise ArchiveError(f"{root}: exists and is not a directory")
+        root.mkdir(parents=True, exist_ok=True)
+        write_atomic(root / CONFIG_NAME, config_text)
+        archive = cls(root.resolve())
+        for folder in (
+            archive.captures_dir,
+            archive.articles_dir,
+            archive.lists_dir,
+            archive.media_dir,
+        ):
+            folder.mkdir(exist_ok=True)
+        archive.store().close()
+        return archive
+
+    def store(self, *, durable: bool = False) -> Store:
+        return Store.open(self.db_path, durable=durable)
+
+    @contextmanager
+    def lock(self) -> Iterator[None]:
+        """Hold the archive for writing; a second writer gets a clear error, not a wait."""
+        with open(self.root / "newsvault.lock", "a+") as handle:
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                raise ArchiveError(
+                    f"{self.root}: another newsvault process is writing to this archive; "
+                    "wait for it to finish"
+                ) from None
+            try:
+                yield
+            finally:
+                fcntl.flock(handle, fcntl.LOCK_UN)
+
+    # -- sources in newsvault.toml -------------------------------------------------------
+
+    def sources(self) -> list[Source]:
+        found: list[Source] = []
+        for position, table in enumerate(self._document.get("sources", []), start=1):
+            slug, url = str(table.get("slug", "")), str(table.get("url", ""))
+            if not SLUG.match(slug):
+                raise ArchiveError(
+                    f"{self.config_path}: source #{position} has slug {slug!r}; "
+                    "use lowercase letters, digits, '-' and '_'"
+                )
+            found.append(Source(slug=slug, name=str(table.get("name") or slug), url=url))
+        slugs = [s.slug for s in found]
+        if len(set(slugs)) != len(slugs):
+            duplicate = next(s for s in slugs if slugs.count(s) > 1)
+            raise ArchiveError(f"{self.config_path}: slug {duplicate!r} is used by two sources")
+        return found
+
+    def add_source(self, source: Source) -> None:
+        if not SLUG.match(source.slug):
+            raise SourceError(f"slug {source.slug!r}: use lowercase letters, digits, '-' and '_'")
+        if any(s.slug == source.slug for s in self.sources()):
+            raise SourceError(
+                f"a source with slug {source.slug!r} exists; choose another with --slug"
+            )
+        if any(s.url == source.url for s in self.sources()):
+            raise SourceError(f"{source.url} is already followed")
+        table = tomlkit.table()
+        table.update({"slug": source.slug, "name": source.name, "url": source.url})
+        existing = self._document.get("sources")
+        if not isinstance(existing, AoT):  # absent, or written by hand as `sources = []`
+            if existing is not None:
+                del self._document["sources"]
+            self._document.append("sources", tomlkit.aot())
+        self._document["sources"].append(table)
+        self._save()
+
+    def remove_source(self, slug: str) -> Source:
+        tables = self._document.get("sources", [])
+        for index, table in enumerate(tables):
+            if table.get("slug") == slug:
+                removed = Source(
+                    slug=slug, name=str(table.get("name") or slug), url=str(table.get("url", ""))
+                )
+                del tables[index]
+                if not tables:  # an emptied array of tables would be written as `sources = []`
+                    del self._document["sources"]
+                self._save()
+                return removed
+        raise SourceError(f"no source with slug {slug!r}; see `newsvault sources list`")
+
+    def _read_config(self) -> tomlkit.TOMLDocument:
+        try:
+            return tomlkit.parse(self.config_path.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            raise ArchiveError(
+                f"{self.root}: no {CONFIG_NAME}; run `newsvault init {self.root}`"
+            ) from None
+        except (TOMLKitError, UnicodeDecodeError) as exc:
+            raise ArchiveError(
+                f"{self.config_path}: not valid TOML ({str(exc).splitlines()[0]})"
+            ) from None
+
+    def _save(self) -> None:
+        write_atomic(self.config_path, tomlkit.dumps(self._document))

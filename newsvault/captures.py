@@ -1,0 +1,137 @@
+"""Raw captures: every HTTP response, bytes as received and headers, in `captures/*.warc.gz`.
+
+Files are append-only and rotated by size. Each record is its own gzip member, so a record
+is readable on its own from (file, offset). A writer never appends to a file whose tail is
+not known to the database (a run killed mid-write may leave a torn record there): it starts
+a new file instead, so nothing already written is ever touched.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import io
+import os
+from dataclasses import dataclass
+from http import HTTPStatus
+from pathlib import Path
+from typing import BinaryIO
+
+from warcio.archiveiterator import ArchiveIterator
+from warcio.statusandheaders import StatusAndHeaders
+from warcio.warcwriter import WARCWriter
+
+from newsvault.fetch.client import Response
+
+_DROPPED_HEADERS = {"transfer-encoding", "content-length"}
+
+
+@dataclass(frozen=True)
+class CaptureRef:
+    """Where one response lies: `file` is relative to the captures directory."""
+
+    url: str
+    status: int
+    content_type: str | None
+    digest: str
+    file: str
+    offset: int
+    length: int
+    fetched: float
+
+
+def body_digest(body: bytes) -> str:
+    return "sha256:" + hashlib.sha256(body).hexdigest()
+
+
+class CaptureWriter:
+    def __init__(self, directory: Path, committed_ends: dict[str, int], rotate_bytes: int) -> None:
+        """`committed_ends` maps each file name to the end of its last record the store knows."""
+        self.directory = directory
+        self.rotate_bytes = rotate_bytes
+        self._committed = committed_ends
+        self._fh: BinaryIO | None = None
+        self._name = ""
+
+    def write(self, response: Response) -> CaptureRef:
+        fh = self._current()
+        offset = fh.tell()
+        http_headers = StatusAndHeaders(
+            f"{response.status} {_reason(response.status)}",
+            [(k, v) for k, v in response.headers.items() if k.lower() not in _DROPPED_HEADERS]
+            + [("Content-Length", str(len(response.raw)))],
+            protocol="HTTP/1.1",
+        )
+        writer = WARCWriter(fh, gzip=True)
+        record = writer.create_warc_record(
+            response.url,
+            "response",
+            payload=io.BytesIO(response.raw),
+            http_headers=http_headers,
+            warc_headers_dict={"WARC-Date": _warc_date(response.fetched)},
+        )
+        writer.write_record(record)
+        fh.flush()
+        length = fh.tell() - offset
+        self._committed[self._name] = offset + length
+        return CaptureRef(
+            url=response.url,
+            status=response.status,
+            content_type=response.content_type,
+            digest=body_digest(response.body),
+            file=self._name,
+            offset=offset,
+            length=length,
+            fetched=response.fetched,
+        )
+
+    def close(self) -> None:
+        if self._fh is not None:
+            os.fsync(self._fh.fileno())
+            self._fh.close()
+            self._fh = None
+
+    def _current(self) -> BinaryIO:
+        if self._fh is not None and self._fh.tell() < self.rotate_bytes:
+            return self._fh
+        self.close()
+        self.directory.mkdir(parents=True, exist_ok=True)
+        names = sorted(p.name for p in self.directory.glob("*.warc.gz"))
+        name = names[-1] if names else _file_name(1)
+        path = self.directory / name
+        size = path.stat().st_size if path.exists() else 0
+        if size >= self.rotate_bytes or size != self._committed.get(name, 0):
+            name = _file_name(int(name.split(".", 1)[0]) + 1)
+            path = self.directory / name
+        self._name = name
+        self._fh = open(path, "ab")  # noqa: SIM115 - kept open across records, closed in close()
+        return self._fh
+
+
+def read_capture(
+    directory: Path, file: str, offset: int
+) -> tuple[int, list[tuple[str, str]], bytes]:
+    """Read one record back: (status, headers, body with its Content-Encoding undone)."""
+    with open(directory / file, "rb") as fh:
+        fh.seek(offset)
+        for record in ArchiveIterator(fh):
+            status = int(record.http_headers.get_statuscode())
+            headers = list(record.http_headers.headers)
+            return status, headers, record.content_stream().read()
+    raise FileNotFoundError(f"no WARC record at {file}:{offset}")
+
+
+def _file_name(serial: int) -> str:
+    return f"{serial:05d}.warc.gz"
+
+
+def _warc_date(timestamp: float) -> str:
+    moment = dt.datetime.fromtimestamp(timestamp, dt.UTC)
+    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond:06d}Z"
+
+
+def _reason(status: int) -> str:
+    try:
+        return HTTPStatus(status).phrase
+    except ValueError:
+        return "Unknown"

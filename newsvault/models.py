@@ -1,0 +1,77 @@
+"""The models every stage shares: one class per concept."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+# Articles are dated in UTC+8 on list pages; times are kept as milliseconds since the epoch.
+CHINA_TIME = dt.timezone(dt.timedelta(hours=8))
+
+
+def ms_to_iso(ms: int | None) -> str | None:
+    if ms is None:
+        return None
+    return dt.datetime.fromtimestamp(ms / 1000, dt.UTC).isoformat(timespec="seconds")
+
+
+def to_ms(moment: dt.datetime | float) -> int:
+    if isinstance(moment, dt.datetime):
+        return round(moment.timestamp() * 1000)
+    return round(moment * 1000)
+
+
+@dataclass(frozen=True)
+class Source:
+    """A followed source as newsvault.toml describes it."""
+
+    slug: str
+    name: str
+    url: str
+
+
+@dataclass
+class Article:
+    source: str  # the source's slug
+    url: str
+    title: str
+    html: str  # sanitized content HTML with absolute links
+    text: str
+    published: int  # ms since the epoch, UTC
+    fetched: int
+    key: str = ""  # identity within the source: guid, else canonical URL
+    author: str | None = None
+    origin: str | None = None
+    lang: str | None = None
+    images: list[dict[str, Any]] = field(default_factory=list)
+    capture_id: int | None = None
+    id: int | None = None  # database id
+    number: int | None = None  # the markdown archive's per-source id: articles/<slug>/<number>.md
+
+    @property
+    def path(self) -> str:
+        return f"articles/{self.source}/{self.number}.md"
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "source": self.source,
+            "number": self.number,
+            "path": self.path,
+            "url": self.url,
+            "title": self.title,
+            "author": self.author,
+            "published": ms_to_iso(self.published),
+            "fetched": ms_to_iso(self.fetched),
+            "text": self.text,
+            "html": self.html,
+            "images": self.images,
+            "origin": self.origin,
+            "lang": self.lang,
+            "capture": self.capture_id,
+        }
+
+    def images_json(self) -> str:
+        return json.dumps(self.images, ensure_ascii=False)

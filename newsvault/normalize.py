@@ -1,0 +1,135 @@
+"""Normalize: make content safe and self-contained before it is stored.
+
+Sanitizing (nh3: no scripts, styles, event handlers, iframes, forms) and making every link
+and image URL absolute happen in one pass; then one lxml parse yields the plain text and the
+images with their captions.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from urllib.parse import parse_qsl, urlencode, urljoin, urlsplit, urlunsplit
+
+import lxml.html
+import nh3
+
+_URL_ATTRIBUTES = {"href", "src", "cite", "poster"}
+_TAGS = set(nh3.ALLOWED_TAGS) | {"picture", "source", "video", "audio"}
+_ATTRIBUTES = {tag: set(attrs) for tag, attrs in nh3.ALLOWED_ATTRIBUTES.items()}
+_ATTRIBUTES.setdefault("source", set()).update({"src", "type"})
+_ATTRIBUTES.setdefault("video", set()).update({"src", "poster", "controls"})
+_ATTRIBUTES.setdefault("audio", set()).update({"src", "controls"})
+_TRACKING_PARAM = re.compile(r"^(utm_\w+|fbclid|gclid|spm|from|share_token)$", re.IGNORECASE)
+_BLOCK_TAGS = {
+    "p", "div", "br", "li", "h1", "h2", "h3", "h4", "h5", "h6", "blockquote", "pre",
+    "figure", "figcaption", "tr", "table", "ul", "ol", "section", "article", "hr",
+}  # fmt: skip
+_SPACES = re.compile(r"[ \t\r\f\v\u00a0\u3000]+")
+
+
+@dataclass(frozen=True)
+class Image:
+    src: str
+    caption: str | None = None
+
+    def as_dict(self) -> dict[str, str | None]:
+        return {"src": self.src, "caption": self.caption}
+
+
+def canonical_url(url: str) -> str:
+    """The identity of a link: lowercase scheme and host, no fragment, no tracking parameters."""
+    parts = urlsplit(url.strip())
+    query = urlencode(
+        [
+            (k, v)
+            for k, v in parse_qsl(parts.query, keep_blank_values=True)
+            if not _TRACKING_PARAM.match(k)
+        ]
+    )
+    netloc = parts.netloc.lower()
+    for default in (":80", ":443"):
+        if (
+            netloc.endswith(default)
+            and parts.scheme.lower() == {":80": "http", ":443": "https"}[default]
+        ):
+            netloc = netloc[: -len(default)]
+    return urlunsplit((parts.scheme.lower(), netloc, parts.path or "/", query, ""))
+
+
+def absolute_url(base: str, url: str) -> str:
+    return urljoin(base, url.strip()) if base else url.strip()
+
+
+def sanitize_html(html: str, base_url: str) -> str:
+    """Safe HTML with absolute URLs; javascript: and other non-web schemes are removed."""
+
+    def absolutize(tag: str, attribute: str, value: str) -> str | None:
+        if attribute in _URL_ATTRIBUTES:
+            return absolute_url(base_url, value)
+        return value
+
+    return nh3.clean(
+        html,
+        tags=_TAGS,
+        attributes=_ATTRIBUTES,
+        attribute_filter=absolutize,
+        link_rel="noopener noreferrer nofollow",
+        url_schemes={"http", "https", "mailto"},
+    )
+
+
+def text_and_images(html: str) -> tuple[str, list[Image]]:
+    """Plain text (one line per block) and the images of sanitized HTML."""
+    if not html.strip():
+        return "", []
+    root = lxml.html.fragment_fromstring(html, create_parent="div")
+    images: list[Image] = []
+    for img in root.iter("img"):
+        src = img.get("src")
+        if src:
+            images.append(Image(src, _caption(img)))
+    for element in root.iter(*_BLOCK_TAGS):  # mark block edges, then read the text once
+        element.tail = "\n" + (element.tail or "")
+        if element.tag != "br":
+            element.text = "\n" + (element.text or "")
+    lines = (_SPACES.sub(" ", line).strip() for line in root.text_content().split("\n"))
+    return "\n".join(line for line in lines if line), images
+
+
+def _caption(img: lxml.html.HtmlElement) -> str | None:
+    figure = next((a for a in img.iterancestors() if a.tag == "figure"), None)
+    if figure is not None:
+        caption = figure.find(".//figcaption")
+        if caption is not None and caption.text_content().strip():
+            return caption.text_content().strip()
+    alt = (img.get("alt") or img.get("title") or "").strip()
+    return alt or None
+
+
+_CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
+_LATIN = re.compile(r"[A-Za-z]")
+_ORIGIN_LINE = re.compile(r"(?:来源|來源|稿源|转自|轉自)\s*[:：]\s*([^\s，,。|｜/]{2,30})")
+
+
+def guess_lang(text: str) -> str | None:
+    """'zh' or 'en' from the share of CJK characters; None when there is too little text."""
+    sample = text[:2000]
+    cjk, latin = len(_CJK.findall(sample)), len(_LATIN.findall(sample))
+    if cjk + latin < 10:
+        return None
+    return "zh" if cjk * 3 >= latin else "en"
+
+
+def find_origin(text: str) -> str | None:
+    """The outlet a reprint names in a '来源：' line."""
+    match = _ORIGIN_LINE.search(text)
+    return match.group(1) if match else None
+
+
+def merge_images(*groups: list[Image]) -> list[Image]:
+    seen: dict[str, Image] = {}
+    for image in (i for group in groups for i in group):
+        if image.src not in seen or (image.caption and not seen[image.src].caption):
+            seen[image.src] = image
+    return list(seen.values())

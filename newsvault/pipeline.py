@@ -1,0 +1,201 @@
+"""The run: every source's feed fetched once, its new items archived, the markdown written.
+
+Per source, top to bottom: fetch (conditional GET) -> keep the raw capture -> parse the
+feed -> normalize each item -> store new items in one transaction -> remember the ETag.
+A failing source is recorded with its reason and never stops the others.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from newsvault.archive import Archive
+from newsvault.captures import CaptureRef, CaptureWriter, body_digest
+from newsvault.errors import FeedError, FetchError, HTTPStatusError
+from newsvault.feeds import Feed, FeedItem, parse_feed
+from newsvault.fetch.client import Fetcher, Response
+from newsvault.models import Article, Source, to_ms
+from newsvault.normalize import (
+    find_origin,
+    guess_lang,
+    merge_images,
+    sanitize_html,
+    text_and_images,
+)
+from newsvault.publish.markdown import PublishResult, publish_markdown
+from newsvault.store import Store
+
+FEED_ACCEPT = (
+    "application/rss+xml, application/atom+xml, application/feed+json, "
+    "application/xml;q=0.9, text/xml;q=0.9, */*;q=0.5"
+)
+
+
+@dataclass
+class SourceReport:
+    slug: str
+    name: str
+    new: int = 0
+    unchanged: int = 0
+    edited: int = 0
+    error: str | None = None
+    not_modified: bool = False
+
+    @property
+    def failed(self) -> bool:
+        return self.error is not None
+
+
+@dataclass
+class RunReport:
+    sources: list[SourceReport]
+    published: PublishResult
+
+    @property
+    def failed(self) -> list[SourceReport]:
+        return [s for s in self.sources if s.failed]
+
+    @property
+    def new(self) -> int:
+        return sum(s.new for s in self.sources)
+
+
+def run(
+    archive: Archive,
+    sources: list[Source],
+    on_source_done: Callable[[SourceReport], None] | None = None,
+) -> RunReport:
+    """Archive every source once; the archive lock is held throughout."""
+    with archive.lock():
+        store = archive.store()
+        try:
+            reports = asyncio.run(_run_all(archive, store, sources, on_source_done))
+            published = publish_markdown(
+                store,
+                archive.root,
+                list_size=archive.settings["publish.list_size"],
+                only_missing=True,
+            )
+        finally:
+            store.close()
+    return RunReport(sources=reports, published=published)
+
+
+async def _run_all(
+    archive: Archive,
+    store: Store,
+    sources: list[Source],
+    on_source_done: Callable[[SourceReport], None] | None,
+) -> list[SourceReport]:
+    states = store.source_states()
+    writer = CaptureWriter(
+        archive.captures_dir,
+        store.committed_capture_ends(),
+        archive.settings["captures.rotate_bytes"],
+    )
+    reports: dict[str, SourceReport] = {}
+
+    async def one(source: Source) -> None:
+        report = await _archive_source(fetcher, store, writer, source, states.get(source.slug))
+        reports[source.slug] = report
+        if on_source_done:
+            on_source_done(report)
+
+    try:
+        async with Fetcher(archive.settings.fetch_options()) as fetcher:
+            await asyncio.gather(*(one(source) for source in sources))
+    finally:
+        writer.close()
+    return [reports[s.slug] for s in sources]
+
+
+async def _archive_source(fetcher, store, writer, source, state) -> SourceReport:
+    report = SourceReport(slug=source.slug, name=source.name)
+    source_id = store.ensure_source(source.slug, source.name, source.url)
+    now = to_ms(time.time())
+    if not source.url:
+        report.error = "no url in newsvault.toml"
+        store.record_fetch(source_id, now=now, error=report.error)
+        return report
+    try:
+        response = await fetcher.get(
+            source.url,
+            etag=state.etag if state else None,
+            last_modified=state.last_modified if state else None,
+            accept=FEED_ACCEPT,
+        )
+    except FetchError as exc:
+        failed = getattr(exc, "response", None) if isinstance(exc, HTTPStatusError) else None
+        if failed is not None:
+            _keep(store, writer, failed)
+        report.error = exc.reason
+        store.record_fetch(source_id, now=now, error=report.error)
+        return report
+    for hop in response.history:
+        _keep(store, writer, hop)
+    if response.not_modified:
+        report.not_modified = True
+        store.record_fetch(source_id, now=now)
+        return report
+    capture = _keep(store, writer, response, commit=False)
+    try:
+        feed = parse_feed(response.body, response.content_type, response.url)
+    except FeedError as exc:
+        if isinstance(capture, CaptureRef):
+            store.add_capture(capture)
+        report.error = str(exc)
+        store.record_fetch(source_id, now=now, error=report.error)
+        return report
+    fetched = to_ms(response.fetched)
+    # Oldest first, so the newest gets the lowest number; feeds list the newest first.
+    ordered = sorted(
+        enumerate(feed.items), key=lambda pair: (_published(pair[1], fetched), -pair[0])
+    )
+    items = [to_article(item, feed, source.slug, fetched) for _, item in ordered]
+    added = store.add_articles(source_id, items, capture)
+    report.new, report.unchanged, report.edited = len(added.new), added.unchanged, added.edited
+    store.record_fetch(
+        source_id,
+        now=now,
+        etag=response.headers.get("ETag"),
+        last_modified=response.headers.get("Last-Modified"),
+    )
+    return report
+
+
+def _keep(
+    store: Store, writer: CaptureWriter, response: Response, *, commit: bool = True
+) -> CaptureRef | int:
+    """The capture of `response`: an existing one with the same bytes, or a new WARC record
+    (stored now, or with the articles when `commit` is False)."""
+    existing = store.find_capture(response.url, body_digest(response.body))
+    if existing is not None:
+        return existing
+    ref = writer.write(response)
+    return store.add_capture(ref) if commit else ref
+
+
+def _published(item: FeedItem, fetched: int) -> int:
+    return to_ms(item.published) if item.published else fetched
+
+
+def to_article(item: FeedItem, feed: Feed, slug: str, fetched: int) -> Article:
+    html = sanitize_html(item.content_html, item.url or feed.link or "")
+    text, images = text_and_images(html)
+    return Article(
+        source=slug,
+        key=item.key,
+        url=item.url,
+        title=item.title,
+        html=html,
+        text=text,
+        published=_published(item, fetched),
+        fetched=fetched,
+        author=item.author,
+        origin=item.origin or find_origin(text),
+        lang=feed.lang or guess_lang(text),
+        images=[i.as_dict() for i in merge_images(item.images, images)],
+    )

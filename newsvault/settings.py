@@ -1,0 +1,114 @@
+"""Settings: one typed table. Each setting lives in newsvault.toml as `section.key`, may be
+overridden by an environment variable, and is documented here (README lists them all;
+tests/test_settings.py keeps the two in step)."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from typing import Any
+
+from newsvault.errors import ArchiveError
+from newsvault.fetch.client import USER_AGENT, FetchOptions
+
+
+@dataclass(frozen=True)
+class Setting:
+    key: str
+    default: Any
+    help: str
+    env: str | None = None
+
+    @property
+    def kind(self) -> type:
+        return type(self.default)
+
+
+SETTINGS: tuple[Setting, ...] = (
+    Setting("fetch.timeout", 30.0, "Deadline in seconds for one response, body included."),
+    Setting("fetch.connect_timeout", 10.0, "Seconds to wait for a TCP/TLS connection."),
+    Setting("fetch.max_bytes", 15_000_000, "Largest body read, before and after decompression."),
+    Setting("fetch.max_redirects", 5, "Redirects followed before giving up."),
+    Setting("fetch.retries", 2, "Retries after a network error, timeout or 5xx/429."),
+    Setting("fetch.backoff", 1.0, "Seconds before the first retry; doubles each time."),
+    Setting("fetch.concurrency", 16, "Requests in flight at once."),
+    Setting("fetch.per_host", 2, "Requests in flight at once to one host."),
+    Setting("fetch.user_agent", USER_AGENT, "The User-Agent header sent."),
+    Setting(
+        "fetch.allow_private_networks",
+        False,
+        "Allow private, loopback and link-local addresses (off: SSRF guard).",
+        env="NEWSVAULT_ALLOW_PRIVATE_NETWORKS",
+    ),
+    Setting("captures.rotate_bytes", 1_000_000_000, "Start a new WARC file past this size."),
+    Setting("publish.list_size", 300, "Articles on each lists/<name>.md page."),
+)
+
+_BY_KEY = {s.key: s for s in SETTINGS}
+_TRUE = {"1", "true", "yes", "on"}
+_FALSE = {"0", "false", "no", "off", ""}
+
+
+class Settings:
+    """Values from newsvault.toml, then the environment, over the defaults in SETTINGS."""
+
+    def __init__(
+        self, document: dict[str, Any] | None = None, environ: dict[str, str] | None = None
+    ):
+        environ = dict(os.environ) if environ is None else environ
+        self._values: dict[str, Any] = {}
+        for setting in SETTINGS:
+            section, name = setting.key.split(".", 1)
+            raw = (document or {}).get(section, {}).get(name, setting.default)
+            if setting.env and setting.env in environ:
+                raw = environ[setting.env]
+            self._values[setting.key] = _coerce(setting, raw)
+        unknown = [
+            f"{section}.{name}"
+            for section, table in (document or {}).items()
+            if section in {s.key.split(".")[0] for s in SETTINGS} and isinstance(table, dict)
+            for name in table
+            if f"{section}.{name}" not in _BY_KEY
+        ]
+        if unknown:
+            raise ArchiveError(
+                f"newsvault.toml: unknown setting {unknown[0]!r}; "
+                "see the README's 'Settings' for the list"
+            )
+
+    def __getitem__(self, key: str) -> Any:
+        return self._values[key]
+
+    def items(self) -> list[tuple[str, Any]]:
+        return list(self._values.items())
+
+    def fetch_options(self) -> FetchOptions:
+        return FetchOptions(
+            **{k.split(".", 1)[1]: v for k, v in self._values.items() if k.startswith("fetch.")}
+        )
+
+
+def _coerce(setting: Setting, raw: Any) -> Any:
+    kind = setting.kind
+    try:
+        if kind is bool:
+            if isinstance(raw, bool):
+                return raw
+            text = str(raw).strip().lower()
+            if text in _TRUE | _FALSE:
+                return text in _TRUE
+            raise ValueError(raw)
+        if kind is float and isinstance(raw, int | float) and not isinstance(raw, bool):
+            return float(raw)
+        if kind is int and isinstance(raw, int) and not isinstance(raw, bool):
+            return raw
+        if kind is str and isinstance(raw, str):
+            return raw
+        if isinstance(raw, str):
+            return kind(raw)
+        raise ValueError(raw)
+    except ValueError:
+        where = f"environment variable {setting.env}" if setting.env else "newsvault.toml"
+        raise ArchiveError(
+            f"{where}: {setting.key} = {raw!r} is not a valid {kind.__name__}"
+        ) from None

@@ -1,0 +1,368 @@
+"""The store: sources' fetch state, captures, articles and their versions.
+
+SQLite in WAL mode by default (one writer: the archive lock guarantees it), any SQLAlchemy
+URL otherwise. Each feed's new articles are written in one transaction together with the
+capture they came from, so a killed run leaves either all of a feed's items or none.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Connection, Engine, create_engine, event, func, select, text
+from sqlalchemy.engine import Row
+
+from newsvault.captures import CaptureRef
+from newsvault.models import Article, to_ms
+from newsvault.store import schema
+from newsvault.store.schema import articles, captures, sources, versions
+
+FIRST_NUMBER = 0xFFFFF - 1  # ids count down from 1048575: the first article is 1048574
+
+
+@dataclass
+class SourceState:
+    id: int
+    slug: str
+    name: str
+    url: str
+    list_name: str | None
+    etag: str | None
+    last_modified: str | None
+    last_fetched: int | None
+    last_success: int | None
+    last_error: str | None
+    failures: int
+    articles: int = 0
+
+
+@dataclass
+class AddResult:
+    new: list[Article]
+    unchanged: int
+    edited: int
+
+
+def content_hash(title: str, html: str) -> str:
+    return hashlib.sha256(f"{title}\x00{html}".encode()).hexdigest()
+
+
+class Store:
+    def __init__(self, url: str, *, durable: bool = False) -> None:
+        """`durable` commits with synchronous=FULL: for what is acknowledged to a person."""
+        self.engine: Engine = create_engine(url)
+        if self.engine.dialect.name == "sqlite":
+            event.listen(self.engine, "connect", _sqlite_pragmas("FULL" if durable else "NORMAL"))
+        self.migrate()
+
+    @classmethod
+    def open(cls, path: Path, *, durable: bool = False) -> Store:
+        return cls(f"sqlite:///{path}", durable=durable)
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+    # -- schema ---------------------------------------------------------------------------
+
+    def migrate(self) -> int:
+        pk = schema.PRIMARY_KEYS[self.engine.dialect.name]
+        with self.engine.begin() as conn:
+            conn.execute(
+                text("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)")
+            )
+            current = conn.execute(text("SELECT MAX(version) FROM schema_version")).scalar() or 0
+            for number, statements in enumerate(schema.MIGRATIONS, start=1):
+                if number <= current:
+                    continue
+                for statement in statements:
+                    conn.execute(text(statement.replace("{pk}", pk)))
+                conn.execute(
+                    text("INSERT INTO schema_version (version) VALUES (:v)"), {"v": number}
+                )
+        return len(schema.MIGRATIONS)
+
+    def schema_version(self) -> int:
+        with self.engine.connect() as conn:
+            return conn.execute(text("SELECT MAX(version) FROM schema_version")).scalar() or 0
+
+    # -- sources --------------------------------------------------------------------------
+
+    def ensure_source(
+        self, slug: str, name: str, url: str = "", list_name: str | None = None
+    ) -> int:
+        with self.engine.begin() as conn:
+            return self._ensure_source(conn, slug, name, url, list_name)
+
+    def _ensure_source(
+        self, conn: Connection, slug: str, name: str, url: str, list_name: str | None = None
+    ) -> int:
+        row = conn.execute(
+            select(sources.c.id, sources.c.name, sources.c.url).where(sources.c.slug == slug)
+        ).first()
+        if row is None:
+            result = conn.execute(
+                sources.insert().values(
+                    slug=slug, name=name, url=url, list_name=list_name, failures=0
+                )
+            )
+            return int(result.inserted_primary_key[0])
+        changes: dict[str, Any] = {}
+        if name and row.name != name:
+            changes["name"] = name
+        if url and row.url != url:
+            changes["url"] = url
+        if list_name:
+            changes["list_name"] = list_name
+        if changes:
+            conn.execute(sources.update().where(sources.c.id == row.id).values(**changes))
+        return int(row.id)
+
+    def source_states(self) -> dict[str, SourceState]:
+        counts = (
+            select(articles.c.source_id, func.count().label("n"))
+            .group_by(articles.c.source_id)
+            .subquery()
+        )
+        query = select(sources, func.coalesce(counts.c.n, 0).label("articles")).outerjoin(
+            counts, counts.c.source_id == sources.c.id
+        )
+        with self.engine.connect() as conn:
+            return {row.slug: SourceState(**row._asdict()) for row in conn.execute(query)}
+
+    def record_fetch(
+        self,
+        source_id: int,
+        *,
+        now: int,
+        error: str | None = None,
+        etag: str | None = None,
+        last_modified: str | None = None,
+    ) -> None:
+        with self.engine.begin() as conn:
+            if error is None:
+                values: dict[str, Any] = dict(
+                    last_fetched=now, last_success=now, last_error=None, failures=0
+                )
+                if etag is not None or last_modified is not None:
+                    values.update(etag=etag, last_modified=last_modified)
+            else:
+                values = dict(last_fetched=now, last_error=error, failures=sources.c.failures + 1)
+            conn.execute(sources.update().where(sources.c.id == source_id).values(**values))
+
+    # -- captures -------------------------------------------------------------------------
+
+    def committed_capture_ends(self) -> dict[str, int]:
+        query = select(
+            captures.c.warc_file, func.max(captures.c.warc_offset + captures.c.warc_length)
+        ).group_by(captures.c.warc_file)
+        with self.engine.connect() as conn:
+            return {file: int(end) for file, end in conn.execute(query)}
+
+    def find_capture(self, url: str, digest: str) -> int | None:
+        query = select(captures.c.id).where(captures.c.url == url, captures.c.digest == digest)
+        with self.engine.connect() as conn:
+            return conn.execute(query.limit(1)).scalar()
+
+    def add_capture(self, ref: CaptureRef) -> int:
+        with self.engine.begin() as conn:
+            return self._add_capture(conn, ref)
+
+    def _add_capture(self, conn: Connection, ref: CaptureRef) -> int:
+        result = conn.execute(
+            captures.insert().values(
+                url=ref.url,
+                status=ref.status,
+                content_type=ref.content_type,
+                digest=ref.digest,
+                warc_file=ref.file,
+                warc_offset=ref.offset,
+                warc_length=ref.length,
+                fetched=to_ms(ref.fetched),
+            )
+        )
+        return int(result.inserted_primary_key[0])
+
+    def capture(self, capture_id: int) -> Row[Any] | None:
+        with self.engine.connect() as conn:
+            return conn.execute(select(captures).where(captures.c.id == capture_id)).first()
+
+    # -- articles -------------------------------------------------------------------------
+
+    def add_articles(
+        self, source_id: int, items: list[Article], capture: CaptureRef | int | None
+    ) -> AddResult:
+        """Store a feed's items in one transaction: new ones get the next numbers in the
+        order given (oldest first), known ones are skipped or, when their content changed,
+        get a version row."""
+        result = AddResult(new=[], unchanged=0, edited=0)
+        with self.engine.begin() as conn:
+            capture_id = (
+                self._add_capture(conn, capture) if isinstance(capture, CaptureRef) else capture
+            )
+            lowest = conn.execute(
+                select(func.min(articles.c.number)).where(articles.c.source_id == source_id)
+            ).scalar()
+            number = (lowest - 1) if lowest is not None else FIRST_NUMBER
+            for item in items:
+                digest = content_hash(item.title, item.html)
+                known = conn.execute(
+                    select(articles.c.id, articles.c.content_hash)
+                    .where(articles.c.source_id == source_id)
+                    .where((articles.c.key == item.key) | (articles.c.url == item.url))
+                    .limit(1)
+                ).first()
+                if known is None:
+                    item.capture_id = capture_id
+                    item.number = number
+                    item.id = self._insert_article(conn, source_id, item, digest)
+                    result.new.append(item)
+                    number -= 1
+                elif known.content_hash == digest:
+                    result.unchanged += 1
+                else:
+                    added = conn.execute(
+                        versions.insert()
+                        .prefix_with("OR IGNORE" if conn.dialect.name == "sqlite" else "")
+                        .values(
+                            article_id=known.id,
+                            seen=item.fetched,
+                            title=item.title,
+                            html=item.html,
+                            content_hash=digest,
+                            capture_id=capture_id,
+                        )
+                    )
+                    if added.rowcount:
+                        result.edited += 1
+                    else:
+                        result.unchanged += 1
+        return result
+
+    def import_article(self, source_id: int, item: Article) -> bool:
+        """Insert an article keeping its number; False when one with that number exists."""
+        with self.engine.begin() as conn:
+            exists = conn.execute(
+                select(articles.c.id).where(
+                    articles.c.source_id == source_id, articles.c.number == item.number
+                )
+            ).first()
+            if exists is not None:
+                return False
+            item.id = self._insert_article(
+                conn, source_id, item, content_hash(item.title, item.html)
+            )
+            return True
+
+    def _insert_article(self, conn: Connection, source_id: int, item: Article, digest: str) -> int:
+        result = conn.execute(
+            articles.insert().values(
+                source_id=source_id,
+                number=item.number,
+                key=item.key or item.url,
+                url=item.url,
+                title=item.title,
+                author=item.author,
+                origin=item.origin,
+                lang=item.lang,
+                published=item.published,
+                fetched=item.fetched,
+                html=item.html,
+                text=item.text,
+                images=item.images_json(),
+                capture_id=item.capture_id,
+                content_hash=digest,
+            )
+        )
+        return int(result.inserted_primary_key[0])
+
+    def articles(
+        self,
+        source: str | None = None,
+        limit: int | None = None,
+        *,
+        oldest_first: bool = False,
+        with_content: bool = True,
+    ) -> Iterator[Article]:
+        """Articles newest first (by number within a source, by published time across).
+        Without content, `html` and `text` are left empty: for listings."""
+        columns = (
+            articles.c
+            if with_content
+            else [c for c in articles.c if c.name not in ("html", "text")]
+        )
+        query = select(*columns, sources.c.slug).join(sources, sources.c.id == articles.c.source_id)
+        if source is not None:
+            query = query.where(sources.c.slug == source).order_by(
+                articles.c.number.desc() if oldest_first else articles.c.number
+            )
+        else:
+            order = (articles.c.published, articles.c.id)
+            query = query.order_by(*(order if oldest_first else [c.desc() for c in order]))
+        if limit is not None:
+            query = query.limit(limit)
+        with self.engine.connect() as conn:
+            for row in conn.execute(query):
+                yield _article(row)
+
+    def article(self, article_id: int) -> Article | None:
+        query = select(articles, sources.c.slug).join(sources).where(articles.c.id == article_id)
+        with self.engine.connect() as conn:
+            row = conn.execute(query).first()
+        return _article(row) if row else None
+
+    def article_by_number(self, slug: str, number: int) -> Article | None:
+        query = (
+            select(articles, sources.c.slug)
+            .join(sources)
+            .where(sources.c.slug == slug, articles.c.number == number)
+        )
+        with self.engine.connect() as conn:
+            row = conn.execute(query).first()
+        return _article(row) if row else None
+
+    def article_numbers(self, slug: str) -> list[int]:
+        query = select(articles.c.number).join(sources).where(sources.c.slug == slug)
+        with self.engine.connect() as conn:
+            return [number for (number,) in conn.execute(query)]
+
+    def version_count(self, article_id: int) -> int:
+        query = select(func.count()).where(versions.c.article_id == article_id)
+        with self.engine.connect() as conn:
+            return int(conn.execute(query).scalar() or 0)
+
+
+def _article(row: Row[Any]) -> Article:
+    return Article(
+        id=row.id,
+        source=row.slug,
+        number=row.number,
+        key=row.key,
+        url=row.url,
+        title=row.title,
+        author=row.author,
+        origin=row.origin,
+        lang=row.lang,
+        published=row.published,
+        fetched=row.fetched,
+        html=getattr(row, "html", ""),
+        text=getattr(row, "text", ""),
+        images=json.loads(row.images),
+        capture_id=row.capture_id,
+    )
+
+
+def _sqlite_pragmas(synchronous: str):
+    def apply(dbapi_connection: Any, _record: Any) -> None:
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute(f"PRAGMA synchronous={synchronous}")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA busy_timeout=10000")
+        cursor.close()
+
+    return apply

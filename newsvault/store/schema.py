@@ -1,0 +1,151 @@
+"""The database schema: append-only migrations, and the tables as SQLAlchemy Core objects.
+
+A migration, once released, is never edited: a new one is appended. The schema version is
+the number of migrations applied (`schema_version` table). `tests/test_store.py` checks that
+the tables below match what the migrations build.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    BigInteger,
+    Column,
+    ForeignKey,
+    Integer,
+    MetaData,
+    Table,
+    Text,
+    UniqueConstraint,
+)
+
+# `{pk}` becomes the dialect's auto-incrementing integer key.
+MIGRATIONS: list[list[str]] = [
+    [
+        """CREATE TABLE sources (
+            id {pk},
+            slug TEXT NOT NULL UNIQUE,
+            name TEXT NOT NULL,
+            url TEXT NOT NULL DEFAULT '',
+            list_name TEXT,
+            etag TEXT,
+            last_modified TEXT,
+            last_fetched BIGINT,
+            last_success BIGINT,
+            last_error TEXT,
+            failures INTEGER NOT NULL DEFAULT 0
+        )""",
+        """CREATE TABLE captures (
+            id {pk},
+            url TEXT NOT NULL,
+            status INTEGER NOT NULL,
+            content_type TEXT,
+            digest TEXT NOT NULL,
+            warc_file TEXT NOT NULL,
+            warc_offset BIGINT NOT NULL,
+            warc_length BIGINT NOT NULL,
+            fetched BIGINT NOT NULL
+        )""",
+        "CREATE INDEX captures_url_digest ON captures (url, digest)",
+        """CREATE TABLE articles (
+            id {pk},
+            source_id INTEGER NOT NULL REFERENCES sources (id),
+            number INTEGER NOT NULL,
+            key TEXT NOT NULL,
+            url TEXT NOT NULL,
+            title TEXT NOT NULL,
+            author TEXT,
+            origin TEXT,
+            lang TEXT,
+            published BIGINT NOT NULL,
+            fetched BIGINT NOT NULL,
+            html TEXT NOT NULL,
+            text TEXT NOT NULL,
+            images TEXT NOT NULL DEFAULT '[]',
+            capture_id INTEGER REFERENCES captures (id),
+            content_hash TEXT NOT NULL,
+            UNIQUE (source_id, key),
+            UNIQUE (source_id, number)
+        )""",
+        "CREATE INDEX articles_source_url ON articles (source_id, url)",
+        """CREATE TABLE versions (
+            id {pk},
+            article_id INTEGER NOT NULL REFERENCES articles (id),
+            seen BIGINT NOT NULL,
+            title TEXT NOT NULL,
+            html TEXT NOT NULL,
+            content_hash TEXT NOT NULL,
+            capture_id INTEGER REFERENCES captures (id),
+            UNIQUE (article_id, content_hash)
+        )""",
+    ],
+]
+
+PRIMARY_KEYS = {"sqlite": "INTEGER PRIMARY KEY", "postgresql": "BIGSERIAL PRIMARY KEY"}
+
+metadata = MetaData()
+
+sources = Table(
+    "sources",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("slug", Text, nullable=False, unique=True),
+    Column("name", Text, nullable=False),
+    Column("url", Text, nullable=False),
+    Column("list_name", Text),
+    Column("etag", Text),
+    Column("last_modified", Text),
+    Column("last_fetched", BigInteger),
+    Column("last_success", BigInteger),
+    Column("last_error", Text),
+    Column("failures", Integer, nullable=False),
+)
+
+captures = Table(
+    "captures",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("url", Text, nullable=False),
+    Column("status", Integer, nullable=False),
+    Column("content_type", Text),
+    Column("digest", Text, nullable=False),
+    Column("warc_file", Text, nullable=False),
+    Column("warc_offset", BigInteger, nullable=False),
+    Column("warc_length", BigInteger, nullable=False),
+    Column("fetched", BigInteger, nullable=False),
+)
+
+articles = Table(
+    "articles",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("source_id", Integer, ForeignKey("sources.id"), nullable=False),
+    Column("number", Integer, nullable=False),
+    Column("key", Text, nullable=False),
+    Column("url", Text, nullable=False),
+    Column("title", Text, nullable=False),
+    Column("author", Text),
+    Column("origin", Text),
+    Column("lang", Text),
+    Column("published", BigInteger, nullable=False),
+    Column("fetched", BigInteger, nullable=False),
+    Column("html", Text, nullable=False),
+    Column("text", Text, nullable=False),
+    Column("images", Text, nullable=False),
+    Column("capture_id", Integer, ForeignKey("captures.id")),
+    Column("content_hash", Text, nullable=False),
+    UniqueConstraint("source_id", "key"),
+    UniqueConstraint("source_id", "number"),
+)
+
+versions = Table(
+    "versions",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("article_id", Integer, ForeignKey("articles.id"), nullable=False),
+    Column("seen", BigInteger, nullable=False),
+    Column("title", Text, nullable=False),
+    Column("html", Text, nullable=False),
+    Column("content_hash", Text, nullable=False),
+    Column("capture_id", Integer, ForeignKey("captures.id")),
+    UniqueConstraint("article_id", "content_hash"),
+)

@@ -1,0 +1,247 @@
+"""The bundled demo data (newsvault/demo/data, built by scripts/build_demo_data.py) is sound.
+
+Each feed parses with fastfeedparser and feedparser once ``{{BASE}}`` is replaced by a server
+address and the bytes are read in the charset their headers declare; every item has a title,
+a link and a date; links under ``{{BASE}}`` name files that exist; the VOA item is seed 000.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import re
+import sys
+import tomllib
+from datetime import UTC, datetime
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+import fastfeedparser
+import feedparser
+import pytest
+from lxml import etree
+
+REPO = Path(__file__).resolve().parents[1]
+DATA = REPO / "newsvault" / "demo" / "data"
+SITE = DATA / "site"
+SHARED = REPO.parent / "shared"
+SEED_000 = SHARED / "seeds" / "000_246f2ee7f0d083f4.txt"
+BASE = "{{BASE}}"
+SERVER = "http://127.0.0.1:1"
+
+EXPECTED_ITEMS = {
+    "voa": 1,
+    "bannedbook": 6,
+    "sina": 3,
+    "thepaper": 3,
+    "ifeng": 3,
+    "coolloud": 6,
+}
+EXPECTED_CHARSETS = {
+    "voa": "utf-8",
+    "bannedbook": "utf-8",
+    "sina": "gbk",
+    "thepaper": "utf-8",
+    "ifeng": "utf-8",
+    "coolloud": "big5",
+}
+VOA_URL = (
+    "https://www.voachinese.com/a/putin-signs-partnership-pact-with-kim-as-pyongyang-welcomes-"
+    "russian-leader-with-fanfare-20240619/7661786.html"
+)
+NS_CONTENT = "http://purl.org/rss/1.0/modules/content/"
+
+
+def load_config() -> dict[str, Any]:
+    with (DATA / "demo.toml").open("rb") as handle:
+        return tomllib.load(handle)
+
+
+CONFIG = load_config()
+SOURCES: list[dict[str, str]] = CONFIG["sources"]
+HEADERS: dict[str, dict[str, str]] = CONFIG["headers"]
+SLUGS = [source["slug"] for source in SOURCES]
+
+
+def relative(path: str) -> str:
+    return path.removeprefix("/")
+
+
+def charset_of(path: str) -> str:
+    match = re.search(r"charset=([\w-]+)", HEADERS[relative(path)]["Content-Type"])
+    assert match, f"no charset declared for {path}"
+    return match.group(1).lower()
+
+
+def source(slug: str) -> dict[str, str]:
+    return next(entry for entry in SOURCES if entry["slug"] == slug)
+
+
+def served(path: str) -> bytes:
+    """The file as the demo server sends it: ``{{BASE}}`` replaced, in its declared charset."""
+    charset = charset_of(path)
+    text = (SITE / relative(path)).read_bytes().decode(charset)
+    return text.replace(BASE, SERVER).encode(charset)
+
+
+def is_json_feed(path: str) -> bool:
+    return path.endswith(".json")
+
+
+def entry_date(entry: Any) -> Any:
+    return entry.get("published") or entry.get("updated")
+
+
+def test_config_lists_the_sources_and_their_files() -> None:
+    assert list(EXPECTED_ITEMS) == SLUGS
+    for entry in SOURCES:
+        assert set(entry) == {"slug", "name", "path"}
+        assert entry["name"].strip()
+        assert entry["path"].startswith("/")
+        assert (SITE / relative(entry["path"])).is_file(), entry["path"]
+    served_files = {path.relative_to(SITE).as_posix() for path in SITE.rglob("*") if path.is_file()}
+    assert set(HEADERS) == served_files
+    for headers in HEADERS.values():
+        assert "charset=" in headers["Content-Type"]
+
+
+@pytest.mark.parametrize("slug", SLUGS)
+def test_feed_is_encoded_in_its_declared_charset(slug: str) -> None:
+    path = source(slug)["path"]
+    charset = charset_of(path)
+    assert charset == EXPECTED_CHARSETS[slug]
+    raw = (SITE / relative(path)).read_bytes()
+    raw.decode(charset)
+    if charset != "utf-8":
+        with pytest.raises(UnicodeDecodeError):
+            raw.decode("utf-8")
+    if not is_json_feed(path):
+        declaration = re.match(rb'<\?xml version="1.0" encoding="([\w-]+)"\?>', raw)
+        assert declaration, "no XML declaration"
+        assert declaration.group(1).decode("ascii") == charset
+
+
+@pytest.mark.parametrize("slug", SLUGS)
+def test_feed_parses_with_fastfeedparser(slug: str) -> None:
+    parsed = fastfeedparser.parse(served(source(slug)["path"]))
+    assert parsed.feed.get("title")
+    assert len(parsed.entries) == EXPECTED_ITEMS[slug]
+    for entry in parsed.entries:
+        assert entry.get("title", "").strip()
+        assert entry.get("link", "").startswith(("http://", "https://"))
+        assert entry_date(entry)
+        assert entry.get("id")
+
+
+@pytest.mark.parametrize("slug", SLUGS)
+def test_feed_parses_with_feedparser(slug: str) -> None:
+    path = source(slug)["path"]
+    data = served(path)
+    if is_json_feed(path):
+        # feedparser 6 has no JSON Feed support: check the document against JSON Feed 1.1.
+        document = json.loads(data)
+        assert document["version"] == "https://jsonfeed.org/version/1.1"
+        entries = document["items"]
+        assert len(entries) == EXPECTED_ITEMS[slug]
+        for item in entries:
+            assert item["id"] and item["title"] and item["url"] and item["content_html"]
+            assert datetime.fromisoformat(item["date_published"]).tzinfo is not None
+        return
+    content_type = HEADERS[relative(path)]["Content-Type"]
+    parsed = feedparser.parse(data, response_headers={"content-type": content_type})
+    assert not parsed.bozo, parsed.get("bozo_exception")
+    assert parsed.encoding == charset_of(path)
+    assert len(parsed.entries) == EXPECTED_ITEMS[slug]
+    for entry in parsed.entries:
+        assert entry.get("title", "").strip()
+        assert entry.get("link", "").startswith(("http://", "https://"))
+        assert entry.get("published_parsed") or entry.get("updated_parsed")
+        assert entry.get("id")
+
+
+def test_items_with_full_content() -> None:
+    for slug in ("voa", "sina", "thepaper", "ifeng"):
+        parsed = fastfeedparser.parse(served(source(slug)["path"]))
+        for entry in parsed.entries:
+            content = entry.get("content")
+            assert content and "<p>" in content[0]["value"], (slug, entry.get("title"))
+
+
+def test_every_demo_link_names_a_served_page() -> None:
+    linked = 0
+    for entry in SOURCES:
+        text = (SITE / relative(entry["path"])).read_bytes().decode(charset_of(entry["path"]))
+        parsed = fastfeedparser.parse(served(entry["path"]))
+        links = [item["link"] for item in parsed.entries]
+        assert len(links) == EXPECTED_ITEMS[entry["slug"]]
+        for link in links:
+            if not link.startswith(SERVER + "/"):
+                continue
+            path = link.removeprefix(SERVER + "/")
+            assert (SITE / path).is_file(), link
+            assert HEADERS[path]["Content-Type"].startswith("text/html")
+            assert f"{BASE}/{path}" in text
+            linked += 1
+    assert linked == 10  # bannedbook 1, sina 3, thepaper 3, ifeng 3
+
+
+def test_voa_first_item_is_seed_000() -> None:
+    lines = SEED_000.read_text(encoding="utf-8").split("\n")
+    published_ms = int(lines[0].removeprefix("<!--").removesuffix("-->"))
+    link_line = re.fullmatch(r"\[(.*)\]\((\S+)\)", lines[1])
+    assert link_line, lines[1]
+    title, url = link_line.groups()
+    content = lines[4]
+    raw = (SITE / "voa" / "rss.xml").read_bytes()
+
+    item = etree.fromstring(raw).find("channel/item")
+    assert item is not None
+    encoded = item.find(f"{{{NS_CONTENT}}}encoded")
+    assert encoded is not None and encoded.text is not None
+    assert encoded.text.encode("utf-8") == content.encode("utf-8")
+    assert item.findtext("guid") == url == VOA_URL
+    assert item.findtext("pubDate") == "Wed, 19 Jun 2024 13:59:02 GMT"
+
+    entry = fastfeedparser.parse(served("/voa/rss.xml")).entries[0]
+    assert entry["content"][0]["value"].encode("utf-8") == content.encode("utf-8")
+    assert entry["title"] == title
+    assert entry["link"] == url
+    assert entry["id"] == url
+    published = datetime.fromisoformat(entry["published"])
+    assert published == datetime.fromtimestamp(published_ms / 1000, tz=UTC)
+
+    parsed = feedparser.parse(served("/voa/rss.xml"))
+    assert parsed.entries[0].title == title
+    assert parsed.entries[0].link == url
+    assert datetime(*parsed.entries[0].published_parsed[:6], tzinfo=UTC) == published
+
+
+def load_builder() -> ModuleType:
+    spec = importlib.util.spec_from_file_location(
+        "build_demo_data", REPO / "scripts" / "build_demo_data.py"
+    )
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # dataclasses look their module up while the script loads
+    try:
+        spec.loader.exec_module(module)
+    finally:
+        del sys.modules[spec.name]
+    return module
+
+
+@pytest.mark.skipif(not SHARED.is_dir(), reason="needs ../shared (seeds and datasets)")
+def test_data_is_what_the_script_builds() -> None:
+    builder = load_builder()
+    site = builder.Site()
+    sources = builder.build_sources(site)
+    for built in sources:
+        site.add(built.channel.feed_file, built.render(built.channel), built.content_type)
+    on_disk = {path.relative_to(SITE).as_posix() for path in SITE.rglob("*") if path.is_file()}
+    assert set(site.files) == on_disk
+    for path, (data, content_type) in site.files.items():
+        assert (SITE / path).read_bytes() == data, path
+        assert HEADERS[path]["Content-Type"] == content_type
+    toml_text = (DATA / "demo.toml").read_text(encoding="utf-8")
+    assert builder.demo_toml(sources, site) == toml_text

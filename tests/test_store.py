@@ -1,0 +1,64 @@
+"""The store: migrations, idempotent adds, versions of edited articles."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+from newsvault.models import Article
+from newsvault.store import Store
+from newsvault.store.db import FIRST_NUMBER
+from newsvault.store.schema import MIGRATIONS, metadata
+
+
+def article(key: str, title: str = "t", html: str = "<p>x</p>", published: int = 1) -> Article:
+    return Article(
+        source="s", key=key, url=f"https://e.com/{key}", title=title, html=html, text="x",
+        published=published, fetched=2,
+    )  # fmt: skip
+
+
+def test_migrations_build_the_declared_tables(tmp_path: Path) -> None:
+    store = Store.open(tmp_path / "db")
+    assert store.schema_version() == len(MIGRATIONS)
+    db = sqlite3.connect(tmp_path / "db")
+    for table in metadata.tables.values():
+        columns = [row[1] for row in db.execute(f"PRAGMA table_info({table.name})")]
+        assert columns == [c.name for c in table.columns], table.name
+    assert db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    store.close()
+    # Opening again applies nothing twice.
+    assert Store.open(tmp_path / "db").schema_version() == len(MIGRATIONS)
+
+
+def test_numbers_count_down_and_adds_are_idempotent(tmp_path: Path) -> None:
+    store = Store.open(tmp_path / "db")
+    source = store.ensure_source("s", "S")
+    first = store.add_articles(source, [article("a"), article("b")], None)
+    assert [a.number for a in first.new] == [FIRST_NUMBER, FIRST_NUMBER - 1]
+    again = store.add_articles(source, [article("a"), article("b"), article("c")], None)
+    assert [a.number for a in again.new] == [FIRST_NUMBER - 2]
+    assert again.unchanged == 2
+    assert [a.key for a in store.articles("s")] == ["c", "b", "a"]
+
+
+def test_an_edit_is_kept_as_a_version_once(tmp_path: Path) -> None:
+    store = Store.open(tmp_path / "db")
+    source = store.ensure_source("s", "S")
+    store.add_articles(source, [article("a")], None)
+    edited = store.add_articles(source, [article("a", html="<p>edited</p>")], None)
+    assert edited.edited == 1 and not edited.new
+    repeat = store.add_articles(source, [article("a", html="<p>edited</p>")], None)
+    assert repeat.edited == 0 and repeat.unchanged == 1
+    (kept,) = store.articles("s")
+    assert kept.html == "<p>x</p>"  # the archive keeps what was first published
+    assert store.version_count(kept.id or 0) == 1
+
+
+def test_same_url_under_another_guid_is_the_same_article(tmp_path: Path) -> None:
+    store = Store.open(tmp_path / "db")
+    source = store.ensure_source("s", "S")
+    store.add_articles(source, [article("a")], None)
+    renamed = article("other-guid")
+    renamed.url = "https://e.com/a"
+    assert not store.add_articles(source, [renamed], None).new
