@@ -62,3 +62,28 @@ def test_same_url_under_another_guid_is_the_same_article(tmp_path: Path) -> None
     renamed = article("other-guid")
     renamed.url = "https://e.com/a"
     assert not store.add_articles(source, [renamed], None).new
+
+
+def test_a_feed_listing_one_item_twice_stores_it_once(tmp_path: Path) -> None:
+    store = Store.open(tmp_path / "db")
+    source = store.ensure_source("s", "S")
+    added = store.add_articles(
+        source, [article("a"), article("a"), article("a", html="<p>later</p>")], None
+    )
+    assert len(added.new) == 1 and added.new[0].id is not None
+    assert (added.edited, added.unchanged) == (1, 1)
+    assert store.version_count(added.new[0].id) == 1
+
+
+def test_many_items_get_their_ids_in_order(tmp_path: Path) -> None:
+    store = Store.open(tmp_path / "db")
+    source = store.ensure_source("s", "S")
+    added = store.add_articles(source, [article(f"k{n}") for n in range(1000)], None)
+    for item in added.new:
+        assert store.article(item.id or 0).key == item.key
+    again = store.add_articles(source, [article(f"k{n}") for n in range(1000)], None)
+    assert (len(again.new), again.unchanged) == (0, 1000)
+    numbers = list(range(FIRST_NUMBER, FIRST_NUMBER - 1000, -1))
+    assert [a.key for a in store.articles_by_numbers("s", numbers[::7])] == [
+        f"k{n}" for n in range(0, 1000, 7)
+    ]

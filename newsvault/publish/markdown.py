@@ -116,14 +116,12 @@ def publish_markdown(
         if only_missing:
             present = {p.name for p in folder.iterdir()}
             missing = [n for n in store.article_numbers(slug) if f"{n}.md" not in present]
-            to_write = (store.article_by_number(slug, n) for n in missing)
+            to_write = store.articles_by_numbers(slug, missing)
             result.unchanged += state.articles - len(missing)
         else:
             to_write = store.articles(source=slug)
         for article in to_write:
-            if article is not None and write_if_changed(
-                folder / f"{article.number}.md", render_article(article)
-            ):
+            if write_if_changed(folder / f"{article.number}.md", render_article(article)):
                 result.written += 1
             else:
                 result.unchanged += 1

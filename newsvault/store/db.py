@@ -23,6 +23,7 @@ from newsvault.store import schema
 from newsvault.store.schema import articles, captures, sources, versions
 
 FIRST_NUMBER = 0xFFFFF - 1  # ids count down from 1048575: the first article is 1048574
+_IN_CHUNK = 400  # values per IN (...): well under SQLite's bound-parameter limit
 
 
 @dataclass
@@ -198,7 +199,7 @@ class Store:
     ) -> AddResult:
         """Store a feed's items in one transaction: new ones get the next numbers in the
         order given (oldest first), known ones are skipped or, when their content changed,
-        get a version row."""
+        get a version row. An item is known by its key or its URL."""
         result = AddResult(new=[], unchanged=0, edited=0)
         with self.engine.begin() as conn:
             capture_id = (
@@ -208,40 +209,83 @@ class Store:
                 select(func.min(articles.c.number)).where(articles.c.source_id == source_id)
             ).scalar()
             number = (lowest - 1) if lowest is not None else FIRST_NUMBER
+            stored = self._known(conn, source_id, items)
+            # A key or URL seen earlier in this same feed points at the item inserted for it.
+            pending: dict[str, tuple[Article, str]] = {}
+            edits: list[tuple[Article | int, Article, str]] = []
+            rows: list[dict[str, Any]] = []
             for item in items:
                 digest = content_hash(item.title, item.html)
-                known = conn.execute(
-                    select(articles.c.id, articles.c.content_hash)
-                    .where(articles.c.source_id == source_id)
-                    .where((articles.c.key == item.key) | (articles.c.url == item.url))
-                    .limit(1)
-                ).first()
-                if known is None:
-                    item.capture_id = capture_id
-                    item.number = number
-                    item.id = self._insert_article(conn, source_id, item, digest)
-                    result.new.append(item)
-                    number -= 1
-                elif known.content_hash == digest:
-                    result.unchanged += 1
-                else:
-                    added = conn.execute(
-                        versions.insert()
-                        .prefix_with("OR IGNORE" if conn.dialect.name == "sqlite" else "")
-                        .values(
-                            article_id=known.id,
-                            seen=item.fetched,
-                            title=item.title,
-                            html=item.html,
-                            content_hash=digest,
-                            capture_id=capture_id,
-                        )
-                    )
-                    if added.rowcount:
-                        result.edited += 1
-                    else:
+                key = item.key or item.url
+                known = stored.get(key) or stored.get(item.url)
+                earlier = pending.get(key) or pending.get(item.url)
+                if known is not None:
+                    if known[1] == digest:
                         result.unchanged += 1
+                    else:
+                        edits.append((known[0], item, digest))
+                elif earlier is not None:
+                    if earlier[1] == digest:
+                        result.unchanged += 1
+                    else:
+                        edits.append((earlier[0], item, digest))
+                else:
+                    item.capture_id, item.number = capture_id, number
+                    number -= 1
+                    rows.append(_article_row(source_id, item, digest))
+                    pending[key] = pending[item.url] = (item, digest)
+                    result.new.append(item)
+            if rows:
+                inserted = conn.execute(
+                    articles.insert().returning(articles.c.id, sort_by_parameter_order=True),
+                    rows,
+                )
+                for item, (article_id,) in zip(result.new, inserted, strict=True):
+                    item.id = article_id
+            for target, item, digest in edits:
+                article_id = target if isinstance(target, int) else target.id
+                if self._add_version(conn, article_id, item, digest, capture_id):
+                    result.edited += 1
+                else:
+                    result.unchanged += 1
         return result
+
+    def _known(
+        self, conn: Connection, source_id: int, items: list[Article]
+    ) -> dict[str, tuple[int, str]]:
+        """(id, content hash) of this source's stored articles, by key and by URL, for the
+        keys and URLs among `items`."""
+        wanted = sorted({i.key or i.url for i in items} | {i.url for i in items})
+        found: dict[str, tuple[int, str]] = {}
+        columns = (articles.c.id, articles.c.key, articles.c.url, articles.c.content_hash)
+        for start in range(0, len(wanted), _IN_CHUNK):
+            chunk = wanted[start : start + _IN_CHUNK]
+            query = select(*columns).where(
+                articles.c.source_id == source_id,
+                articles.c.key.in_(chunk) | articles.c.url.in_(chunk),
+            )
+            for row in conn.execute(query):
+                found.setdefault(row.key, (row.id, row.content_hash))
+                found.setdefault(row.url, (row.id, row.content_hash))
+        return found
+
+    def _add_version(
+        self, conn: Connection, article_id: int, item: Article, digest: str, capture_id: int | None
+    ) -> bool:
+        """A new version of an article; False when this content was seen before."""
+        added = conn.execute(
+            versions.insert()
+            .prefix_with("OR IGNORE" if conn.dialect.name == "sqlite" else "")
+            .values(
+                article_id=article_id,
+                seen=item.fetched,
+                title=item.title,
+                html=item.html,
+                content_hash=digest,
+                capture_id=capture_id,
+            )
+        )
+        return bool(added.rowcount)
 
     def import_article(self, source_id: int, item: Article) -> bool:
         """Insert an article keeping its number; False when one with that number exists."""
@@ -259,25 +303,7 @@ class Store:
             return True
 
     def _insert_article(self, conn: Connection, source_id: int, item: Article, digest: str) -> int:
-        result = conn.execute(
-            articles.insert().values(
-                source_id=source_id,
-                number=item.number,
-                key=item.key or item.url,
-                url=item.url,
-                title=item.title,
-                author=item.author,
-                origin=item.origin,
-                lang=item.lang,
-                published=item.published,
-                fetched=item.fetched,
-                html=item.html,
-                text=item.text,
-                images=item.images_json(),
-                capture_id=item.capture_id,
-                content_hash=digest,
-            )
-        )
+        result = conn.execute(articles.insert().values(**_article_row(source_id, item, digest)))
         return int(result.inserted_primary_key[0])
 
     def articles(
@@ -325,6 +351,20 @@ class Store:
             row = conn.execute(query).first()
         return _article(row) if row else None
 
+    def articles_by_numbers(self, slug: str, numbers: list[int]) -> Iterator[Article]:
+        """The articles of `slug` with these numbers, in the order given (unknown ones left out)."""
+        for start in range(0, len(numbers), _IN_CHUNK):
+            query = (
+                select(articles, sources.c.slug)
+                .join(sources)
+                .where(sources.c.slug == slug)
+                .where(articles.c.number.in_(numbers[start : start + _IN_CHUNK]))
+            )
+            with self.engine.connect() as conn:
+                found = {row.number: row for row in conn.execute(query)}
+            chunk = numbers[start : start + _IN_CHUNK]
+            yield from (_article(found[n]) for n in chunk if n in found)
+
     def article_numbers(self, slug: str) -> list[int]:
         query = select(articles.c.number).join(sources).where(sources.c.slug == slug)
         with self.engine.connect() as conn:
@@ -334,6 +374,26 @@ class Store:
         query = select(func.count()).where(versions.c.article_id == article_id)
         with self.engine.connect() as conn:
             return int(conn.execute(query).scalar() or 0)
+
+
+def _article_row(source_id: int, item: Article, digest: str) -> dict[str, Any]:
+    return dict(
+        source_id=source_id,
+        number=item.number,
+        key=item.key or item.url,
+        url=item.url,
+        title=item.title,
+        author=item.author,
+        origin=item.origin,
+        lang=item.lang,
+        published=item.published,
+        fetched=item.fetched,
+        html=item.html,
+        text=item.text,
+        images=item.images_json(),
+        capture_id=item.capture_id,
+        content_hash=digest,
+    )
 
 
 def _article(row: Row[Any]) -> Article:
