@@ -11,8 +11,6 @@ from newsvault.archive import Archive
 from newsvault.fetch.client import FetchOptions
 from newsvault.loopback import LoopbackServer
 
-SHARED = Path(__file__).resolve().parents[1].parent / "shared"
-
 
 @pytest.fixture
 def server() -> Iterator[LoopbackServer]:

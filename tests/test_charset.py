@@ -15,7 +15,8 @@ from newsvault.fetch.charset import (
     to_utf8_xml,
 )
 
-CHARSETS = Path(__file__).resolve().parents[2] / "shared" / "datasets" / "hostile" / "charsets"
+# Copied from ../shared/datasets/hostile/charsets (LGPL-2.1 / Apache-2.0, licences beside them).
+CHARSETS = Path(__file__).resolve().parent / "data" / "charsets"
 
 
 def corpus(folder: str) -> list[Path]:
