@@ -26,7 +26,7 @@ REPO = Path(__file__).resolve().parents[1]
 DATA = REPO / "newsvault" / "demo" / "data"
 SITE = DATA / "site"
 SHARED = REPO.parent / "shared"
-SEED_000 = SHARED / "seeds" / "000_246f2ee7f0d083f4.txt"
+SEED_000 = REPO / "tests" / "data" / "voa-1048574.md"  # ../shared/seeds/000_246f2ee7f0d083f4.txt
 BASE = "{{BASE}}"
 SERVER = "http://127.0.0.1:1"
 
