@@ -371,3 +371,7 @@ def _print_json_array(items: Any) -> None:
 
 def main() -> None:
     app()
+
+
+# Commands about single pages live in their own module and register themselves on `app`.
+from newsvault import cli_pages  # noqa: E402, F401

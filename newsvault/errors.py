@@ -11,7 +11,9 @@
     │   ├── HTTPStatusError        the server answered 4xx/5xx; `status` holds it
     │   ├── TooLarge               the body (or its decompressed form) passed the size limit
     │   └── BadResponse            too many redirects, a bad URL, an unusable encoding
-    └── FeedError                  the bytes are not a feed we can read (HTML, empty, broken XML)
+    ├── FeedError                  the bytes are not a feed we can read (HTML, empty, broken XML)
+    ├── NoArticle                  a page holds no article we can extract; `reason` says why
+    └── RuleError                  a site rule file that cannot be used
 
 Each message is one line that names the input and says what to do where that is not obvious.
 """
@@ -69,4 +71,14 @@ class BadResponse(FetchError):
 
 
 class FeedError(NewsvaultError):
+    pass
+
+
+class NoArticle(NewsvaultError):
+    def __init__(self, reason: str) -> None:
+        super().__init__(f"no article found: {reason}")
+        self.reason = reason
+
+
+class RuleError(NewsvaultError):
     pass

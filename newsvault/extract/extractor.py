@@ -1,0 +1,284 @@
+"""A page -> an article: the site's rule where one matches, the generic extractor otherwise.
+
+The body comes from the rule's selectors, or from trafilatura (precision mode: it scores best
+on both benchmarks, see benchmarks/extraction.py). Then the same clean-up runs on either:
+bylines, source lines, date lines and editor lines at the edges of the body are taken out (their
+values kept as metadata), captions following an image become its <figcaption>, and the HTML
+is sanitized with absolute links. Fields the rule does not give come from metadata.py.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from dataclasses import dataclass, field
+from functools import cache
+from typing import Any
+
+import lxml.html
+import trafilatura
+
+from newsvault.errors import NoArticle
+from newsvault.extract import metadata as md
+from newsvault.extract.document import Page, load_page
+from newsvault.extract.rules import Rule, RuleSet
+from newsvault.models import CHINA_TIME, ms_to_iso
+from newsvault.normalize import guess_lang, sanitize_html, text_and_images
+
+_BLOCKS = ("p", "div", "h2", "h3", "h4", "h5", "h6", "blockquote", "li", "section", "span")
+_EDITOR_LINE = re.compile(
+    r"^[\[（(【]?\s*(?:责任编辑|責任編輯|编辑|編輯|责编|責編|校对|校對|审核|審核|监制|監製|原标题|原標題)"
+    r"\s*[:：]"
+)
+_EDGE_BLOCKS = 3  # blocks at each end of the body where bylines and source lines are sought
+_SHORT_LINE = 80
+MIN_TEXT_UNITS = 30  # CJK characters plus words: less than this is not an article
+_UNITS = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]|[^\W\u3400-\u9fff\uf900-\ufaff]+")
+
+
+@dataclass
+class Extraction:
+    url: str
+    title: str
+    html: str
+    text: str
+    author: str | None = None
+    published: int | None = None
+    origin: str | None = None
+    lang: str | None = None
+    images: list[dict[str, Any]] = field(default_factory=list)
+    rule: str | None = None  # the site rule's file name, None for the generic extractor
+    wrapper: str | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "url": self.url,
+            "title": self.title,
+            "author": self.author,
+            "published": ms_to_iso(self.published),
+            "origin": self.origin,
+            "lang": self.lang,
+            "text": self.text,
+            "html": self.html,
+            "images": self.images,
+            "rule": self.rule,
+        }
+
+
+@cache
+def shipped_rules() -> RuleSet:
+    return RuleSet.shipped()
+
+
+def extract(
+    body: bytes | str,
+    url: str,
+    content_type: str | None = None,
+    *,
+    rules: RuleSet | None = None,
+    use_rules: bool = True,
+) -> Extraction:
+    """The article in a page; raises NoArticle with the reason when there is none."""
+    page = load_page(body, url, content_type)
+    rule = (rules or shipped_rules()).match(page.url) if use_rules else None
+    return _extract_page(page, rule)
+
+
+def _extract_page(page: Page, rule: Rule | None) -> Extraction:
+    tree = page.tree
+    found = md.Metadata(lang=md.page_lang(tree))
+    body: lxml.html.HtmlElement | None = None
+    if rule is not None:
+        _rule_fields(rule, tree, found)  # before _prepare: a source line may be removed
+        _prepare(rule, tree)
+        elements = rule.select("body", tree)
+        if elements:
+            body = _join(elements)
+    meta, ld = md.meta_values(tree), md.json_ld(tree)
+    found.title = found.title or md.find_title(tree, meta, ld)
+    page_text = _text_of(tree)
+    if body is None:
+        body = _generic_body(page)
+    _clean_edges(body, found, rule)
+    zhish = (found.lang or guess_lang(page_text[:2000]) or "") == "zh"
+    zone = CHINA_TIME if zhish else dt.UTC
+    window = md.header_window(page_text, found.title)
+    found.author = found.author or md.structured_author(meta, ld) or md.author_in_text(window)
+    found.origin = found.origin or md.origin_in_text(window)
+    found.published = (
+        found.published
+        or md.structured_published(tree, meta, ld, zone)
+        or md.date_in_text(window, zone)
+        or _htmldate(tree, zone)
+    )
+    _captions(body)
+    html = sanitize_html(_inner_html(body), page.url)
+    text, images = text_and_images(html)
+    units = len(_UNITS.findall(text))
+    if units < MIN_TEXT_UNITS:
+        raise NoArticle(
+            f"only {units} words of text (a list, home, video or error page?)"
+            if units
+            else "no article text (a list, home, video or error page?)"
+        )
+    return Extraction(
+        url=page.url,
+        title=found.title or text.split("\n")[0][:80],
+        html=html,
+        text=text,
+        author=found.author,
+        published=found.published,
+        origin=found.origin,
+        lang=found.lang if found.lang in ("zh", "en") else guess_lang(text) or found.lang,
+        images=[i.as_dict() for i in images],
+        rule=rule.path.name if rule is not None else None,
+        wrapper=page.wrapper,
+    )
+
+
+def _prepare(rule: Rule, tree: lxml.html.HtmlElement) -> None:
+    for selector in rule.selectors["remove"]:
+        for element in selector(tree):
+            if element.getparent() is not None:
+                element.drop_tree()
+    for selector in rule.selectors["unwrap"]:
+        for element in selector(tree):
+            if element.getparent() is not None:
+                element.drop_tag()
+
+
+def _rule_fields(rule: Rule, tree: lxml.html.HtmlElement, found: md.Metadata) -> None:
+    for name in ("title", "author", "published", "origin"):
+        for element in rule.select(name, tree):
+            value = element.get("datetime") or element.get("content") or md.element_text(element)
+            if name == "title":
+                found.title = value or None
+            elif name == "author":
+                found.author = md.author_in_text(value) or md.clean_author(value)
+            elif name == "origin":
+                found.origin = md.origin_in_text(value) or md.clean_origin(value)
+            else:
+                found.published = md.parse_date(value)
+            if getattr(found, name):
+                break
+
+
+def _join(elements: list[lxml.html.HtmlElement]) -> lxml.html.HtmlElement:
+    if len(elements) == 1:
+        return elements[0]
+    wrapper = lxml.html.Element("div")
+    for element in elements:
+        wrapper.append(element)
+    return wrapper
+
+
+def _generic_body(page: Page) -> lxml.html.HtmlElement:
+    html = trafilatura.extract(
+        page.tree,
+        url=page.url,
+        output_format="html",
+        favor_precision=True,
+        include_images=True,
+        include_links=True,
+        include_formatting=True,
+        include_tables=True,
+        include_comments=False,
+        deduplicate=False,
+    )
+    if not html:
+        raise NoArticle("no article text (a list, home, video or error page?)")
+    document = lxml.html.document_fromstring(html)
+    return document.find("body") if document.find("body") is not None else document
+
+
+def _clean_edges(body: lxml.html.HtmlElement, found: md.Metadata, rule: Rule | None) -> None:
+    """Take bylines, source, date and editor lines out of the body, keeping their values."""
+    blocks = [b for b in body.iter(*_BLOCKS) if b is not body and not _has_block_child(b)]
+    if rule is not None and rule.patterns:
+        for block in blocks:
+            text = md.element_text(block)
+            for pattern in rule.patterns:
+                match = pattern.search(text)
+                if match:
+                    _keep_groups(match, found)
+                    _drop(block)
+                    break
+    edges = blocks[:_EDGE_BLOCKS] + blocks[-_EDGE_BLOCKS:]
+    for block in dict.fromkeys(edges):
+        text = md.element_text(block)
+        if not text or len(text) > _SHORT_LINE or block.getparent() is None:
+            continue
+        if found.title and text == found.title:
+            _drop(block)
+        elif _EDITOR_LINE.match(text):
+            _drop(block)
+        elif _is_only(text, md.origin_in_text, r"(?:来源|來源|稿源|转自|轉自|出处|出處)\s*[:：]"):
+            found.origin = found.origin or md.origin_in_text(text)
+            _drop(block)
+        elif _is_only(text, md.author_in_text, r"(?:作者|撰文|记者|記者|文)\s*[:：/／]"):
+            found.author = found.author or md.author_in_text(text)
+            _drop(block)
+
+
+def _is_only(text: str, finder: Any, label: str) -> bool:
+    """True when `text` is a labelled line ('作者：X', '来源：Y') and nothing else."""
+    return bool(re.match(rf"^\s*[\[（(【]?\s*{label}", text)) and finder(text) is not None
+
+
+def _keep_groups(match: re.Match[str], found: md.Metadata) -> None:
+    groups = {k: v for k, v in match.groupdict().items() if v}
+    if "author" in groups and not found.author:
+        found.author = md.clean_author(groups["author"])
+    if "origin" in groups and not found.origin:
+        found.origin = md.clean_origin(groups["origin"])
+    if "published" in groups and not found.published:
+        found.published = md.parse_date(groups["published"])
+
+
+def _has_block_child(element: lxml.html.HtmlElement) -> bool:
+    return any(child.tag in _BLOCKS and child.tag != "span" for child in element)
+
+
+def _drop(element: lxml.html.HtmlElement) -> None:
+    if element.getparent() is not None:
+        element.drop_tree()
+
+
+def _captions(body: lxml.html.HtmlElement) -> None:
+    """<img alt="X"> followed by the text X (how trafilatura renders a figure) -> a figure."""
+    for img in list(body.iter("img")):
+        caption = (img.tail or "").strip()
+        if not caption or img.getparent() is None or img.getparent().tag == "figure":
+            continue
+        alt = " ".join((img.get("alt") or "").split())
+        if alt and caption.startswith(alt[:10]):
+            figure = lxml.html.Element("figure")
+            img.addprevious(figure)
+            img.tail = None
+            figure.append(img)
+            figcaption = lxml.html.Element("figcaption")
+            figcaption.text = caption
+            figure.append(figcaption)
+
+
+def _inner_html(element: lxml.html.HtmlElement) -> str:
+    parts = [element.text or ""]
+    parts += [lxml.html.tostring(child, encoding="unicode") for child in element]
+    return "".join(parts)
+
+
+def _text_of(tree: lxml.html.HtmlElement) -> str:
+    body = tree.find("body")
+    root = body if body is not None else tree
+    pieces = root.xpath(".//text()[not(ancestor::script) and not(ancestor::style)]")
+    return " ".join(" ".join(pieces).split())
+
+
+def _htmldate(tree: lxml.html.HtmlElement, zone: dt.tzinfo) -> int | None:
+    from htmldate import find_date
+
+    try:
+        found = find_date(tree, extensive_search=False, original_date=True)
+    except (ValueError, TypeError):
+        return None
+    return md.parse_date(found, zone) if found else None

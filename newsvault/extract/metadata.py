@@ -1,0 +1,241 @@
+"""Metadata of a news page: title, author, published time, origin (syndication source), language.
+
+Structured data first (meta tags, JSON-LD, <time>), then the lines a Chinese page prints under
+its headline ("作者：", "记者", "文/", "来源：", "2024年6月20日 10:30", "发布时间："), then htmldate
+as the last resort for the date. A time without a zone is read as UTC+8 on Chinese pages and
+as UTC elsewhere.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import email.utils
+import json
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+import lxml.html
+
+from newsvault.models import CHINA_TIME, to_ms
+
+_CJK = "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
+_NAME = rf"[{_CJK}·•]{{2,5}}|[A-Z][A-Za-z.'\-]+(?: [A-Z][A-Za-z.'\-]+){{0,3}}"
+_NAMES = rf"(?:{_NAME})(?:\s*[、，,和及与與/]\s*(?:{_NAME}))*"
+_AUTHOR_PATTERNS = [
+    re.compile(rf"(?:作者|撰文|撰稿|采写|採寫|记者|記者|文|图文|口述|整理)\s*[:：/／|｜]\s*({_NAMES})"),
+    re.compile(rf"(?:本报|本報|本台|新华社|新華社|中新社|中新网|央视|特约|通讯员)?(?:记者|記者)\s+({_NAMES})"),
+    re.compile(rf"(?:^|\s)(?:By|BY|by)\s+({_NAMES})"),
+]
+_ORIGIN = re.compile(
+    rf"(?:来源|來源|稿源|转自|轉自|转载自|轉載自|出处|出處|来自|來自)\s*[:：]\s*"
+    rf"([{_CJK}A-Za-z0-9·.\-《》（）()]{{2,30}})"
+)
+_DATE = re.compile(
+    r"(?P<y>(?:19|20)\d{2})\s*[年/.\-]\s*(?P<m>[01]?\d)\s*[月/.\-]\s*(?P<d>[0-3]?\d)\s*日?"
+    r"(?:\s*(?:T|\s)?\s*(?P<H>[0-2]?\d)\s*[:：时時]\s*(?P<M>[0-5]\d)(?:\s*[:：分]\s*(?P<S>[0-5]\d))?)?"
+)
+_LABELLED_DATE = re.compile(
+    r"(?:发布时间|發佈時間|发表时间|發表時間|发布日期|發佈日期|更新时间|时间|時間|日期)\s*[:：]?\s*"
+    + _DATE.pattern
+)
+_PUBLISHED_META = [
+    "article:published_time", "og:article:published_time", "article:published",
+    "publishdate", "publish_date", "pubdate", "datepublished", "dc.date.issued", "dc.date",
+    "dcterms.created", "sailthru.date", "og:release_date", "article:create_at", "og:time",
+    "parsely-pub-date", "date",
+]  # fmt: skip
+_AUTHOR_META = ["author", "article:author", "og:article:author", "dc.creator", "byl", "parsely-author"]
+_SITE_SUFFIX = re.compile(r"\s*(?:[_|｜–—]|\s-\s|－)\s*")
+WINDOW = 400  # characters after the headline where bylines, dates and source lines are looked for
+
+
+@dataclass
+class Metadata:
+    title: str | None = None
+    author: str | None = None
+    published: int | None = None
+    origin: str | None = None
+    lang: str | None = None
+    site: str | None = None
+    found_by: dict[str, str] = field(default_factory=dict)
+
+
+def page_lang(tree: lxml.html.HtmlElement) -> str | None:
+    value = (tree.get("lang") or "").strip().lower()
+    for meta in tree.xpath('//meta[@http-equiv="content-language" or @name="language"]/@content'):
+        value = value or meta.strip().lower()
+    return value.split("-")[0].split("_")[0] or None
+
+
+def meta_values(tree: lxml.html.HtmlElement) -> dict[str, str]:
+    values: dict[str, str] = {}
+    for meta in tree.iter("meta"):
+        key = (meta.get("property") or meta.get("name") or meta.get("itemprop") or "").lower()
+        content = (meta.get("content") or "").strip()
+        if key and content and key not in values:
+            values[key] = content
+    return values
+
+
+def json_ld(tree: lxml.html.HtmlElement) -> dict[str, Any]:
+    """The first article-like JSON-LD object on the page (headline, author, datePublished)."""
+    for script in tree.xpath('//script[@type="application/ld+json"]'):
+        try:
+            data = json.loads(script.text or "")
+        except ValueError:
+            continue
+        for item in _ld_items(data):
+            if isinstance(item, dict) and (item.get("headline") or item.get("datePublished")):
+                return item
+    return {}
+
+
+def _ld_items(data: Any) -> list[Any]:
+    if isinstance(data, list):
+        return [i for d in data for i in _ld_items(d)]
+    if isinstance(data, dict) and "@graph" in data:
+        return _ld_items(data["@graph"])
+    return [data]
+
+
+def element_text(element: lxml.html.HtmlElement) -> str:
+    return " ".join(element.text_content().split())
+
+
+def find_title(tree: lxml.html.HtmlElement, meta: dict[str, str], ld: dict[str, Any]) -> str | None:
+    page_title = " ".join(" ".join(tree.xpath("//title//text()")).split())
+    headings = [element_text(h) for h in tree.iter("h1")]
+    headings = [h for h in headings if 2 <= len(h) <= 200]
+    for heading in headings:
+        if page_title and heading in page_title:
+            return heading
+    for candidate in (meta.get("og:title"), meta.get("twitter:title"), ld.get("headline")):
+        if isinstance(candidate, str) and candidate.strip():
+            return strip_site_name(" ".join(candidate.split()))
+    if len(headings) == 1:
+        return headings[0]
+    return strip_site_name(page_title) or (headings[0] if headings else None)
+
+
+def strip_site_name(title: str) -> str:
+    """'标题_新浪新闻' -> '标题': the first part when it is long enough, else the longest."""
+    parts = [p for p in _SITE_SUFFIX.split(title) if p]
+    if len(parts) <= 1:
+        return title
+    return parts[0] if len(parts[0]) >= 6 else max(parts, key=len)
+
+
+def parse_date(text: str, zone: dt.tzinfo = CHINA_TIME) -> int | None:
+    """Milliseconds since the epoch from an ISO 8601, RFC 2822 or Chinese date; `zone` when the
+    text names none."""
+    text = text.strip()
+    if not text:
+        return None
+    try:
+        moment = dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        moment = None
+    if moment is None:
+        try:
+            moment = email.utils.parsedate_to_datetime(text)
+        except (TypeError, ValueError, IndexError):
+            moment = None
+    if moment is None:
+        match = _DATE.search(text)
+        return _match_to_ms(match, zone) if match else None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=zone)
+    return to_ms(moment) if 1990 <= moment.year <= 2100 else None
+
+
+def _match_to_ms(match: re.Match[str], zone: dt.tzinfo) -> int | None:
+    parts = match.groupdict()
+    try:
+        moment = dt.datetime(
+            int(parts["y"]),
+            int(parts["m"]),
+            int(parts["d"]),
+            int(parts["H"] or 0),
+            int(parts["M"] or 0),
+            int(parts["S"] or 0),
+            tzinfo=zone,
+        )
+    except ValueError:
+        return None
+    return to_ms(moment)
+
+
+def date_in_text(text: str, zone: dt.tzinfo) -> int | None:
+    """A labelled date ('发布时间：...'), else the first date with a time of day, else a date."""
+    for pattern in (_LABELLED_DATE, _DATE):
+        with_time = [m for m in pattern.finditer(text) if m.group("H")]
+        for match in with_time or list(pattern.finditer(text))[:1]:
+            ms = _match_to_ms(match, zone)
+            if ms is not None:
+                return ms
+    return None
+
+
+def author_in_text(text: str) -> str | None:
+    for pattern in _AUTHOR_PATTERNS:
+        match = pattern.search(text)
+        if match:
+            return clean_author(match.group(1))
+    return None
+
+
+def clean_author(value: str) -> str | None:
+    value = re.sub(r"^(?:作者|撰文|记者|記者|文|By|BY|by)\s*[:：/／]?\s*", "", value.strip())
+    value = re.sub(r"\s*(?:报道|報導|报导|摄影|攝影|编辑|編輯)$", "", value)
+    value = " ".join(value.split()).strip("|｜/／ ,，")
+    if not value or value.startswith("http") or len(value) > 60:
+        return None
+    return value
+
+
+def origin_in_text(text: str) -> str | None:
+    match = _ORIGIN.search(text)
+    return clean_origin(match.group(1)) if match else None
+
+
+def clean_origin(value: str) -> str | None:
+    value = re.sub(r"^(?:来源|來源|稿源|转自|轉自|出处|出處)\s*[:：]\s*", "", value.strip())
+    value = value.split()[0] if value.split() else ""
+    value = value.strip("|｜/／,，。:：")
+    return value if 2 <= len(value) <= 30 else None
+
+
+def structured_author(meta: dict[str, str], ld: dict[str, Any]) -> str | None:
+    authors = ld.get("author")
+    for author in authors if isinstance(authors, list) else [authors]:
+        name = author.get("name") if isinstance(author, dict) else author
+        if isinstance(name, str) and (cleaned := clean_author(name)):
+            return cleaned
+    for key in _AUTHOR_META:
+        if key in meta and (cleaned := clean_author(meta[key])):
+            return cleaned
+    return None
+
+
+def structured_published(
+    tree: lxml.html.HtmlElement, meta: dict[str, str], ld: dict[str, Any], zone: dt.tzinfo
+) -> int | None:
+    candidates = [meta[key] for key in _PUBLISHED_META if key in meta]
+    if isinstance(ld.get("datePublished"), str):
+        candidates.insert(0, ld["datePublished"])
+    candidates += tree.xpath("//time/@datetime")[:1]
+    for candidate in candidates:
+        ms = parse_date(candidate, zone)
+        if ms is not None:
+            return ms
+    return None
+
+
+def header_window(page_text: str, title: str | None) -> str:
+    """The text printed just under the headline, where bylines and dates live."""
+    if title:
+        at = page_text.find(title[:30])
+        if at >= 0:
+            return page_text[at + len(title[:30]) : at + len(title[:30]) + WINDOW]
+    return ""
