@@ -103,6 +103,9 @@ def find_root(explicit: Path | None = None, cwd: Path | None = None) -> Path:
     )
 
 
+FETCH_FULL = ("auto", "always", "never")
+
+
 class Archive:
     def __init__(self, root: Path) -> None:
         self.root = root
@@ -169,7 +172,14 @@ class Archive:
                     f"{self.config_path}: source #{position} has slug {slug!r}; "
                     "use lowercase letters, digits, '-' and '_'"
                 )
-            found.append(Source(slug=slug, name=str(table.get("name") or slug), url=url))
+            fetch_full = str(table.get("fetch_full", "auto"))
+            if fetch_full not in FETCH_FULL:
+                raise ArchiveError(
+                    f"{self.config_path}: source {slug!r} has fetch_full = {fetch_full!r}; "
+                    f"use one of {', '.join(FETCH_FULL)}"
+                )
+            name = str(table.get("name") or slug)
+            found.append(Source(slug=slug, name=name, url=url, fetch_full=fetch_full))
         slugs = [s.slug for s in found]
         if len(set(slugs)) != len(slugs):
             duplicate = next(s for s in slugs if slugs.count(s) > 1)

@@ -22,7 +22,9 @@ app.add_typer(rules_app, name="rules")
 FORMATS = ("json", "jsonl", "md", "html", "text")
 RulesOption = Annotated[
     Path | None,
-    typer.Option("--rules", help="A folder of extra site rules (*.toml), used before the shipped ones."),
+    typer.Option(
+        "--rules", help="A folder of extra site rules (*.toml), used before the shipped ones."
+    ),
 ]
 
 
@@ -79,12 +81,51 @@ def _emit(path: Path, article: Extraction, format: str) -> dict:
         sys.stdout.write(json.dumps(data, ensure_ascii=False) + "\n")
     elif format == "md":
         sys.stdout.write(f"<!--{article.published or 0}-->\n[{article.title}]({article.url})\n")
-        sys.stdout.write("------\n\n" + "".join(x.strip() for x in article.html.splitlines()) + "\n")
+        sys.stdout.write(
+            "------\n\n" + "".join(x.strip() for x in article.html.splitlines()) + "\n"
+        )
     elif format == "html":
         sys.stdout.write(article.html + "\n")
     elif format == "text":
         sys.stdout.write(f"{article.title}\n\n{article.text}\n")
     return data
+
+
+@app.command("archive")
+def archive_command(
+    urls: Annotated[list[str], typer.Argument(help="Pages to archive.")],
+    from_file: Annotated[
+        Path | None,
+        typer.Option(
+            "--from-file", help="A page saved from a browser, archived as the capture of URL."
+        ),
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")] = False,
+) -> None:
+    """Archive pages now: fetch, keep the raw capture, extract, store, publish markdown.
+    Exit 1 if any page could not be archived."""
+    from newsvault.pages import archive_pages
+
+    reports = archive_pages(_archive(), urls, from_file=from_file)
+    if as_json:
+        _print_json(
+            [
+                {"url": r.url, "outcome": r.outcome, "article": r.article.to_json()}
+                if r.article
+                else {"url": r.url, "outcome": r.outcome, "article": None}
+                for r in reports
+            ]
+        )
+    else:
+        table = Table(title="newsvault archive")
+        for column in ("url", "outcome", "article"):
+            table.add_column(column)
+        for report in reports:
+            where = f"{report.article.source}/{report.article.number}" if report.article else ""
+            colour = "red" if report.failed else "green"
+            table.add_row(report.url, f"[{colour}]{report.outcome}[/]", where)
+        out.print(table)
+    raise typer.Exit(1 if any(r.failed for r in reports) else 0)
 
 
 @rules_app.command("test")

@@ -30,6 +30,7 @@ class Source:
     slug: str
     name: str
     url: str
+    fetch_full: str = "auto"  # fetch the article page for summary-only items: auto|always|never
 
 
 @dataclass

@@ -80,7 +80,8 @@ def sanitize_html(html: str, base_url: str) -> str:
 
 
 def text_and_images(html: str) -> tuple[str, list[Image]]:
-    """Plain text (one line per block) and the images of sanitized HTML."""
+    """Plain text (one line per block) and the images of sanitized HTML. Figure captions
+    belong to their images, not to the text."""
     if not html.strip():
         return "", []
     root = lxml.html.fragment_fromstring(html, create_parent="div")
@@ -89,10 +90,14 @@ def text_and_images(html: str) -> tuple[str, list[Image]]:
         src = img.get("src")
         if src:
             images.append(Image(src, _caption(img)))
+    for caption in list(root.iter("figcaption")):
+        caption.drop_tree()
     for element in root.iter(*_BLOCK_TAGS):  # mark block edges, then read the text once
         element.tail = "\n" + (element.tail or "")
         if element.tag != "br":
             element.text = "\n" + (element.text or "")
+    for cell in root.iter("td", "th"):
+        cell.tail = " " + (cell.tail or "")
     lines = (_SPACES.sub(" ", line).strip() for line in root.text_content().split("\n"))
     return "\n".join(line for line in lines if line), images
 

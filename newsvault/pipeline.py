@@ -13,10 +13,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from newsvault.archive import Archive
-from newsvault.captures import CaptureRef, CaptureWriter, body_digest
-from newsvault.errors import FeedError, FetchError, HTTPStatusError
+from newsvault.captures import CaptureRef, CaptureWriter
+from newsvault.errors import FeedError, FetchError, HTTPStatusError, NoArticle
+from newsvault.extract import extract
 from newsvault.feeds import Feed, FeedItem, parse_feed
-from newsvault.fetch.client import Fetcher, Response
+from newsvault.fetch.client import Fetcher
 from newsvault.models import Article, Source, to_ms
 from newsvault.normalize import (
     find_origin,
@@ -25,9 +26,11 @@ from newsvault.normalize import (
     sanitize_html,
     text_and_images,
 )
+from newsvault.pages import PAGE_ACCEPT, archive_rules, keep_capture
 from newsvault.publish.markdown import PublishResult, publish_markdown
 from newsvault.store import Store
 
+FULL_TEXT_CHARS = 300  # with fetch_full = "auto", items with less text get their page fetched
 FEED_ACCEPT = (
     "application/rss+xml, application/atom+xml, application/feed+json, "
     "application/xml;q=0.9, text/xml;q=0.9, */*;q=0.5"
@@ -43,6 +46,7 @@ class SourceReport:
     edited: int = 0
     error: str | None = None
     not_modified: bool = False
+    full_text: int = 0  # items whose article was fetched from its page
 
     @property
     def failed(self) -> bool:
@@ -97,9 +101,12 @@ async def _run_all(
         archive.settings["captures.rotate_bytes"],
     )
     reports: dict[str, SourceReport] = {}
+    rules = archive_rules(archive)
 
     async def one(source: Source) -> None:
-        report = await _archive_source(fetcher, store, writer, source, states.get(source.slug))
+        report = await _archive_source(
+            fetcher, store, writer, rules, source, states.get(source.slug)
+        )
         reports[source.slug] = report
         if on_source_done:
             on_source_done(report)
@@ -112,7 +119,7 @@ async def _run_all(
     return [reports[s.slug] for s in sources]
 
 
-async def _archive_source(fetcher, store, writer, source, state) -> SourceReport:
+async def _archive_source(fetcher, store, writer, rules, source, state) -> SourceReport:
     report = SourceReport(slug=source.slug, name=source.name)
     source_id = store.ensure_source(source.slug, source.name, source.url)
     now = to_ms(time.time())
@@ -130,17 +137,17 @@ async def _archive_source(fetcher, store, writer, source, state) -> SourceReport
     except FetchError as exc:
         failed = getattr(exc, "response", None) if isinstance(exc, HTTPStatusError) else None
         if failed is not None:
-            _keep(store, writer, failed)
+            keep_capture(store, writer, failed)
         report.error = exc.reason
         store.record_fetch(source_id, now=now, error=report.error)
         return report
     for hop in response.history:
-        _keep(store, writer, hop)
+        keep_capture(store, writer, hop)
     if response.not_modified:
         report.not_modified = True
         store.record_fetch(source_id, now=now)
         return report
-    capture = _keep(store, writer, response, commit=False)
+    capture = keep_capture(store, writer, response, commit=False)
     try:
         feed = parse_feed(response.body, response.content_type, response.url)
     except FeedError as exc:
@@ -155,6 +162,21 @@ async def _archive_source(fetcher, store, writer, source, state) -> SourceReport
         enumerate(feed.items), key=lambda pair: (_published(pair[1], fetched), -pair[0])
     )
     items = [to_article(item, feed, source.slug, fetched) for _, item in ordered]
+    if source.fetch_full != "never":
+        known = store.known_keys(source_id, items)
+        wanted = [
+            article
+            for (_, item), article in zip(ordered, items, strict=True)
+            if article.key not in known
+            and article.url not in known
+            and article.url.startswith(("http://", "https://"))
+            and (source.fetch_full == "always" or item.is_summary or _short(article.text))
+        ]
+        report.full_text = sum(
+            await asyncio.gather(
+                *(_fill_from_page(fetcher, store, writer, rules, a) for a in wanted)
+            )
+        )
     added = store.add_articles(source_id, items, capture)
     report.new, report.unchanged, report.edited = len(added.new), added.unchanged, added.edited
     store.record_fetch(
@@ -166,16 +188,39 @@ async def _archive_source(fetcher, store, writer, source, state) -> SourceReport
     return report
 
 
-def _keep(
-    store: Store, writer: CaptureWriter, response: Response, *, commit: bool = True
-) -> CaptureRef | int:
-    """The capture of `response`: an existing one with the same bytes, or a new WARC record
-    (stored now, or with the articles when `commit` is False)."""
-    existing = store.find_capture(response.url, body_digest(response.body))
-    if existing is not None:
-        return existing
-    ref = writer.write(response)
-    return store.add_capture(ref) if commit else ref
+def _short(text: str) -> bool:
+    return len(text) < FULL_TEXT_CHARS
+
+
+async def _fill_from_page(fetcher, store, writer, rules, article: Article) -> bool:
+    """Replace a summary with the article extracted from its page; False (the summary kept)
+    when the page cannot be fetched or holds no article."""
+    try:
+        response = await fetcher.get(article.url, accept=PAGE_ACCEPT)
+    except FetchError as exc:
+        store.record_page(
+            article.url, f"failed: {exc.reason}", seen=article.fetched, capture_id=None,
+            article_id=None,
+        )  # fmt: skip
+        return False
+    capture = keep_capture(store, writer, response)
+    capture_id = capture if isinstance(capture, int) else None
+    try:
+        found = extract(response.body, response.url, response.content_type, rules=rules)
+    except NoArticle as exc:
+        store.record_page(
+            response.url, str(exc), seen=article.fetched, capture_id=capture_id, article_id=None
+        )
+        return False
+    article.html, article.text, article.images = found.html, found.text, found.images
+    article.author = article.author or found.author
+    article.origin = article.origin or found.origin
+    article.lang = article.lang or found.lang
+    article.capture_id = capture_id
+    store.record_page(
+        response.url, "full text", seen=article.fetched, capture_id=capture_id, article_id=None
+    )
+    return True
 
 
 def _published(item: FeedItem, fetched: int) -> int:

@@ -6,6 +6,7 @@ is served as it is, `demo.toml` names the sources and the headers some files nee
 
 from __future__ import annotations
 
+import re
 import tomllib
 from collections.abc import Callable
 from pathlib import Path
@@ -31,9 +32,25 @@ def demo_server() -> LoopbackServer:
 def demo_sources(server: LoopbackServer) -> list[Source]:
     manifest = tomllib.loads((DATA / "demo.toml").read_text(encoding="utf-8"))
     return [
-        Source(slug=s["slug"], name=s["name"], url=server.url(s["path"]))
+        Source(
+            slug=s["slug"],
+            name=s["name"],
+            url=server.url(s["path"]),
+            fetch_full="auto" if _links_stay_local(s["path"]) else "never",
+        )
         for s in manifest["sources"]
     ]
+
+
+def _links_stay_local(feed_path: str) -> bool:
+    """Whether every article link in a demo feed points at the demo server: the demo fetches
+    article pages only then, so that it never reaches for the internet."""
+    feed = (DATA / "site" / feed_path.lstrip("/")).read_bytes().decode("ascii", "replace")
+    links = re.findall(
+        r"<link>([^<]+)</link>|\"url\":\s*\"([^\"]+)\"|<link[^>]*href=\"([^\"]+)\"", feed
+    )
+    urls = [next(u for u in groups if u) for groups in links]
+    return all(u.startswith("{{BASE}}") for u in urls)
 
 
 DEMO_HEADER = "newsvault demo archive: feeds served from a loopback server."
@@ -49,6 +66,8 @@ def demo_config(sources: list[Source]) -> str:
     for source in sources:
         table = tomlkit.table()
         table.update({"slug": source.slug, "name": source.name, "url": source.url})
+        if source.fetch_full != "auto":
+            table.add("fetch_full", source.fetch_full)
         tables.append(table)
     document.add("sources", tables)
     return tomlkit.dumps(document)

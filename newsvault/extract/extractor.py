@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from functools import cache
 from typing import Any
 
+import lxml.etree
 import lxml.html
 import trafilatura
 
@@ -32,6 +33,7 @@ _EDITOR_LINE = re.compile(
 )
 _EDGE_BLOCKS = 3  # blocks at each end of the body where bylines and source lines are sought
 _SHORT_LINE = 80
+_BARE_URL = re.compile(r"^https?://\S+$")
 MIN_TEXT_UNITS = 30  # CJK characters plus words: less than this is not an article
 _UNITS = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]|[^\W\u3400-\u9fff\uf900-\ufaff]+")
 
@@ -95,6 +97,7 @@ def _extract_page(page: Page, rule: Rule | None) -> Extraction:
         if elements:
             body = _join(elements)
     meta, ld = md.meta_values(tree), md.json_ld(tree)
+    lxml.etree.strip_elements(tree, "script", "style", "noscript", "template", with_tail=False)
     found.title = found.title or md.find_title(tree, meta, ld)
     page_text = _text_of(tree)
     if body is None:
@@ -111,7 +114,8 @@ def _extract_page(page: Page, rule: Rule | None) -> Extraction:
         or md.date_in_text(window, zone)
         or _htmldate(tree, zone)
     )
-    _captions(body)
+    if rule is None:
+        _captions(body)
     html = sanitize_html(_inner_html(body), page.url)
     text, images = text_and_images(html)
     units = len(_UNITS.findall(text))
@@ -177,9 +181,9 @@ def _generic_body(page: Page) -> lxml.html.HtmlElement:
         page.tree,
         url=page.url,
         output_format="html",
-        favor_precision=True,
+        fast=True,  # no readability/jusText second opinion: as good here, and faster
         include_images=True,
-        include_links=True,
+        include_links=False,  # trafilatura 2.3 loses the text around links when it keeps them
         include_formatting=True,
         include_tables=True,
         include_comments=False,
@@ -208,9 +212,7 @@ def _clean_edges(body: lxml.html.HtmlElement, found: md.Metadata, rule: Rule | N
         text = md.element_text(block)
         if not text or len(text) > _SHORT_LINE or block.getparent() is None:
             continue
-        if found.title and text == found.title:
-            _drop(block)
-        elif _EDITOR_LINE.match(text):
+        if (found.title and text == found.title) or _EDITOR_LINE.match(text):
             _drop(block)
         elif _is_only(text, md.origin_in_text, r"(?:来源|來源|稿源|转自|轉自|出处|出處)\s*[:：]"):
             found.origin = found.origin or md.origin_in_text(text)
@@ -245,33 +247,45 @@ def _drop(element: lxml.html.HtmlElement) -> None:
 
 
 def _captions(body: lxml.html.HtmlElement) -> None:
-    """<img alt="X"> followed by the text X (how trafilatura renders a figure) -> a figure."""
+    """trafilatura prints an image's caption after it, as text or as a paragraph: make them
+    one <figure> with its <figcaption> (captions belong to images, not to the text)."""
     for img in list(body.iter("img")):
-        caption = (img.tail or "").strip()
-        if not caption or img.getparent() is None or img.getparent().tag == "figure":
+        parent = img.getparent()
+        if parent is None or parent.tag == "figure":
             continue
         alt = " ".join((img.get("alt") or "").split())
-        if alt and caption.startswith(alt[:10]):
+        tail = (img.tail or "").strip()
+        following = img.getnext()
+        caption = None
+        if alt and tail.startswith(alt[:20]):
+            caption, img.tail = tail, None
+        elif following is not None and following.tag == "p" and not tail:
+            text = md.element_text(following)
+            if text and (
+                (alt and text.startswith(alt[:20])) or "caption" in (following.get("class") or "")
+            ):
+                caption = text
+                following.drop_tree()
+        if caption:
             figure = lxml.html.Element("figure")
             img.addprevious(figure)
-            img.tail = None
-            figure.append(img)
-            figcaption = lxml.html.Element("figcaption")
-            figcaption.text = caption
-            figure.append(figcaption)
+            figure.append(img)  # moves the image, tail and all
+            lxml.html.etree.SubElement(figure, "figcaption").text = caption
 
 
 def _inner_html(element: lxml.html.HtmlElement) -> str:
-    parts = [element.text or ""]
+    lead = (element.text or "").strip()
+    parts = ["" if _BARE_URL.match(lead) else lead]
     parts += [lxml.html.tostring(child, encoding="unicode") for child in element]
     return "".join(parts)
 
 
 def _text_of(tree: lxml.html.HtmlElement) -> str:
     body = tree.find("body")
-    root = body if body is not None else tree
-    pieces = root.xpath(".//text()[not(ancestor::script) and not(ancestor::style)]")
-    return " ".join(" ".join(pieces).split())
+    text = lxml.etree.tostring(
+        body if body is not None else tree, method="text", encoding="unicode"
+    )
+    return " ".join(text.split())
 
 
 def _htmldate(tree: lxml.html.HtmlElement, zone: dt.tzinfo) -> int | None:

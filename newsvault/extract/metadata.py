@@ -23,8 +23,12 @@ _CJK = "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
 _NAME = rf"[{_CJK}·•]{{2,5}}|[A-Z][A-Za-z.'\-]+(?: [A-Z][A-Za-z.'\-]+){{0,3}}"
 _NAMES = rf"(?:{_NAME})(?:\s*[、，,和及与與/]\s*(?:{_NAME}))*"
 _AUTHOR_PATTERNS = [
-    re.compile(rf"(?:作者|撰文|撰稿|采写|採寫|记者|記者|文|图文|口述|整理)\s*[:：/／|｜]\s*({_NAMES})"),
-    re.compile(rf"(?:本报|本報|本台|新华社|新華社|中新社|中新网|央视|特约|通讯员)?(?:记者|記者)\s+({_NAMES})"),
+    re.compile(
+        rf"(?:作者|撰文|撰稿|采写|採寫|记者|記者|文|图文|口述|整理)\s*[:：/／|｜]\s*({_NAMES})"
+    ),
+    re.compile(
+        rf"(?:本报|本報|本台|新华社|新華社|中新社|中新网|央视|特约|通讯员)?(?:记者|記者)\s+({_NAMES})"
+    ),
     re.compile(rf"(?:^|\s)(?:By|BY|by)\s+({_NAMES})"),
 ]
 _ORIGIN = re.compile(
@@ -45,7 +49,14 @@ _PUBLISHED_META = [
     "dcterms.created", "sailthru.date", "og:release_date", "article:create_at", "og:time",
     "parsely-pub-date", "date",
 ]  # fmt: skip
-_AUTHOR_META = ["author", "article:author", "og:article:author", "dc.creator", "byl", "parsely-author"]
+_AUTHOR_META = [
+    "author",
+    "article:author",
+    "og:article:author",
+    "dc.creator",
+    "byl",
+    "parsely-author",
+]
 _SITE_SUFFIX = re.compile(r"\s*(?:[_|｜–—]|\s-\s|－)\s*")
 WINDOW = 400  # characters after the headline where bylines, dates and source lines are looked for
 

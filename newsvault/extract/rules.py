@@ -122,7 +122,9 @@ def _selectors(data: dict[str, Any], key: str, path: Path) -> list[CSSSelector]:
 def _sample(data: dict[str, Any], path: Path) -> Sample:
     unknown = sorted(set(data) - _SAMPLE_FIELDS)
     if unknown or "file" not in data or "url" not in data:
-        raise RuleError(f"{path}: each [[samples]] needs file and url, and knows only {_SAMPLE_FIELDS}")
+        raise RuleError(
+            f"{path}: each [[samples]] needs file and url, and knows only {_SAMPLE_FIELDS}"
+        )
     expected = {k: data[k] for k in ("title", "author", "origin", "published") if k in data}
     return Sample(
         file=path.parent / data["file"],

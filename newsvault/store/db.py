@@ -20,7 +20,7 @@ from sqlalchemy.engine import Row
 from newsvault.captures import CaptureRef
 from newsvault.models import Article, to_ms
 from newsvault.store import schema
-from newsvault.store.schema import articles, captures, sources, versions
+from newsvault.store.schema import articles, captures, pages, sources, versions
 
 FIRST_NUMBER = 0xFFFFF - 1  # ids count down from 1048575: the first article is 1048574
 _IN_CHUNK = 400  # values per IN (...): well under SQLite's bound-parameter limit
@@ -230,7 +230,8 @@ class Store:
                     else:
                         edits.append((earlier[0], item, digest))
                 else:
-                    item.capture_id, item.number = capture_id, number
+                    item.capture_id = item.capture_id or capture_id  # a page's own capture
+                    item.number = number
                     number -= 1
                     rows.append(_article_row(source_id, item, digest))
                     pending[key] = pending[item.url] = (item, digest)
@@ -249,6 +250,31 @@ class Store:
                 else:
                     result.unchanged += 1
         return result
+
+    def known_keys(self, source_id: int, items: list[Article]) -> set[str]:
+        """The keys and URLs among `items` this source has stored already."""
+        with self.engine.connect() as conn:
+            return set(self._known(conn, source_id, items))
+
+    def record_page(
+        self, url: str, outcome: str, *, seen: int, capture_id: int | None, article_id: int | None
+    ) -> None:
+        """What came of archiving a page: 'new', 'unchanged', 'edited', or 'no article found: …'."""
+        with self.engine.begin() as conn:
+            conn.execute(
+                pages.insert().values(
+                    url=url,
+                    outcome=outcome,
+                    seen=seen,
+                    capture_id=capture_id,
+                    article_id=article_id,
+                )
+            )
+
+    def page_outcomes(self, url: str) -> list[str]:
+        query = select(pages.c.outcome).where(pages.c.url == url).order_by(pages.c.id)
+        with self.engine.connect() as conn:
+            return [outcome for (outcome,) in conn.execute(query)]
 
     def _known(
         self, conn: Connection, source_id: int, items: list[Article]
@@ -349,6 +375,17 @@ class Store:
         )
         with self.engine.connect() as conn:
             row = conn.execute(query).first()
+        return _article(row) if row else None
+
+    def article_by_key(self, slug: str, key: str) -> Article | None:
+        query = (
+            select(articles, sources.c.slug)
+            .join(sources)
+            .where(sources.c.slug == slug)
+            .where((articles.c.key == key) | (articles.c.url == key))
+        )
+        with self.engine.connect() as conn:
+            row = conn.execute(query.limit(1)).first()
         return _article(row) if row else None
 
     def articles_by_numbers(self, slug: str, numbers: list[int]) -> Iterator[Article]:

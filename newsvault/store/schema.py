@@ -78,6 +78,18 @@ MIGRATIONS: list[list[str]] = [
             UNIQUE (article_id, content_hash)
         )""",
     ],
+    [
+        # Every page archived on request or for a feed item's full text, and what came of it.
+        """CREATE TABLE pages (
+            id {pk},
+            url TEXT NOT NULL,
+            capture_id INTEGER REFERENCES captures (id),
+            article_id INTEGER REFERENCES articles (id),
+            outcome TEXT NOT NULL,
+            seen BIGINT NOT NULL
+        )""",
+        "CREATE INDEX pages_url ON pages (url)",
+    ],
 ]
 
 PRIMARY_KEYS = {"sqlite": "INTEGER PRIMARY KEY", "postgresql": "BIGSERIAL PRIMARY KEY"}
@@ -148,4 +160,15 @@ versions = Table(
     Column("content_hash", Text, nullable=False),
     Column("capture_id", Integer, ForeignKey("captures.id")),
     UniqueConstraint("article_id", "content_hash"),
+)
+
+pages = Table(
+    "pages",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("url", Text, nullable=False),
+    Column("capture_id", Integer, ForeignKey("captures.id")),
+    Column("article_id", Integer, ForeignKey("articles.id")),
+    Column("outcome", Text, nullable=False),
+    Column("seen", BigInteger, nullable=False),
 )

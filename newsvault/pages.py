@@ -1,0 +1,207 @@
+"""Archiving pages: a URL (or a saved copy of one) -> fetch -> capture -> extract -> store.
+
+The "submit a URL" flow, and the full-text fetch of feed items that carry only a summary.
+Each page's raw response is kept whatever comes of it; what came of it (a new article, an
+unchanged or edited one, or "no article found: <reason>") is recorded in the `pages` table.
+An archived page goes under the source its site rule names, else one made from its host.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from multidict import CIMultiDict, CIMultiDictProxy
+
+from newsvault.archive import Archive
+from newsvault.captures import CaptureRef, CaptureWriter, body_digest
+from newsvault.errors import FetchError, HTTPStatusError, NewsvaultError, NoArticle
+from newsvault.extract import Extraction, RuleSet, extract, read_file
+from newsvault.extract.rules import PACKAGE_RULES
+from newsvault.fetch.client import Fetcher, Response
+from newsvault.models import Article, to_ms
+from newsvault.normalize import canonical_url
+from newsvault.publish.markdown import publish_markdown
+from newsvault.store import Store
+
+PAGE_ACCEPT = "text/html,application/xhtml+xml;q=0.9,*/*;q=0.5"
+
+
+@dataclass
+class PageReport:
+    url: str
+    outcome: str  # new | unchanged | edited | no article found: … | failed: …
+    article: Article | None = None
+
+    @property
+    def failed(self) -> bool:
+        return self.article is None
+
+
+def archive_rules(archive: Archive) -> RuleSet:
+    return RuleSet.load(archive.root / "rules", PACKAGE_RULES)
+
+
+def check_url(url: str) -> str:
+    parts = urlsplit(url.strip())
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise NewsvaultError(f"{url!r} is not an http(s) URL; give the page's full address")
+    return url.strip()
+
+
+def archive_pages(
+    archive: Archive,
+    urls: list[str],
+    *,
+    from_file: Path | None = None,
+    on_done: Callable[[PageReport], None] | None = None,
+) -> list[PageReport]:
+    """Archive each URL once (or the saved file as the capture of the one URL given)."""
+    urls = [check_url(u) for u in urls]
+    saved = None
+    if from_file is not None:
+        if len(urls) != 1:
+            raise NewsvaultError("--from-file archives one page: give exactly one URL")
+        try:
+            saved = read_file(from_file.read_bytes())
+        except OSError as exc:
+            raise NewsvaultError(f"{from_file}: cannot read ({exc.strerror})") from None
+    with archive.lock():
+        store = archive.store(durable=True)  # a person is told it is archived
+        try:
+            reports = asyncio.run(_archive_all(archive, store, urls, saved, on_done))
+            publish_markdown(
+                store,
+                archive.root,
+                list_size=archive.settings["publish.list_size"],
+                only_missing=True,
+            )
+        finally:
+            store.close()
+    return reports
+
+
+async def _archive_all(archive, store, urls, saved, on_done) -> list[PageReport]:
+    rules = archive_rules(archive)
+    writer = CaptureWriter(
+        archive.captures_dir,
+        store.committed_capture_ends(),
+        archive.settings["captures.rotate_bytes"],
+    )
+
+    async def one(url: str) -> PageReport:
+        if saved is not None:
+            response = saved_response(url, saved)
+        else:
+            try:
+                response = await fetcher.get(url, accept=PAGE_ACCEPT)
+            except FetchError as exc:
+                if isinstance(exc, HTTPStatusError) and getattr(exc, "response", None):
+                    keep_capture(store, writer, exc.response)
+                report = PageReport(url, f"failed: {exc.reason}")
+                store.record_page(
+                    url, report.outcome, seen=to_ms(time.time()), capture_id=None, article_id=None
+                )
+                return report
+        report = archive_response(store, writer, rules, response)
+        if on_done:
+            on_done(report)
+        return report
+
+    try:
+        async with Fetcher(archive.settings.fetch_options()) as fetcher:
+            return list(await asyncio.gather(*(one(url) for url in urls)))
+    finally:
+        writer.close()
+
+
+def saved_response(url: str, body: bytes) -> Response:
+    """A page saved from a browser, kept as if it were the response for `url`."""
+    headers = CIMultiDict(
+        {"Content-Type": "text/html", "X-Newsvault-Origin": "saved file, not fetched"}
+    )
+    return Response(
+        url=url,
+        status=200,
+        headers=CIMultiDictProxy(headers),
+        raw=body,
+        body=body,
+        fetched=time.time(),
+    )
+
+
+def archive_response(
+    store: Store, writer: CaptureWriter, rules: RuleSet, response: Response
+) -> PageReport:
+    for hop in response.history:
+        keep_capture(store, writer, hop)
+    capture = keep_capture(store, writer, response)
+    capture_id = capture if isinstance(capture, int) else None
+    fetched = to_ms(response.fetched)
+    try:
+        found = extract(response.body, response.url, response.content_type, rules=rules)
+    except NoArticle as exc:
+        store.record_page(
+            response.url, str(exc), seen=fetched, capture_id=capture_id, article_id=None
+        )
+        return PageReport(response.url, str(exc))
+    rule = rules.match(found.url)
+    slug = rule.slug if rule else host_slug(found.url)
+    name = rule.name if rule else (urlsplit(found.url).hostname or slug)
+    source_id = store.ensure_source(slug, name)
+    article = to_article(found, slug, fetched, capture_id)
+    added = store.add_articles(source_id, [article], capture_id)
+    outcome = "new" if added.new else "edited" if added.edited else "unchanged"
+    if not added.new:
+        article = store.article_by_key(slug, article.key) or article
+    store.record_page(
+        response.url, outcome, seen=fetched, capture_id=capture_id, article_id=article.id
+    )
+    return PageReport(found.url, outcome, article)
+
+
+_SECOND_LEVEL = {"com", "net", "org", "gov", "edu", "co", "ac"}
+
+
+def host_slug(url: str) -> str:
+    """The site's name from its host: news.sina.com.cn -> sina, www.bbc.co.uk -> bbc."""
+    labels = [x for x in (urlsplit(url).hostname or "page").lower().split(".") if x != "www"]
+    if len(labels) >= 3 and labels[-2] in _SECOND_LEVEL and len(labels[-1]) == 2:
+        labels = labels[:-1]
+    name = labels[-2] if len(labels) >= 2 else labels[0]
+    return re.sub(r"[^a-z0-9_-]+", "-", name).strip("-") or "page"
+
+
+def to_article(found: Extraction, slug: str, fetched: int, capture_id: int | None) -> Article:
+    return Article(
+        source=slug,
+        key=canonical_url(found.url),
+        url=found.url,
+        title=found.title,
+        html=found.html,
+        text=found.text,
+        published=found.published or fetched,
+        fetched=fetched,
+        author=found.author,
+        origin=found.origin,
+        lang=found.lang,
+        images=found.images,
+        capture_id=capture_id,
+    )
+
+
+def keep_capture(
+    store: Store, writer: CaptureWriter, response: Response, *, commit: bool = True
+) -> CaptureRef | int:
+    """The capture of `response`: an existing one with the same bytes, or a new WARC record
+    (stored now, or with the articles when `commit` is False)."""
+    existing = store.find_capture(response.url, body_digest(response.body))
+    if existing is not None:
+        return existing
+    ref = writer.write(response)
+    return store.add_capture(ref) if commit else ref
