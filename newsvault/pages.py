@@ -170,7 +170,10 @@ _SECOND_LEVEL = {"com", "net", "org", "gov", "edu", "co", "ac"}
 
 def host_slug(url: str) -> str:
     """The site's name from its host: news.sina.com.cn -> sina, www.bbc.co.uk -> bbc."""
-    labels = [x for x in (urlsplit(url).hostname or "page").lower().split(".") if x != "www"]
+    host = (urlsplit(url).hostname or "page").lower()
+    if re.fullmatch(r"[\d.]+|[\da-f:]+", host):  # an address, not a name
+        return re.sub(r"[.:]+", "-", host).strip("-")
+    labels = [x for x in host.split(".") if x != "www"]
     if len(labels) >= 3 and labels[-2] in _SECOND_LEVEL and len(labels[-1]) == 2:
         labels = labels[:-1]
     name = labels[-2] if len(labels) >= 2 else labels[0]

@@ -35,6 +35,7 @@ _EDGE_BLOCKS = 3  # blocks at each end of the body where bylines and source line
 _SHORT_LINE = 80
 _BARE_URL = re.compile(r"^https?://\S+$")
 MIN_TEXT_UNITS = 30  # CJK characters plus words: less than this is not an article
+MIN_PARAGRAPH_UNITS = 25  # an article has at least one paragraph this long; a list has none
 _UNITS = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]|[^\W\u3400-\u9fff\uf900-\ufaff]+")
 
 
@@ -108,17 +109,18 @@ def _extract_page(page: Page, rule: Rule | None) -> Extraction:
     window = md.header_window(page_text, found.title)
     found.author = found.author or md.structured_author(meta, ld) or md.author_in_text(window)
     found.origin = found.origin or md.origin_in_text(window)
-    found.published = (
-        found.published
-        or md.structured_published(tree, meta, ld, zone)
-        or md.date_in_text(window, zone)
-        or _htmldate(tree, zone)
-    )
+    if found.published is None:
+        found.published = _published(tree, meta, ld, window, zone)
     if rule is None:
         _captions(body)
     html = sanitize_html(_inner_html(body), page.url)
     text, images = text_and_images(html)
     units = len(_UNITS.findall(text))
+    longest = max((len(_UNITS.findall(line)) for line in text.split("\n")), default=0)
+    if rule is None and units >= MIN_TEXT_UNITS and longest < MIN_PARAGRAPH_UNITS:
+        raise NoArticle(
+            f"no paragraph longer than {MIN_PARAGRAPH_UNITS} words (a list or home page?)"
+        )
     if units < MIN_TEXT_UNITS:
         raise NoArticle(
             f"only {units} words of text (a list, home, video or error page?)"
@@ -286,6 +288,17 @@ def _text_of(tree: lxml.html.HtmlElement) -> str:
         body if body is not None else tree, method="text", encoding="unicode"
     )
     return " ".join(text.split())
+
+
+def _published(tree, meta, ld, window: str, zone: dt.tzinfo) -> int | None:
+    """Markup first; the line under the headline when the markup gives only the day."""
+    stated, has_time = md.structured_published(tree, meta, ld, zone)
+    printed = md.date_in_text(window, zone)
+    if stated is None:
+        return printed or _htmldate(tree, zone)
+    if not has_time and printed is not None and md.same_day(stated, printed, zone):
+        return printed
+    return stated
 
 
 def _htmldate(tree: lxml.html.HtmlElement, zone: dt.tzinfo) -> int | None:

@@ -21,7 +21,7 @@ from newsvault.models import CHINA_TIME, to_ms
 
 _CJK = "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
 _NAME = rf"[{_CJK}·•]{{2,5}}|[A-Z][A-Za-z.'\-]+(?: [A-Z][A-Za-z.'\-]+){{0,3}}"
-_NAMES = rf"(?:{_NAME})(?:\s*[、，,和及与與/]\s*(?:{_NAME}))*"
+_NAMES = rf"(?:{_NAME})(?:(?:\s*[、，,和及与與/]\s*|\s+)(?:{_NAME})(?!\s*[:：]))*"
 _AUTHOR_PATTERNS = [
     re.compile(
         rf"(?:作者|撰文|撰稿|采写|採寫|记者|記者|文|图文|口述|整理)\s*[:：/／|｜]\s*({_NAMES})"
@@ -202,7 +202,7 @@ def clean_author(value: str) -> str | None:
     value = " ".join(value.split()).strip("|｜/／ ,，")
     if not value or value.startswith("http") or len(value) > 60:
         return None
-    return value
+    return value if re.search(r"[^\W\d_]", value) else None  # a name has letters
 
 
 def origin_in_text(text: str) -> str | None:
@@ -231,7 +231,8 @@ def structured_author(meta: dict[str, str], ld: dict[str, Any]) -> str | None:
 
 def structured_published(
     tree: lxml.html.HtmlElement, meta: dict[str, str], ld: dict[str, Any], zone: dt.tzinfo
-) -> int | None:
+) -> tuple[int | None, bool]:
+    """The published time the page's markup states, and whether it gives a time of day."""
     candidates = [meta[key] for key in _PUBLISHED_META if key in meta]
     if isinstance(ld.get("datePublished"), str):
         candidates.insert(0, ld["datePublished"])
@@ -239,8 +240,15 @@ def structured_published(
     for candidate in candidates:
         ms = parse_date(candidate, zone)
         if ms is not None:
-            return ms
-    return None
+            return ms, bool(re.search(r"\d[:：]\d", candidate))
+    return None, False
+
+
+def same_day(a: int, b: int, zone: dt.tzinfo) -> bool:
+    def day(ms: int) -> dt.date:
+        return dt.datetime.fromtimestamp(ms / 1000, zone).date()
+
+    return day(a) == day(b)
 
 
 def header_window(page_text: str, title: str | None) -> str:

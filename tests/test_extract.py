@@ -1,0 +1,183 @@
+"""Extraction: site rules, the generic extractor, metadata, hostile markup and bad input."""
+
+from __future__ import annotations
+
+import datetime as dt
+import gzip
+import json
+from pathlib import Path
+
+import pytest
+
+from newsvault.errors import NoArticle, RuleError
+from newsvault.extract import RuleSet, extract, shipped_rules
+from newsvault.extract.metadata import author_in_text, origin_in_text, parse_date
+from newsvault.extract.rules import PACKAGE_RULES, load_rule
+from newsvault.extract.samples import check_rules
+
+SAMPLES = PACKAGE_RULES / "samples"
+GOLDEN = Path(__file__).parent / "data" / "golden"
+BANNEDBOOK_URL = "https://www.bannedbook.org/bnews/worldnews/20240620/seed-002.html"
+
+
+def bannedbook_page() -> bytes:
+    return gzip.decompress((SAMPLES / "bannedbook-seed-002.html.gz").read_bytes())
+
+
+def test_bannedbook_rule_yields_the_article_and_nothing_else() -> None:
+    article = extract(bannedbook_page(), BANNEDBOOK_URL)
+    assert article.rule == "bannedbook.toml"
+    assert article.title == "细节曝光！北朝鲜与俄罗斯签全面战略伙伴关系条约！明列“遭侵略”将互相支援"
+    assert (article.author, article.origin) == ("張柏源", "新头壳")
+    assert "另一方可毫不迟疑地提供军事部队等援助" in article.text  # the last body paragraph
+    assert "图：翻摄朝中社" in article.text  # the photo caption
+    for boilerplate in (
+        "大陆网友注意",
+        "备注：翻墙",
+        "相关阅读",
+        "法国犹太老板",
+        "来源：",
+        "作者：",
+    ):
+        assert boilerplate not in article.text, boilerplate
+    for markup in ("st_tag", "bnews/tag/", "ADSLOT", "banner-ads", "<ul"):
+        assert markup not in article.html, markup
+
+
+def test_every_shipped_rule_passes_its_samples() -> None:
+    results = check_rules(shipped_rules())
+    assert results, "no rule samples shipped"
+    failing = {f"{r.rule.path.name}:{r.sample.file.name}": r.failures for r in results if not r.ok}
+    assert not failing
+
+
+def test_an_archive_copy_is_extracted_as_the_original() -> None:
+    page = bannedbook_page().decode("utf-8")
+    toolbar = (
+        '<div id="wm-ipp-base"><a href="/web/20240620000000*/x">Wayback Machine</a>'
+        "<p>Saved 3 captures 大陆网友注意</p></div>"
+    )
+    wrapped = page.replace("<body>", "<body>" + toolbar).replace(
+        'href="https://www.bannedbook.org/', 'href="/web/20240621000000/https://www.bannedbook.org/'
+    )
+    url = f"https://web.archive.org/web/20240621000000/{BANNEDBOOK_URL}"
+    article = extract(wrapped.encode(), url)
+    assert (article.url, article.rule, article.wrapper) == (
+        BANNEDBOOK_URL,
+        "bannedbook.toml",
+        "web.archive.org",
+    )
+    assert "Wayback" not in article.text and "web.archive.org" not in article.html
+    assert "/web/2024" not in article.html
+
+
+@pytest.mark.parametrize("golden", sorted(GOLDEN.glob("*.json")), ids=lambda p: p.stem)
+def test_generic_golden_pages(golden: Path) -> None:
+    expected = json.loads(golden.read_text(encoding="utf-8"))
+    page = gzip.decompress(golden.with_suffix(".html.gz").read_bytes())
+    article = extract(page, expected["url"], use_rules=False).to_json()
+    for key in ("title", "author", "published", "origin", "lang", "text", "images"):
+        assert article[key] == expected[key], key
+
+
+HOSTILE = """<html><head><title>Hostile</title><style>p{background:url(javascript:x)}</style>
+<script>alert(1)</script></head><body><article><h1>Hostile article</h1>
+<p onclick="alert(2)">First paragraph of a long enough article about the weather in the city,
+which was fine all week according to everyone who was asked about it.</p>
+<p><a href="javascript:alert(3)">a link</a> and <img src="x.png" onerror="alert(4)" alt="pic">
+<iframe src="https://evil.example/"></iframe><form action="/steal"><input name=q></form></p>
+<p>Second paragraph <svg><script>alert(5)</script></svg> with more words so that the extractor
+keeps it as part of the article body, talking about the rain that did not come.</p>
+<p style="position:fixed;top:0">Third paragraph <object data="x.swf"></object> closes the
+article with a few last words on the forecast for the next week.</p></article></body></html>"""
+
+
+def test_hostile_markup_never_survives() -> None:
+    for use_rules in (True, False):
+        article = extract(HOSTILE.encode(), "https://news.example.com/a", use_rules=use_rules)
+        assert "First paragraph" in article.text and "Third paragraph" in article.text
+        lowered = article.html.lower()
+        for bad in ("<script", "alert(", "onclick", "onerror", "javascript:", "<iframe",
+                    "<form", "<input", "<style", "style=", "<svg", "<object"):  # fmt: skip
+            assert bad not in lowered, bad
+
+
+@pytest.mark.parametrize(
+    ("body", "content_type", "reason"),
+    [
+        (b"", "text/html", "empty"),
+        (b"   \n ", "text/html", "empty"),
+        (b"%PDF-1.7 binary", "application/pdf", "PDF"),
+        (b"\x89PNG\r\n\x1a\n....", None, "PNG"),
+        (b'{"title": "json", "items": []}', "application/json", "json"),
+        (b'[{"a": 1}]', None, "JSON"),
+        (b"\x00\x01\x02" * 2000, None, "binary"),
+        (b"<html><body><p>Too short.</p></body></html>", "text/html", "words of text"),
+        (
+            b"<html><body><ul>"
+            + b"".join(b'<li><a href="/n/%d">Headline %d</a></li>' % (i, i) for i in range(80))
+            + b"</ul></body></html>",
+            "text/html",
+            "list or home page",
+        ),
+    ],
+)
+def test_bad_input_is_one_clear_outcome(body: bytes, content_type: str | None, reason: str) -> None:
+    with pytest.raises(NoArticle) as caught:
+        extract(body, "https://news.example.com/x", content_type)
+    message = str(caught.value)
+    assert message.startswith("no article found: ") and "\n" not in message
+    assert reason.lower() in message.lower()
+
+
+ARTICLE_TEXT = "<p>" + "这是一段足够长的新闻正文，用来检验深层嵌套的页面。" * 6 + "</p>"
+
+
+@pytest.mark.parametrize("depth", [300, 1000, 5000])
+def test_deeply_nested_pages_keep_their_text(depth: int) -> None:
+    page = f"<html><body><h1>深层</h1>{'<font>' * depth}{ARTICLE_TEXT}</body></html>"
+    article = extract(page.encode(), "https://news.example.com/deep")
+    assert "深层嵌套的页面" in article.text
+
+
+def test_broken_markup_and_a_lying_charset() -> None:
+    first = "中文新闻正文，第一段落，内容足够长，可以被提取出来作为文章。" * 5
+    second = "第二段落的内容也足够长，说明事件的经过。" * 5
+    head = "<html><head><meta charset='utf-8'><title>新闻标题</title>"
+    body = f"{head}<body><div><p>{first}<p><b>未闭合的标签<i>继续{second}"
+    article = extract(body.encode("gb18030"), "https://news.example.com/gbk")
+    assert "第一段落" in article.text and "\ufffd" not in article.text
+
+
+def test_chinese_metadata_patterns() -> None:
+    china = dt.timezone(dt.timedelta(hours=8))
+    expected = dt.datetime(2024, 6, 20, 10, 30, tzinfo=china).timestamp() * 1000
+    assert parse_date("2024年6月20日 10:30") == expected
+    assert parse_date("发布时间：2024-06-20 10:30") == expected
+    assert parse_date("2024-06-20T02:30:00Z") == expected
+    assert author_in_text("2024-06-20 作者：张三 来源：新华社") == "张三"
+    assert author_in_text("新华社记者 李四 王五 报道") == "李四 王五"
+    assert author_in_text("文/王小明") == "王小明"
+    assert origin_in_text("来源：新头壳 编辑：某某") == "新头壳"
+    assert origin_in_text("本文來源：中央社") == "中央社"
+
+
+def test_bad_rule_files_are_named(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.toml"
+    bad.write_text('hosts = ["x.com"]\nbody = ["div[["]\n', encoding="utf-8")
+    with pytest.raises(RuleError, match=r"bad\.toml: bad CSS selector"):
+        load_rule(bad)
+    bad.write_text('hosts = ["x.com"]\nbodyy = ["div"]\n', encoding="utf-8")
+    with pytest.raises(RuleError, match="unknown key 'bodyy'"):
+        load_rule(bad)
+
+
+def test_an_archive_rule_wins_over_the_shipped_one(tmp_path: Path) -> None:
+    (tmp_path / "mine.toml").write_text(
+        'name = "Mine"\nslug = "mine"\nhosts = ["www.bannedbook.org"]\nbody = ["div.entry"]\n',
+        encoding="utf-8",
+    )
+    rules = RuleSet.load(tmp_path, PACKAGE_RULES)
+    assert rules.match(BANNEDBOOK_URL).slug == "mine"
+    assert rules.match("https://bannedbook.org/x").slug == "bannedbook"
+    assert rules.match("https://example.com/") is None
