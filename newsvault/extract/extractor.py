@@ -33,9 +33,12 @@ _EDITOR_LINE = re.compile(
 )
 _EDGE_BLOCKS = 3  # blocks at each end of the body where bylines and source lines are sought
 _SHORT_LINE = 80
+# Never article text; dropped before anything reads the page (JSON-LD is read first).
+_NEVER_CONTENT = ("script", "style", "noscript", "template", "svg", "iframe", "button",
+                  "select", "nav", "aside", "footer")  # fmt: skip
 _BARE_URL = re.compile(r"^https?://\S+$")
 MIN_TEXT_UNITS = 30  # CJK characters plus words: less than this is not an article
-MIN_PARAGRAPH_UNITS = 25  # an article has at least one paragraph this long; a list has none
+LINKED_SHARE = 0.6  # more of the text than this in lines that are link titles: a list page
 _UNITS = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]|[^\W\u3400-\u9fff\uf900-\ufaff]+")
 
 
@@ -98,9 +101,10 @@ def _extract_page(page: Page, rule: Rule | None) -> Extraction:
         if elements:
             body = _join(elements)
     meta, ld = md.meta_values(tree), md.json_ld(tree)
-    lxml.etree.strip_elements(tree, "script", "style", "noscript", "template", with_tail=False)
+    lxml.etree.strip_elements(tree, *_NEVER_CONTENT, with_tail=False)
     found.title = found.title or md.find_title(tree, meta, ld)
     page_text = _text_of(tree)
+    anchors = {md.element_text(a) for a in tree.iter("a")} if body is None else set()
     if body is None:
         body = _generic_body(page)
     _clean_edges(body, found, rule)
@@ -116,11 +120,8 @@ def _extract_page(page: Page, rule: Rule | None) -> Extraction:
     html = sanitize_html(_inner_html(body), page.url)
     text, images = text_and_images(html)
     units = len(_UNITS.findall(text))
-    longest = max((len(_UNITS.findall(line)) for line in text.split("\n")), default=0)
-    if rule is None and units >= MIN_TEXT_UNITS and longest < MIN_PARAGRAPH_UNITS:
-        raise NoArticle(
-            f"no paragraph longer than {MIN_PARAGRAPH_UNITS} words (a list or home page?)"
-        )
+    if rule is None and _mostly_links(text, anchors):
+        raise NoArticle("the text is mostly link titles (a list or home page?)")
     if units < MIN_TEXT_UNITS:
         raise NoArticle(
             f"only {units} words of text (a list, home, video or error page?)"
@@ -140,6 +141,12 @@ def _extract_page(page: Page, rule: Rule | None) -> Extraction:
         rule=rule.path.name if rule is not None else None,
         wrapper=page.wrapper,
     )
+
+
+def _mostly_links(text: str, anchors: set[str]) -> bool:
+    lines = [" ".join(line.split()) for line in text.split("\n") if line.strip()]
+    linked = sum(len(line) for line in lines if line in anchors)
+    return linked > LINKED_SHARE * sum(len(line) for line in lines)
 
 
 def _prepare(rule: Rule, tree: lxml.html.HtmlElement) -> None:
