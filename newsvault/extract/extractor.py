@@ -38,6 +38,7 @@ _NEVER_CONTENT = ("script", "style", "noscript", "template", "svg", "iframe", "b
                   "select", "nav", "aside", "footer")  # fmt: skip
 _BARE_URL = re.compile(r"^https?://\S+$")
 MIN_TEXT_UNITS = 30  # CJK characters plus words: less than this is not an article
+_LINK_TEXT = 6  # shorter link texts ("here", "更多") are too common to put back by matching
 LINKED_SHARE = 0.6  # more of the text than this in lines that are link titles: a list page
 _UNITS = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]|[^\W\u3400-\u9fff\uf900-\ufaff]+")
 
@@ -106,7 +107,9 @@ def _extract_page(page: Page, rule: Rule | None) -> Extraction:
     page_text = _text_of(tree)
     anchors = {md.element_text(a) for a in tree.iter("a")} if body is None else set()
     if body is None:
+        in_text = _links_in_paragraphs(tree)
         body = _generic_body(page)
+        _relink(body, in_text)
     _clean_edges(body, found, rule)
     zhish = (found.lang or guess_lang(page_text[:2000]) or "") == "zh"
     zone = CHINA_TIME if zhish else dt.UTC
@@ -141,6 +144,39 @@ def _extract_page(page: Page, rule: Rule | None) -> Extraction:
         rule=rule.path.name if rule is not None else None,
         wrapper=page.wrapper,
     )
+
+
+def _links_in_paragraphs(tree: lxml.html.HtmlElement) -> dict[str, str]:
+    """Link text -> href for the links inside paragraphs (links in sentences, not menus)."""
+    links: dict[str, str] = {}
+    for a in tree.xpath("//p//a[@href]"):
+        text, href = md.element_text(a), a.get("href", "").strip()
+        if len(text) >= _LINK_TEXT and not href.startswith(("#", "javascript:", "mailto:")):
+            links.setdefault(text, href)
+    return links
+
+
+def _relink(body: lxml.html.HtmlElement, links: dict[str, str]) -> None:
+    """Put back the links trafilatura had to drop, on paragraphs of plain text."""
+    if not links:
+        return
+    pattern = re.compile("|".join(re.escape(t) for t in sorted(links, key=len, reverse=True)))
+    for block in body.iter("p", "li", "blockquote"):
+        if len(block) or not block.text or not pattern.search(block.text):
+            continue
+        text, block.text, last = block.text, "", None
+        position = 0
+        for match in pattern.finditer(text):
+            before = text[position : match.start()]
+            if last is None:
+                block.text = before
+            else:
+                last.tail = before
+            last = lxml.html.etree.SubElement(block, "a", href=links[match.group()])
+            last.text = match.group()
+            position = match.end()
+        if last is not None:
+            last.tail = text[position:]
 
 
 def _mostly_links(text: str, anchors: set[str]) -> bool:
