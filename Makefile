@@ -27,6 +27,7 @@ demo: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/ingest.py
+	$(BIN)/python benchmarks/extraction.py
 
 clean:
 	rm -rf $(VENV) demo-archive .pytest_cache

@@ -130,17 +130,16 @@ def _run_with_progress(archive: Archive, sources: list[Source]) -> pipeline.RunR
 
 def _print_report(report: pipeline.RunReport) -> None:
     table = Table(title="newsvault run", title_justify="left")
-    for column in ("source", "new", "unchanged", "edited", "status"):
-        table.add_column(
-            column, justify="right" if column in ("new", "unchanged", "edited") else "left"
-        )
+    numbers = ("new", "full text", "unchanged", "edited")
+    for column in ("source", *numbers, "status"):
+        table.add_column(column, justify="right" if column in numbers else "left")
     for s in report.sources:
         status = (
             f"[red]failed: {s.error}[/red]"
             if s.failed
             else ("not modified" if s.not_modified else "ok")
         )
-        table.add_row(s.slug, str(s.new), str(s.unchanged), str(s.edited), status)
+        table.add_row(s.slug, str(s.new), str(s.full_text), str(s.unchanged), str(s.edited), status)
     out.print(table)
     failed = len(report.failed)
     out.print(
