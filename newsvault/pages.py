@@ -150,11 +150,18 @@ def archive_response(
             response.url, str(exc), seen=fetched, capture_id=capture_id, article_id=None
         )
         return PageReport(response.url, str(exc))
+    # A page archived before, from a feed or on request, stays in the source that has it.
+    known = store.article_by_url(canonical_url(found.url), found.url, response.url)
     rule = rules.match(found.url)
-    slug = rule.slug if rule else host_slug(found.url)
-    name = rule.name if rule else (urlsplit(found.url).hostname or slug)
+    if known is not None:
+        slug, name = known.source, ""
+    else:
+        slug = rule.slug if rule else host_slug(found.url)
+        name = rule.name if rule else (urlsplit(found.url).hostname or slug)
     source_id = store.ensure_source(slug, name)
     article = to_article(found, slug, fetched, capture_id)
+    if known is not None:
+        article.key = known.key
     added = store.add_articles(source_id, [article], capture_id)
     outcome = "new" if added.new else "edited" if added.edited else "unchanged"
     if not added.new:

@@ -181,3 +181,20 @@ def test_an_archive_rule_wins_over_the_shipped_one(tmp_path: Path) -> None:
     assert rules.match(BANNEDBOOK_URL).slug == "mine"
     assert rules.match("https://bannedbook.org/x").slug == "bannedbook"
     assert rules.match("https://example.com/") is None
+
+
+def test_an_archive_today_copy_keeps_the_original_url() -> None:
+    page = bannedbook_page().decode("utf-8")
+    header = '<div id="HEADER"><form><input name="q" value="' + BANNEDBOOK_URL + '"></form>'
+    header += "<p>archive.today webpage capture 大陆网友注意</p></div>"
+    article = extract(
+        page.replace("<body>", "<body>" + header).encode(), "https://archive.ph/Ab12C"
+    )
+    assert (article.url, article.rule, article.wrapper) == (
+        BANNEDBOOK_URL,
+        "bannedbook.toml",
+        "archive.today",
+    )
+    assert "webpage capture" not in article.text
+    by_path = extract(page.encode(), f"https://archive.ph/20240621000000/{BANNEDBOOK_URL}")
+    assert by_path.url == BANNEDBOOK_URL and by_path.rule == "bannedbook.toml"

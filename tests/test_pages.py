@@ -120,3 +120,9 @@ def test_run_fetches_the_page_of_a_summary_only_item(
     hits = server.hits("/news/rain.html")
     cli("-a", str(root), "run")  # the item is known: its page is not fetched again
     assert server.hits("/news/rain.html") == hits
+    # Submitting the page of an article a feed brought answers with that article.
+    (again,) = json.loads(
+        cli("-a", str(root), "archive", server.url("/news/rain.html"), "--json").output
+    )
+    assert again["outcome"] == "unchanged" and again["article"]["id"] == article["id"]
+    assert again["article"]["source"] == "daily"

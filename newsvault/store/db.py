@@ -377,6 +377,18 @@ class Store:
             row = conn.execute(query).first()
         return _article(row) if row else None
 
+    def article_by_url(self, *urls: str) -> Article | None:
+        """The first article, in any source, whose key or URL is one of `urls`."""
+        query = (
+            select(articles, sources.c.slug)
+            .join(sources)
+            .where(articles.c.key.in_(urls) | articles.c.url.in_(urls))
+            .order_by(articles.c.id)
+        )
+        with self.engine.connect() as conn:
+            row = conn.execute(query.limit(1)).first()
+        return _article(row) if row else None
+
     def article_by_key(self, slug: str, key: str) -> Article | None:
         query = (
             select(articles, sources.c.slug)
