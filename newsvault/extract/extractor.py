@@ -327,10 +327,7 @@ def _inner_html(element: lxml.html.HtmlElement) -> str:
 
 def _text_of(tree: lxml.html.HtmlElement) -> str:
     body = tree.find("body")
-    text = lxml.etree.tostring(
-        body if body is not None else tree, method="text", encoding="unicode"
-    )
-    return " ".join(text.split())
+    return " ".join(" ".join((body if body is not None else tree).itertext()).split())
 
 
 def _published(tree, meta, ld, window: str, zone: dt.tzinfo) -> int | None:

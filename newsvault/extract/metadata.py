@@ -33,7 +33,13 @@ _AUTHOR_PATTERNS = [
 ]
 _ORIGIN = re.compile(
     rf"(?:来源|來源|稿源|转自|轉自|转载自|轉載自|出处|出處|来自|來自)\s*[:：]\s*"
-    rf"([{_CJK}A-Za-z0-9·.\-《》（）()]{{2,30}})"
+    rf"([{_CJK}A-Za-z·.\-《》（）()]{{2,30}}|[A-Za-z0-9.\-]{{2,30}})"
+)
+# A byline that names an organisation (网易, 新京报, 证券时报网) names the source, not a person.
+_ORGANISATION = re.compile(
+    rf"[{_CJK}](?:网|網|报|報|社|台|刊|新闻|新聞|日报|晚报|周刊|财经|財經|科技|频道|頻道|中心|传媒|"
+    rf"傳媒|媒体|媒體|集团|集團|委员会|委員會|党支部|政府)$|\.(?:com|net|org|cn)$|^[{_CJK}]+(?:网|網)",
+    re.I,
 )
 _DATE = re.compile(
     r"(?P<y>(?:19|20)\d{2})\s*[年/.\-]\s*(?P<m>[01]?\d)\s*[月/.\-]\s*(?P<d>[0-3]?\d)\s*日?"
@@ -47,7 +53,7 @@ _PUBLISHED_META = [
     "article:published_time", "og:article:published_time", "article:published",
     "publishdate", "publish_date", "pubdate", "datepublished", "dc.date.issued", "dc.date",
     "dcterms.created", "sailthru.date", "og:release_date", "article:create_at", "og:time",
-    "parsely-pub-date", "date",
+    "parsely-pub-date", "date", "apub:time", "dateupdate",
 ]  # fmt: skip
 _AUTHOR_META = [
     "author",
@@ -57,7 +63,7 @@ _AUTHOR_META = [
     "byl",
     "parsely-author",
 ]
-_SITE_SUFFIX = re.compile(r"\s*(?:[_|｜–—]|\s-\s|－)\s*")
+_SITE_SUFFIX = re.compile(rf"\s*(?:[_|｜–—]|\s-\s|－|--|(?<=[{_CJK}])-(?=[{_CJK}]))\s*")
 WINDOW = 400  # characters after the headline where bylines, dates and source lines are looked for
 
 
@@ -200,7 +206,9 @@ def clean_author(value: str) -> str | None:
     value = re.sub(r"^(?:作者|撰文|记者|記者|文|By|BY|by)\s*[:：/／]?\s*", "", value.strip())
     value = re.sub(r"\s*(?:报道|報導|报导|摄影|攝影|编辑|編輯)$", "", value)
     value = " ".join(value.split()).strip("|｜/／ ,，")
-    if not value or value.startswith("http") or len(value) > 60:
+    if not value or value.startswith("http") or len(value) > 60 or "@" in value:
+        return None
+    if _ORGANISATION.search(value):
         return None
     return value if re.search(r"[^\W\d_]", value) else None  # a name has letters
 
