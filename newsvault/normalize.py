@@ -92,6 +92,11 @@ def text_and_images(html: str) -> tuple[str, list[Image]]:
             images.append(Image(src, _caption(img)))
     for caption in list(root.iter("figcaption")):
         caption.drop_tree()
+    for element in root.iter():  # a line break in the source is a space, except in <pre>
+        if element.tag != "pre" and element.text and "\n" in element.text:
+            element.text = element.text.replace("\n", " ")
+        if element.tail and "\n" in element.tail:
+            element.tail = element.tail.replace("\n", " ")
     for element in root.iter(*_BLOCK_TAGS):  # mark block edges, then read the text once
         element.tail = "\n" + (element.tail or "")
         if element.tag != "br":

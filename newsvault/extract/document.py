@@ -34,6 +34,7 @@ _XML_DECLARATION = re.compile(r"^\s*<\?xml[^>]*\?>")
 _INLINE_TAGS = re.compile(
     r"</?(?:font|span|b|i|u|em|strong|small|big|center|s|strike|sub|sup|tt|abbr)\b[^>]*>", re.I
 )
+_END_OF_DOCUMENT = re.compile(r"</(?:html|body)\s*>", re.I)
 _WAYBACK = re.compile(r"^https?://web\.archive\.org/web/(\d+)[a-z_]*/(.+)$", re.I)
 _WAYBACK_LINK = re.compile(r"^(?:https?://web\.archive\.org)?/web/\d+[a-z_]*/(.+)$", re.I)
 _ARCHIVE_TODAY_HOSTS = {
@@ -81,6 +82,9 @@ def load_page(body: bytes | str, url: str, content_type: str | None = None) -> P
     else:
         text, encoding = body, "utf-8"
     text = _XML_DECLARATION.sub("", text, count=1).replace("\x00", "")
+    # libxml2 drops what follows a stray </html> (shared headers carry one); the parser
+    # closes the document by itself.
+    text = _END_OF_DOCUMENT.sub("", text)
     if not text.strip():
         raise NoArticle("the page is empty")
     tree = _parse(text)

@@ -237,7 +237,31 @@ def _generic_body(page: Page) -> lxml.html.HtmlElement:
     if not html:
         raise NoArticle("no article text (a list, home, video or error page?)")
     document = lxml.html.document_fromstring(html)
-    return document.find("body") if document.find("body") is not None else document
+    body = document.find("body") if document.find("body") is not None else document
+    _line_breaks(body)
+    return body
+
+
+def _line_breaks(root: lxml.html.HtmlElement) -> None:
+    """trafilatura writes a line break inside a paragraph as a newline: make it a <br>."""
+    for element in list(root.iter()):
+        if element.tag == "pre":
+            continue
+        for where in ("text", "tail"):
+            value = getattr(element, where)
+            if not value or "\n" not in value.strip():
+                continue
+            first, *rest = value.strip("\n").split("\n")
+            setattr(element, where, first)
+            breaks = [lxml.html.Element("br") for _ in rest]
+            for br, line in zip(breaks, rest, strict=True):
+                br.tail = line
+            if where == "text":
+                for offset, br in enumerate(breaks):
+                    element.insert(offset, br)
+            elif element.getparent() is not None:
+                for br in reversed(breaks):
+                    element.addnext(br)
 
 
 def _clean_edges(body: lxml.html.HtmlElement, found: md.Metadata, rule: Rule | None) -> None:
