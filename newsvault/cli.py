@@ -20,6 +20,7 @@ from newsvault.errors import NewsvaultError, SourceError
 from newsvault.models import Article, Source, ms_to_iso, to_ms
 from newsvault.opml import make_slug, parse_opml, to_opml
 from newsvault.publish.markdown import import_markdown, publish_markdown, render_article
+from newsvault.stories.process import process_pending
 
 
 class NewsvaultGroup(TyperGroup):
@@ -222,6 +223,7 @@ def import_markdown_command(
         store = archive.store()
         try:
             result = import_markdown(store, directory, now=to_ms(time.time()))
+            process_pending(store)
         finally:
             store.close()
     for error in result.errors or []:
@@ -373,4 +375,4 @@ def main() -> None:
 
 
 # Commands about single pages live in their own module and register themselves on `app`.
-from newsvault import cli_pages  # noqa: E402, F401
+from newsvault import cli_pages, cli_stories  # noqa: E402, F401

@@ -50,6 +50,8 @@ class Article:
     capture_id: int | None = None
     id: int | None = None  # database id
     number: int | None = None  # the markdown archive's per-source id: articles/<slug>/<number>.md
+    copy_of: int | None = None  # the article this one reprints (near-duplicate), if any
+    story_id: int | None = None
 
     @property
     def path(self) -> str:
@@ -72,6 +74,8 @@ class Article:
             "origin": self.origin,
             "lang": self.lang,
             "capture": self.capture_id,
+            "copy_of": self.copy_of,
+            "story": self.story_id,
         }
 
     def images_json(self) -> str:

@@ -28,6 +28,7 @@ from newsvault.models import Article, to_ms
 from newsvault.normalize import canonical_url
 from newsvault.publish.markdown import publish_markdown
 from newsvault.store import Store
+from newsvault.stories.process import process_pending
 
 PAGE_ACCEPT = "text/html,application/xhtml+xml;q=0.9,*/*;q=0.5"
 
@@ -75,6 +76,7 @@ def archive_pages(
         store = archive.store(durable=True)  # a person is told it is archived
         try:
             reports = asyncio.run(_archive_all(archive, store, urls, saved, on_done))
+            process_pending(store)
             publish_markdown(
                 store,
                 archive.root,

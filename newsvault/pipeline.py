@@ -29,6 +29,7 @@ from newsvault.normalize import (
 from newsvault.pages import PAGE_ACCEPT, archive_rules, keep_capture
 from newsvault.publish.markdown import PublishResult, publish_markdown
 from newsvault.store import Store
+from newsvault.stories.process import process_pending
 
 FULL_TEXT_CHARS = 300  # with fetch_full = "auto", items with less text get their page fetched
 FEED_ACCEPT = (
@@ -77,6 +78,7 @@ def run(
         store = archive.store()
         try:
             reports = asyncio.run(_run_all(archive, store, sources, on_source_done))
+            process_pending(store)
             published = publish_markdown(
                 store,
                 archive.root,

@@ -117,7 +117,11 @@ def _extract_page(page: Page, rule: Rule | None) -> Extraction:
     found.author = found.author or md.structured_author(meta, ld) or md.author_in_text(window)
     found.origin = found.origin or md.origin_in_text(window)
     if found.published is None:
-        found.published = _published(tree, meta, ld, window, zone)
+        found.published = (
+            _published(tree, meta, ld, window, zone)
+            or md.date_in_url(page.url, zone)
+            or _htmldate(tree, zone)
+        )
     if rule is None:
         _captions(body)
     html = sanitize_html(_inner_html(body), page.url)
@@ -359,7 +363,7 @@ def _published(tree, meta, ld, window: str, zone: dt.tzinfo) -> int | None:
     stated, has_time = md.structured_published(tree, meta, ld, zone)
     printed = md.date_in_text(window, zone)
     if stated is None:
-        return printed or _htmldate(tree, zone)
+        return printed
     if not has_time and printed is not None and md.same_day(stated, printed, zone):
         return printed
     return stated

@@ -1,9 +1,9 @@
 """Metadata of a news page: title, author, published time, origin (syndication source), language.
 
-Structured data first (meta tags, JSON-LD, <time>), then the lines a Chinese page prints under
-its headline ("作者：", "记者", "文/", "来源：", "2024年6月20日 10:30", "发布时间："), then htmldate
-as the last resort for the date. A time without a zone is read as UTC+8 on Chinese pages and
-as UTC elsewhere.
+Structured data first (meta tags, JSON-LD, <time>), then the lines a Chinese page prints
+under its headline ("作者：", "记者", "文/", "来源：", "2024年6月20日 10:30", "发布时间："); for
+the date, then the day in the URL, then htmldate. A time without a zone is read as UTC+8 on
+Chinese pages and as UTC elsewhere.
 """
 
 from __future__ import annotations
@@ -266,3 +266,17 @@ def header_window(page_text: str, title: str | None) -> str:
         if at >= 0:
             return page_text[at + len(title[:30]) : at + len(title[:30]) + WINDOW]
     return ""
+
+
+_URL_DATE = re.compile(r"(?<!\d)((?:19|20)\d{2})[/_-]?([01]\d)[/_-]?([0-3]\d)(?!\d)")
+
+
+def date_in_url(url: str, zone: dt.tzinfo) -> int | None:
+    """The day a URL names (/20240620/, /2024/06/20/, 2019-11-25): news sites file by date."""
+    for match in _URL_DATE.finditer(url):
+        try:
+            day = dt.datetime(int(match[1]), int(match[2]), int(match[3]), tzinfo=zone)
+        except ValueError:
+            continue
+        return to_ms(day)
+    return None

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import gzip
+import zlib
 from dataclasses import dataclass, field
 
 from newsvault.errors import NoArticle
@@ -31,8 +33,8 @@ def check_sample(rules: RuleSet, rule: Rule, sample: Sample) -> SampleResult:
     result = SampleResult(rule, sample)
     try:
         data = read_file(sample.file.read_bytes())
-    except OSError as exc:
-        result.failures.append(f"sample file unreadable: {exc.strerror}")
+    except (OSError, EOFError, zlib.error, gzip.BadGzipFile) as exc:
+        result.failures.append(f"sample file unreadable: {exc}")
         return result
     try:
         article = extract(data, sample.url, rules=rules)

@@ -81,7 +81,10 @@ class Store:
                 if number <= current:
                     continue
                 for statement in statements:
-                    conn.execute(text(statement.replace("{pk}", pk)))
+                    dialect, _, sql = statement.rpartition(schema.ONLY_ON)
+                    if dialect and dialect != self.engine.dialect.name:
+                        continue
+                    conn.execute(text(sql.replace("{pk}", pk)))
                 conn.execute(
                     text("INSERT INTO schema_version (version) VALUES (:v)"), {"v": number}
                 )
@@ -462,6 +465,8 @@ def _article(row: Row[Any]) -> Article:
         text=getattr(row, "text", ""),
         images=json.loads(row.images),
         capture_id=row.capture_id,
+        copy_of=getattr(row, "copy_of", None),
+        story_id=getattr(row, "story_id", None),
     )
 
 

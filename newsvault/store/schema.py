@@ -90,7 +90,42 @@ MIGRATIONS: list[list[str]] = [
         )""",
         "CREATE INDEX pages_url ON pages (url)",
     ],
+    [
+        # Stories: near-duplicates (copy_of), story clusters, the search index.
+        "ALTER TABLE articles ADD COLUMN copy_of INTEGER REFERENCES articles (id)",
+        "ALTER TABLE articles ADD COLUMN story_id INTEGER",
+        "ALTER TABLE articles ADD COLUMN grouped INTEGER NOT NULL DEFAULT 0",
+        "CREATE INDEX articles_grouped ON articles (grouped)",
+        """CREATE TABLE stories (
+            id {pk},
+            title TEXT NOT NULL,
+            first_article INTEGER NOT NULL REFERENCES articles (id),
+            first_seen BIGINT NOT NULL,
+            last_seen BIGINT NOT NULL,
+            size INTEGER NOT NULL,
+            terms TEXT NOT NULL
+        )""",
+        "CREATE INDEX stories_last_seen ON stories (last_seen)",
+        """CREATE TABLE story_terms (
+            term TEXT NOT NULL,
+            story_id INTEGER NOT NULL REFERENCES stories (id),
+            PRIMARY KEY (term, story_id)
+        )""",
+        """CREATE TABLE minhash_bands (
+            band INTEGER NOT NULL,
+            hash BIGINT NOT NULL,
+            article_id INTEGER NOT NULL REFERENCES articles (id)
+        )""",
+        "CREATE INDEX minhash_bands_key ON minhash_bands (band, hash)",
+        """CREATE TABLE term_df (
+            term TEXT PRIMARY KEY,
+            n INTEGER NOT NULL
+        )""",
+        "sqlite" + "::" + "CREATE VIRTUAL TABLE search USING fts5(title, body, "
+        "tokenize = 'unicode61 remove_diacritics 0')",
+    ],
 ]
+ONLY_ON = "::"  # "sqlite::CREATE ..." runs on SQLite only
 
 PRIMARY_KEYS = {"sqlite": "INTEGER PRIMARY KEY", "postgresql": "BIGSERIAL PRIMARY KEY"}
 
@@ -145,6 +180,9 @@ articles = Table(
     Column("images", Text, nullable=False),
     Column("capture_id", Integer, ForeignKey("captures.id")),
     Column("content_hash", Text, nullable=False),
+    Column("copy_of", Integer, ForeignKey("articles.id")),
+    Column("story_id", Integer),
+    Column("grouped", Integer, nullable=False, server_default="0"),
     UniqueConstraint("source_id", "key"),
     UniqueConstraint("source_id", "number"),
 )
@@ -171,4 +209,38 @@ pages = Table(
     Column("article_id", Integer, ForeignKey("articles.id")),
     Column("outcome", Text, nullable=False),
     Column("seen", BigInteger, nullable=False),
+)
+
+stories = Table(
+    "stories",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("title", Text, nullable=False),
+    Column("first_article", Integer, ForeignKey("articles.id"), nullable=False),
+    Column("first_seen", BigInteger, nullable=False),
+    Column("last_seen", BigInteger, nullable=False),
+    Column("size", Integer, nullable=False),
+    Column("terms", Text, nullable=False),
+)
+
+story_terms = Table(
+    "story_terms",
+    metadata,
+    Column("term", Text, primary_key=True),
+    Column("story_id", Integer, ForeignKey("stories.id"), primary_key=True),
+)
+
+minhash_bands = Table(
+    "minhash_bands",
+    metadata,
+    Column("band", Integer, nullable=False),
+    Column("hash", BigInteger, nullable=False),
+    Column("article_id", Integer, ForeignKey("articles.id"), nullable=False),
+)
+
+term_df = Table(
+    "term_df",
+    metadata,
+    Column("term", Text, primary_key=True),
+    Column("n", Integer, nullable=False),
 )

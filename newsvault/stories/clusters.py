@@ -1,0 +1,155 @@
+"""Stories: articles from any outlet about the same event, grouped as they arrive.
+
+An article is described by its salient terms: the character pairs of its folded headline and
+the most frequent pairs of its opening text, weighed by how rare they are in the archive
+(`term_df`). It joins the story, active within WINDOW of its publication, whose terms carry
+the largest share of its own weight, if that share reaches JOIN; otherwise it starts a story.
+Copies join their original's story. Only a few indexed lookups per article: the cost of
+adding one does not grow with the archive.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections import Counter
+
+from sqlalchemy import Connection, func, select, update
+
+from newsvault.store.schema import articles, stories, story_terms, term_df
+from newsvault.stories.fold import tokens
+
+WINDOW = 4 * 24 * 3600 * 1000  # ms either side of a story's first and last article
+JOIN = 0.3
+HEAD_TERMS, BODY_TERMS, STORY_TERMS = 24, 24, 80
+BODY_CHARS = 1500
+# Pairs holding one of these are grammar, not subject ("的是", "了一"): never salient.
+_FUNCTION_CHARS = set(
+    "的了是在和与也就都而及或被为这那我你他她它们个一不有中上下年月日时说将对从到以等"
+)
+
+
+def salient_terms(folded_title: str, folded_text: str) -> Counter[str]:
+    head = [t for t in tokens(folded_title) if _content(t)][:HEAD_TERMS]
+    body = Counter(t for t in tokens(folded_text[:BODY_CHARS]) if _content(t))
+    terms = Counter({t: 3 for t in head})
+    for term, count in body.most_common(BODY_TERMS):
+        terms[term] += count
+    return terms
+
+
+def _content(term: str) -> bool:
+    return len(term) > 1 and not (set(term) & _FUNCTION_CHARS) and not term.isdigit()
+
+
+def assign_story(
+    conn: Connection,
+    article_id: int,
+    title: str,
+    published: int,
+    terms: Counter[str],
+    original: int | None,
+) -> int:
+    story_id = None
+    if original is not None:
+        story_id = conn.execute(
+            select(articles.c.story_id).where(articles.c.id == original)
+        ).scalar()
+    if story_id is None and terms:
+        story_id = _best_story(conn, published, terms)
+    if story_id is None:
+        story_id = int(
+            conn.execute(
+                stories.insert().values(
+                    title=title,
+                    first_article=article_id,
+                    first_seen=published,
+                    last_seen=published,
+                    size=0,
+                    terms="{}",
+                )
+            ).inserted_primary_key[0]
+        )
+    _join(conn, story_id, article_id, title, published, terms)
+    _count_terms(conn, terms)
+    return story_id
+
+
+def _count_terms(conn: Connection, terms: Counter[str]) -> None:
+    for term in terms:
+        changed = conn.execute(
+            update(term_df).where(term_df.c.term == term).values(n=term_df.c.n + 1)
+        )
+        if not changed.rowcount:
+            conn.execute(term_df.insert().values(term=term, n=1))
+
+
+def _idf(conn: Connection, terms: list[str]) -> dict[str, float]:
+    total = (
+        conn.execute(
+            select(func.count()).select_from(articles).where(articles.c.grouped == 1)
+        ).scalar()
+        or 0
+    )
+    df = dict(
+        conn.execute(select(term_df.c.term, term_df.c.n).where(term_df.c.term.in_(terms))).all()
+    )
+    # Smoothed: in a small archive every term still weighs something; rare ones weigh more.
+    return {t: 1.0 + math.log((total + 1) / (df.get(t, 0) + 1)) for t in terms}
+
+
+def _best_story(conn: Connection, published: int, terms: Counter[str]) -> int | None:
+    names = list(terms)
+    candidates = conn.execute(
+        select(story_terms.c.story_id, func.count().label("shared"))
+        .join(stories, stories.c.id == story_terms.c.story_id)
+        .where(story_terms.c.term.in_(names))
+        .where(
+            stories.c.last_seen >= published - WINDOW, stories.c.first_seen <= published + WINDOW
+        )
+        .group_by(story_terms.c.story_id)
+        .order_by(func.count().desc())
+        .limit(20)
+    ).all()
+    if not candidates:
+        return None
+    idf = _idf(conn, names)
+    weight = {t: idf[t] * (2.0 if terms[t] >= 3 else 1.0) for t in names}
+    total = sum(weight.values()) or 1.0
+    best, best_share = None, 0.0
+    for story_id, _shared in candidates:
+        story = set(
+            conn.execute(
+                select(story_terms.c.term).where(
+                    story_terms.c.story_id == story_id, story_terms.c.term.in_(names)
+                )
+            ).scalars()
+        )
+        share = sum(weight[t] for t in story) / total
+        if share > best_share:
+            best, best_share = story_id, share
+    return best if best_share >= JOIN else None
+
+
+def _join(
+    conn: Connection,
+    story_id: int,
+    article_id: int,
+    title: str,
+    published: int,
+    terms: Counter[str],
+) -> None:
+    row = conn.execute(select(stories).where(stories.c.id == story_id)).one()
+    merged = Counter(json.loads(row.terms)) + terms
+    kept = dict(merged.most_common(STORY_TERMS))
+    values = {
+        "size": row.size + 1,
+        "terms": json.dumps(kept, ensure_ascii=False),
+        "last_seen": max(row.last_seen, published),
+    }
+    if published < row.first_seen:  # who reported first leads the story
+        values.update(first_seen=published, first_article=article_id, title=title)
+    conn.execute(update(stories).where(stories.c.id == story_id).values(**values))
+    conn.execute(story_terms.delete().where(story_terms.c.story_id == story_id))
+    conn.execute(story_terms.insert(), [{"term": t, "story_id": story_id} for t in kept])
+    conn.execute(update(articles).where(articles.c.id == article_id).values(story_id=story_id))

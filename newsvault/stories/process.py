@@ -1,0 +1,75 @@
+"""Bringing new articles into the search index, the near-duplicate index and the stories.
+
+Runs right after articles are stored (`newsvault run`, `archive`, `import-markdown`) and
+before any search or story listing, on every article not yet `grouped`, oldest first, one
+transaction per article: a run killed half-way is finished by the next one, and nothing is
+recomputed for articles already done.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import Connection, select, text, update
+
+from newsvault.store import Store
+from newsvault.store.schema import articles
+from newsvault.stories.clusters import assign_story, salient_terms
+from newsvault.stories.duplicates import find_original, shingles
+from newsvault.stories.fold import fold, tokens
+
+BATCH = 500
+
+
+@dataclass
+class ProcessReport:
+    articles: int = 0
+    copies: int = 0
+    new_stories: int = 0
+
+
+def process_pending(store: Store) -> ProcessReport:
+    report = ProcessReport()
+    sqlite = store.engine.dialect.name == "sqlite"
+    while True:
+        with store.engine.connect() as conn:
+            pending = conn.execute(
+                select(articles.c.id, articles.c.title, articles.c.text, articles.c.published)
+                .where(articles.c.grouped == 0)
+                .order_by(articles.c.published, articles.c.id)
+                .limit(BATCH)
+            ).all()
+        if not pending:
+            return report
+        for row in pending:
+            with store.engine.begin() as conn:
+                _process(conn, row, report, sqlite)
+
+
+def _process(conn: Connection, row, report: ProcessReport, sqlite: bool) -> None:
+    folded_title, folded_text = fold(row.title), fold(row.text)
+    if sqlite:
+        conn.execute(
+            text("INSERT OR REPLACE INTO search (rowid, title, body) VALUES (:id, :title, :body)"),
+            {
+                "id": row.id,
+                "title": " ".join(tokens(folded_title)),
+                "body": " ".join(tokens(folded_text)),
+            },
+        )
+    original = find_original(conn, row.id, shingles(folded_text), lambda i: _folded(conn, i))
+    terms = salient_terms(folded_title, folded_text)
+    before = conn.execute(text("SELECT COUNT(*) FROM stories")).scalar()
+    assign_story(conn, row.id, row.title, row.published, terms, original)
+    report.new_stories += conn.execute(text("SELECT COUNT(*) FROM stories")).scalar() - before
+    conn.execute(
+        update(articles).where(articles.c.id == row.id).values(copy_of=original, grouped=1)
+    )
+    report.articles += 1
+    report.copies += original is not None
+
+
+def _folded(conn: Connection, article_id: int) -> str:
+    return fold(
+        conn.execute(select(articles.c.text).where(articles.c.id == article_id)).scalar() or ""
+    )
