@@ -33,7 +33,9 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+import lxml.etree
 import lxml.html
+from cssselect import ExpressionError
 from lxml.cssselect import CSSSelector, SelectorSyntaxError
 
 from newsvault.errors import RuleError
@@ -41,6 +43,7 @@ from newsvault.errors import RuleError
 PACKAGE_RULES = Path(__file__).resolve().parents[1] / "rules"
 _SELECTOR_FIELDS = ("title", "author", "published", "origin", "body", "remove", "unwrap")
 _SAMPLE_FIELDS = {"file", "url", "title", "author", "origin", "published", "contains", "excludes"}
+_EMPTY = lxml.html.fromstring("<div></div>")
 _KEYS = {"name", "slug", "hosts", "patterns", "samples", *_SELECTOR_FIELDS}
 
 
@@ -114,7 +117,8 @@ def _selectors(data: dict[str, Any], key: str, path: Path) -> list[CSSSelector]:
     for selector in _strings(data, key, path):
         try:
             compiled.append(CSSSelector(selector, translator="html"))
-        except SelectorSyntaxError as exc:
+            compiled[-1](_EMPTY)  # some selectors compile to XPath that lxml cannot run
+        except (SelectorSyntaxError, ExpressionError, lxml.etree.XPathError) as exc:
             raise RuleError(f"{path}: bad CSS selector {selector!r} in {key} ({exc})") from None
     return compiled
 
