@@ -191,11 +191,11 @@ def _mostly_links(text: str, anchors: set[str]) -> bool:
 
 def _prepare(rule: Rule, tree: lxml.html.HtmlElement) -> None:
     for selector in rule.selectors["remove"]:
-        for element in selector(tree):
+        for element in tree.xpath(selector):
             if element.getparent() is not None:
                 element.drop_tree()
     for selector in rule.selectors["unwrap"]:
-        for element in selector(tree):
+        for element in tree.xpath(selector):
             if element.getparent() is not None:
                 element.drop_tag()
 

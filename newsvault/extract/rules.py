@@ -35,8 +35,7 @@ from urllib.parse import urlsplit
 
 import lxml.etree
 import lxml.html
-from cssselect import ExpressionError
-from lxml.cssselect import CSSSelector, SelectorSyntaxError
+from cssselect import ExpressionError, HTMLTranslator, SelectorSyntaxError
 
 from newsvault.errors import RuleError
 
@@ -44,6 +43,7 @@ PACKAGE_RULES = Path(__file__).resolve().parents[1] / "rules"
 _SELECTOR_FIELDS = ("title", "author", "published", "origin", "body", "remove", "unwrap")
 _SAMPLE_FIELDS = {"file", "url", "title", "author", "origin", "published", "contains", "excludes"}
 _EMPTY = lxml.html.fromstring("<div></div>")
+_TRANSLATOR = HTMLTranslator()
 _KEYS = {"name", "slug", "hosts", "patterns", "samples", *_SELECTOR_FIELDS}
 
 
@@ -62,14 +62,14 @@ class Rule:
     slug: str
     hosts: list[str]
     path: Path
-    selectors: dict[str, list[CSSSelector]]
+    selectors: dict[str, list[str]]  # CSS selectors translated to XPath
     patterns: list[re.Pattern[str]]
     samples: list[Sample]
 
     def select(self, name: str, tree: lxml.html.HtmlElement) -> list[lxml.html.HtmlElement]:
         """Every element the first matching selector of field `name` finds."""
         for selector in self.selectors[name]:
-            found = selector(tree)
+            found = tree.xpath(selector)
             if found:
                 return found
         return []
@@ -112,12 +112,14 @@ def _strings(data: dict[str, Any], key: str, path: Path) -> list[str]:
     return value
 
 
-def _selectors(data: dict[str, Any], key: str, path: Path) -> list[CSSSelector]:
+def _selectors(data: dict[str, Any], key: str, path: Path) -> list[str]:
+    # Kept as XPath text, evaluated with element.xpath(): compiled lxml XPath objects reused
+    # across many documents corrupted memory here (garbage in later errors and results).
     compiled = []
     for selector in _strings(data, key, path):
         try:
-            compiled.append(CSSSelector(selector, translator="html"))
-            compiled[-1](_EMPTY)  # some selectors compile to XPath that lxml cannot run
+            compiled.append(_TRANSLATOR.css_to_xpath(selector))
+            _EMPTY.xpath(compiled[-1])  # some selectors become XPath that lxml cannot run
         except (SelectorSyntaxError, ExpressionError, lxml.etree.XPathError) as exc:
             raise RuleError(f"{path}: bad CSS selector {selector!r} in {key} ({exc})") from None
     return compiled
