@@ -22,6 +22,7 @@ from newsvault.stories.fold import tokens
 WINDOW = 4 * 24 * 3600 * 1000  # ms either side of a story's first and last article
 JOIN = 0.3
 HEAD_TERMS, BODY_TERMS, STORY_TERMS = 24, 24, 80
+PROBE_TERMS, CANDIDATE_STORIES = 12, 10
 BODY_CHARS = 1500
 # Pairs holding one of these are grammar, not subject ("的是", "了一"): never salient.
 _FUNCTION_CHARS = set(
@@ -49,14 +50,17 @@ def assign_story(
     published: int,
     terms: Counter[str],
     original: int | None,
-) -> int:
+    total: int,
+) -> tuple[int, bool]:
+    """The story the article joins, and whether it is a new one."""
     story_id = None
     if original is not None:
         story_id = conn.execute(
             select(articles.c.story_id).where(articles.c.id == original)
         ).scalar()
     if story_id is None and terms:
-        story_id = _best_story(conn, published, terms)
+        story_id = _best_story(conn, published, terms, total)
+    created = story_id is None
     if story_id is None:
         story_id = int(
             conn.execute(
@@ -72,7 +76,7 @@ def assign_story(
         )
     _join(conn, story_id, article_id, title, published, terms)
     _count_terms(conn, terms)
-    return story_id
+    return story_id, created
 
 
 def _count_terms(conn: Connection, terms: Counter[str]) -> None:
@@ -84,48 +88,45 @@ def _count_terms(conn: Connection, terms: Counter[str]) -> None:
             conn.execute(term_df.insert().values(term=term, n=1))
 
 
-def _idf(conn: Connection, terms: list[str]) -> dict[str, float]:
-    total = (
-        conn.execute(
-            select(func.count()).select_from(articles).where(articles.c.grouped == 1)
-        ).scalar()
-        or 0
-    )
-    df = dict(
-        conn.execute(select(term_df.c.term, term_df.c.n).where(term_df.c.term.in_(terms))).all()
-    )
-    # Smoothed: in a small archive every term still weighs something; rare ones weigh more.
-    return {t: 1.0 + math.log((total + 1) / (df.get(t, 0) + 1)) for t in terms}
+def _document_frequency(conn: Connection, terms: list[str]) -> dict[str, int]:
+    query = select(term_df.c.term, term_df.c.n).where(term_df.c.term.in_(terms))
+    return dict(conn.execute(query).all())
 
 
-def _best_story(conn: Connection, published: int, terms: Counter[str]) -> int | None:
+def _best_story(conn: Connection, published: int, terms: Counter[str], total: int) -> int | None:
     names = list(terms)
-    candidates = conn.execute(
-        select(story_terms.c.story_id, func.count().label("shared"))
-        .join(stories, stories.c.id == story_terms.c.story_id)
-        .where(story_terms.c.term.in_(names))
-        .where(
-            stories.c.last_seen >= published - WINDOW, stories.c.first_seen <= published + WINDOW
+    df = _document_frequency(conn, names)
+    # Smoothed: in a small archive every term still weighs something; rare ones weigh more.
+    idf = {t: 1.0 + math.log((total + 1) / (df.get(t, 0) + 1)) for t in names}
+    # Stories are found through the rarest terms other articles have used: short posting
+    # lists, so the lookup costs the same in a large archive as in a small one.
+    probes = sorted((t for t in names if df.get(t)), key=lambda t: df[t])[:PROBE_TERMS]
+    candidates = (
+        conn.execute(
+            select(story_terms.c.story_id)
+            .join(stories, stories.c.id == story_terms.c.story_id)
+            .where(story_terms.c.term.in_(probes))
+            .where(
+                stories.c.last_seen >= published - WINDOW,
+                stories.c.first_seen <= published + WINDOW,
+            )
+            .group_by(story_terms.c.story_id)
+            .order_by(func.count().desc(), story_terms.c.story_id.desc())
+            .limit(CANDIDATE_STORIES)
         )
-        .group_by(story_terms.c.story_id)
-        .order_by(func.count().desc())
-        .limit(20)
-    ).all()
-    if not candidates:
-        return None
-    idf = _idf(conn, names)
+        .scalars()
+        .all()
+    )
     weight = {t: idf[t] * (2.0 if terms[t] >= 3 else 1.0) for t in names}
-    total = sum(weight.values()) or 1.0
+    total_weight = sum(weight.values()) or 1.0
     best, best_share = None, 0.0
-    for story_id, _shared in candidates:
-        story = set(
-            conn.execute(
-                select(story_terms.c.term).where(
-                    story_terms.c.story_id == story_id, story_terms.c.term.in_(names)
-                )
-            ).scalars()
-        )
-        share = sum(weight[t] for t in story) / total
+    for story_id in candidates:
+        shared = conn.execute(
+            select(story_terms.c.term).where(
+                story_terms.c.story_id == story_id, story_terms.c.term.in_(names)
+            )
+        ).scalars()
+        share = sum(weight[t] for t in shared) / total_weight
         if share > best_share:
             best, best_share = story_id, share
     return best if best_share >= JOIN else None

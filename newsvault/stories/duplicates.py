@@ -13,7 +13,7 @@ from __future__ import annotations
 import re
 
 from rensa import RMinHash
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection, func, select
 
 from newsvault.store.schema import articles, minhash_bands
 from newsvault.stories.fold import CJK
@@ -23,6 +23,8 @@ PERMUTATIONS = 128
 BANDS, ROWS = 32, 4  # candidates from about 0.4 similarity on; confirmed exactly below
 JACCARD = 0.6
 CONTAINMENT = 0.85
+MIN_SHARED_BANDS = 2  # one shared band happens by chance in a large archive
+CANDIDATES = 8  # the most similar few are checked exactly; the first seen of them wins
 MIN_SHINGLES = 40  # shorter texts (a caption, a one-line brief) are never called copies
 _NOT_TEXT = re.compile(rf"[^{CJK}\w]+")
 
@@ -52,12 +54,16 @@ def find_original(conn: Connection, article_id: int, grams: set[str], folded_tex
     original = None
     if len(grams) >= MIN_SHINGLES:
         bands = band_hashes(grams)
+        shared_bands = func.count().label("shared")
         found = conn.execute(
-            select(minhash_bands.c.article_id)
+            select(minhash_bands.c.article_id, shared_bands)
             .where(minhash_bands.c.article_id != article_id, minhash_bands.c.hash.in_(bands))
-            .distinct()
+            .group_by(minhash_bands.c.article_id)
+            .having(shared_bands >= MIN_SHARED_BANDS)
+            .order_by(shared_bands.desc(), minhash_bands.c.article_id)
+            .limit(CANDIDATES)
         ).all()
-        for (candidate,) in sorted(found):
+        for candidate, _shared in sorted(found, key=lambda row: row[0]):
             if similar(grams, shingles(folded_text_of(candidate))):
                 root = conn.execute(
                     select(articles.c.copy_of).where(articles.c.id == candidate)

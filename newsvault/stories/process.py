@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import Connection, select, text, update
+from sqlalchemy import Connection, func, select, text, update
 
 from newsvault.store import Store
 from newsvault.store.schema import articles
@@ -41,32 +41,40 @@ def process_pending(store: Store) -> ProcessReport:
             ).all()
         if not pending:
             return report
+        with store.engine.connect() as conn:
+            total = conn.execute(
+                select(func.count()).select_from(articles).where(articles.c.grouped == 1)
+            ).scalar()
         for row in pending:
             with store.engine.begin() as conn:
-                _process(conn, row, report, sqlite)
+                _process(conn, row, report, sqlite, total)
+            total += 1
 
 
-def _process(conn: Connection, row, report: ProcessReport, sqlite: bool) -> None:
+def _process(conn: Connection, row, report: ProcessReport, sqlite: bool, total: int) -> None:
     folded_title, folded_text = fold(row.title), fold(row.text)
     if sqlite:
-        conn.execute(
-            text("INSERT OR REPLACE INTO search (rowid, title, body) VALUES (:id, :title, :body)"),
-            {
-                "id": row.id,
-                "title": " ".join(tokens(folded_title)),
-                "body": " ".join(tokens(folded_text)),
-            },
-        )
+        index_text(conn, row.id, folded_title, folded_text)
     original = find_original(conn, row.id, shingles(folded_text), lambda i: _folded(conn, i))
     terms = salient_terms(folded_title, folded_text)
-    before = conn.execute(text("SELECT COUNT(*) FROM stories")).scalar()
-    assign_story(conn, row.id, row.title, row.published, terms, original)
-    report.new_stories += conn.execute(text("SELECT COUNT(*) FROM stories")).scalar() - before
+    _story, created = assign_story(conn, row.id, row.title, row.published, terms, original, total)
+    report.new_stories += created
     conn.execute(
         update(articles).where(articles.c.id == row.id).values(copy_of=original, grouped=1)
     )
     report.articles += 1
     report.copies += original is not None
+
+
+def index_text(conn: Connection, article_id: int, folded_title: str, folded_text: str) -> None:
+    conn.execute(
+        text("INSERT OR REPLACE INTO search (rowid, title, body) VALUES (:id, :title, :body)"),
+        {
+            "id": article_id,
+            "title": " ".join(tokens(folded_title)),
+            "body": " ".join(tokens(folded_text)),
+        },
+    )
 
 
 def _folded(conn: Connection, article_id: int) -> str:
