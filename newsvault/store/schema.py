@@ -102,8 +102,7 @@ MIGRATIONS: list[list[str]] = [
             first_article INTEGER NOT NULL REFERENCES articles (id),
             first_seen BIGINT NOT NULL,
             last_seen BIGINT NOT NULL,
-            size INTEGER NOT NULL,
-            terms TEXT NOT NULL
+            size INTEGER NOT NULL
         )""",
         "CREATE INDEX stories_last_seen ON stories (last_seen)",
         """CREATE TABLE story_terms (
@@ -116,7 +115,7 @@ MIGRATIONS: list[list[str]] = [
             hash BIGINT NOT NULL,
             article_id INTEGER NOT NULL REFERENCES articles (id)
         )""",
-        "CREATE INDEX minhash_bands_key ON minhash_bands (band, hash)",
+        "CREATE INDEX minhash_bands_hash ON minhash_bands (hash)",
         """CREATE TABLE term_df (
             term TEXT PRIMARY KEY,
             n INTEGER NOT NULL
@@ -220,7 +219,6 @@ stories = Table(
     Column("first_seen", BigInteger, nullable=False),
     Column("last_seen", BigInteger, nullable=False),
     Column("size", Integer, nullable=False),
-    Column("terms", Text, nullable=False),
 )
 
 story_terms = Table(

@@ -10,18 +10,17 @@ adding one does not grow with the archive.
 
 from __future__ import annotations
 
-import json
 import math
 from collections import Counter
 
-from sqlalchemy import Connection, func, select, update
+from sqlalchemy import Connection, func, select, text, update
 
 from newsvault.store.schema import articles, stories, story_terms, term_df
 from newsvault.stories.fold import tokens
 
 WINDOW = 4 * 24 * 3600 * 1000  # ms either side of a story's first and last article
 JOIN = 0.3
-HEAD_TERMS, BODY_TERMS, STORY_TERMS = 24, 24, 80
+HEAD_TERMS, BODY_TERMS = 24, 24
 PROBE_TERMS, CANDIDATE_STORIES = 12, 10
 BODY_CHARS = 1500
 # Pairs holding one of these are grammar, not subject ("的是", "了一"): never salient.
@@ -70,7 +69,6 @@ def assign_story(
                     first_seen=published,
                     last_seen=published,
                     size=0,
-                    terms="{}",
                 )
             ).inserted_primary_key[0]
         )
@@ -80,12 +78,13 @@ def assign_story(
 
 
 def _count_terms(conn: Connection, terms: Counter[str]) -> None:
-    for term in terms:
-        changed = conn.execute(
-            update(term_df).where(term_df.c.term == term).values(n=term_df.c.n + 1)
-        )
-        if not changed.rowcount:
-            conn.execute(term_df.insert().values(term=term, n=1))
+    conn.execute(
+        text(
+            "INSERT INTO term_df (term, n) VALUES (:term, 1) "
+            "ON CONFLICT (term) DO UPDATE SET n = term_df.n + 1"
+        ),
+        [{"term": t} for t in terms],
+    )
 
 
 def _document_frequency(conn: Connection, terms: list[str]) -> dict[str, int]:
@@ -117,18 +116,18 @@ def _best_story(conn: Connection, published: int, terms: Counter[str], total: in
         .scalars()
         .all()
     )
+    if not candidates:
+        return None
     weight = {t: idf[t] * (2.0 if terms[t] >= 3 else 1.0) for t in names}
     total_weight = sum(weight.values()) or 1.0
-    best, best_share = None, 0.0
-    for story_id in candidates:
-        shared = conn.execute(
-            select(story_terms.c.term).where(
-                story_terms.c.story_id == story_id, story_terms.c.term.in_(names)
-            )
-        ).scalars()
-        share = sum(weight[t] for t in shared) / total_weight
-        if share > best_share:
-            best, best_share = story_id, share
+    share: Counter[int] = Counter()
+    for story_id, term in conn.execute(
+        select(story_terms.c.story_id, story_terms.c.term).where(
+            story_terms.c.story_id.in_(candidates), story_terms.c.term.in_(names)
+        )
+    ):
+        share[story_id] += weight[term] / total_weight
+    best, best_share = max(share.items(), key=lambda item: (item[1], item[0]), default=(None, 0.0))
     return best if best_share >= JOIN else None
 
 
@@ -141,16 +140,18 @@ def _join(
     terms: Counter[str],
 ) -> None:
     row = conn.execute(select(stories).where(stories.c.id == story_id)).one()
-    merged = Counter(json.loads(row.terms)) + terms
-    kept = dict(merged.most_common(STORY_TERMS))
-    values = {
-        "size": row.size + 1,
-        "terms": json.dumps(kept, ensure_ascii=False),
-        "last_seen": max(row.last_seen, published),
-    }
+    values = {"size": row.size + 1, "last_seen": max(row.last_seen, published)}
     if published < row.first_seen:  # who reported first leads the story
         values.update(first_seen=published, first_article=article_id, title=title)
     conn.execute(update(stories).where(stories.c.id == story_id).values(**values))
-    conn.execute(story_terms.delete().where(story_terms.c.story_id == story_id))
-    conn.execute(story_terms.insert(), [{"term": t, "story_id": story_id} for t in kept])
+    known = set(
+        conn.execute(
+            select(story_terms.c.term).where(
+                story_terms.c.story_id == story_id, story_terms.c.term.in_(list(terms))
+            )
+        ).scalars()
+    )
+    new = [{"term": t, "story_id": story_id} for t in terms if t not in known]
+    if new:
+        conn.execute(story_terms.insert(), new)
     conn.execute(update(articles).where(articles.c.id == article_id).values(story_id=story_id))

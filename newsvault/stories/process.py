@@ -1,8 +1,8 @@
 """Bringing new articles into the search index, the near-duplicate index and the stories.
 
 Runs right after articles are stored (`newsvault run`, `archive`, `import-markdown`) and
-before any search or story listing, on every article not yet `grouped`, oldest first, one
-transaction per article: a run killed half-way is finished by the next one, and nothing is
+before any search or story listing, on every article not yet `grouped`, oldest first, a
+batch per transaction: a run killed half-way is finished by the next one, and nothing is
 recomputed for articles already done.
 """
 
@@ -18,7 +18,7 @@ from newsvault.stories.clusters import assign_story, salient_terms
 from newsvault.stories.duplicates import find_original, shingles
 from newsvault.stories.fold import fold, tokens
 
-BATCH = 500
+BATCH = 200
 
 
 @dataclass
@@ -45,10 +45,10 @@ def process_pending(store: Store) -> ProcessReport:
             total = conn.execute(
                 select(func.count()).select_from(articles).where(articles.c.grouped == 1)
             ).scalar()
-        for row in pending:
-            with store.engine.begin() as conn:
+        with store.engine.begin() as conn:  # a batch per transaction: `grouped` commits with it
+            for row in pending:
                 _process(conn, row, report, sqlite, total)
-            total += 1
+                total += 1
 
 
 def _process(conn: Connection, row, report: ProcessReport, sqlite: bool, total: int) -> None:
