@@ -25,14 +25,14 @@ from rich.console import Console
 from rich.table import Table
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from corpus import ROOT, articles, synthetic  # noqa: E402
+from corpus import ROOT, articles, synthetic
 
 sys.path.insert(0, str(ROOT))
-from newsvault.models import Article  # noqa: E402
-from newsvault.stories.duplicates import shingles, similar  # noqa: E402
-from newsvault.stories.fold import fold  # noqa: E402
-from newsvault.stories.process import process_pending  # noqa: E402
-from newsvault.store import Store  # noqa: E402
+from newsvault.models import Article
+from newsvault.store import Store
+from newsvault.stories.duplicates import shingles, similar
+from newsvault.stories.fold import fold
+from newsvault.stories.process import process_pending
 
 T0 = 1718800000000
 NOTICE = "大陆网友注意：本文中的链接请翻墙后打开。此为文字版，欲看图文完整版请访问原网站。"
@@ -42,9 +42,11 @@ RELATED = "相关阅读：美联储宣布降息 市场反应平淡；北京将�
 def variants(text: str, rng: random.Random, others: list[str]) -> list[tuple[str, str]]:
     sentences = [s for s in text.split("。") if s]
     edited = list(sentences)
-    for _ in range(2):  # replace two sentences with sentences from another article
-        other = rng.choice(others).split("。")
-        edited[rng.randrange(len(edited))] = rng.choice(other)
+    # A few sentences changed: one in eight replaced by a sentence of another article, and one
+    # added (so that an article of one or two sentences is edited too, not replaced).
+    for _ in range(max(1, len(edited) // 8) if len(edited) >= 4 else 0):
+        edited[rng.randrange(len(edited))] = rng.choice(rng.choice(others).split("。"))
+    edited.insert(rng.randrange(len(edited) + 1), rng.choice(rng.choice(others).split("。")))
     return [
         ("rewrapped", f"{NOTICE}\n{text}\n来源：原载媒体\n{RELATED}"),
         ("traditional", opencc.OpenCC("s2t").convert(text)),

@@ -20,9 +20,9 @@ from newsvault.stories.fold import CJK
 
 SHINGLE = 5
 PERMUTATIONS = 128
-BANDS, ROWS = 32, 4  # candidates from about 0.4 similarity on; confirmed exactly below
-JACCARD = 0.6
-CONTAINMENT = 0.85
+BANDS, ROWS = 42, 3  # 126 of the 128 values; candidates from about 0.3 similarity on
+JACCARD = 0.5
+CONTAINMENT = 0.8
 MIN_SHARED_BANDS = 2  # one shared band happens by chance in a large archive
 CANDIDATES = 8  # the most similar few are checked exactly; the first seen of them wins
 MIN_SHINGLES = 40  # shorter texts (a caption, a one-line brief) are never called copies

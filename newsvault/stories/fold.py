@@ -22,8 +22,8 @@ _TOKENS = re.compile(rf"[{CJK}]+|[^\W{CJK}_]+")
 
 
 @cache
-def _converter() -> opencc.OpenCC:
-    return opencc.OpenCC("t2s")
+def _converter(config: str = "t2s") -> opencc.OpenCC:
+    return opencc.OpenCC(config)
 
 
 @cache
@@ -68,9 +68,10 @@ def surface_forms(query: str) -> set[str]:
     """The ways a query may be written in archived text: as typed, in either script, and
     every variant of the names it contains (for highlighting matches in the original)."""
     folded = fold(query)
-    forms = {query, folded, opencc.OpenCC("s2t").convert(folded)}
+    traditional = _converter("s2t").convert
+    forms = {query, folded, traditional(folded)}
     for group in variant_groups():
-        if any(name in folded for name in group[:1]):
+        if group[0] in folded:
             for name in group:
-                forms |= {name, opencc.OpenCC("s2t").convert(name)}
+                forms |= {name, traditional(name)}
     return {f for f in forms if f.strip()}

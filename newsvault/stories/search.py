@@ -25,6 +25,7 @@ from newsvault.store.schema import articles, sources, stories
 from newsvault.stories.fold import CJK, fold, surface_forms
 
 MAX_QUERY_PARTS = 16
+CANDIDATES = 400
 SNIPPET = 60  # characters either side of the first match
 _PARTS = re.compile(rf"[{CJK}]+|[^\W{CJK}_]+")
 
@@ -99,13 +100,16 @@ def search(
 ) -> list[Hit]:
     if store.engine.dialect.name != "sqlite":
         raise NewsvaultError("search needs the SQLite archive database (FTS5)")
+    # The newest CANDIDATES matches are ranked by relevance (bm25, the headline weighing 4x):
+    # walking the index newest first stops early, so a word found in half the archive
+    # costs what a rare one does.
     sql = [
         "SELECT search.rowid AS id, bm25(search, 4.0, 1.0) AS rank FROM search",
         "JOIN articles ON articles.id = search.rowid",
         "JOIN sources ON sources.id = articles.source_id",
         "WHERE search MATCH :match",
     ]
-    params: dict[str, Any] = {"match": match_expression(query), "limit": limit}
+    params: dict[str, Any] = {"match": match_expression(query), "limit": CANDIDATES}
     if source:
         sql.append("AND sources.slug = :source")
         params["source"] = source
@@ -115,9 +119,10 @@ def search(
     if until:
         sql.append("AND articles.published < :until")
         params["until"] = int(until.timestamp() * 1000)
-    sql.append("ORDER BY rank LIMIT :limit")
+    sql.append("ORDER BY search.rowid DESC LIMIT :limit")
     with store.engine.connect() as conn:
-        ranked = conn.execute(text(" ".join(sql)), params).all()
+        newest = conn.execute(text(" ".join(sql)), params).all()
+        ranked = sorted(newest, key=lambda r: (r.rank, -r.id))[:limit]
         rows = {
             row.id: row
             for row in conn.execute(
