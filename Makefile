@@ -28,6 +28,8 @@ demo: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python benchmarks/ingest.py
 	$(BIN)/python benchmarks/extraction.py
+	$(BIN)/python benchmarks/stories.py
+	$(BIN)/python benchmarks/search.py
 
 clean:
 	rm -rf $(VENV) demo-archive .pytest_cache

@@ -1,7 +1,9 @@
-"""Rewrite the golden extraction files in tests/data/golden from pages in ../shared/datasets.
+"""Rewrite the golden extraction files in tests/data/golden: generic pages from
+../shared/datasets (expected output of `extract(..., use_rules=False)`), and every shipped
+site rule's sample pages (`golden/rules/`, expected output with the rules).
 
-Run it after a deliberate change to the generic extractor, then read the diff of the JSON
-files before committing: they are the expected output of `extract(..., use_rules=False)`.
+Run it after a deliberate change to the extractor or a rule, then read the diff of the JSON
+files before committing.
 
     .venv/bin/python scripts/update_golden.py
 """
@@ -16,7 +18,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from newsvault.extract import extract, leading_url  # noqa: E402
+from newsvault.extract import extract, leading_url, read_file, shipped_rules  # noqa: E402
 
 DATASETS = ROOT.parent / "shared" / "datasets"
 GOLDEN = ROOT / "tests" / "data" / "golden"
@@ -48,6 +50,18 @@ def main() -> None:
         text = json.dumps(article, ensure_ascii=False, indent=1, sort_keys=True) + "\n"
         (GOLDEN / f"{stem}.json").write_text(text, encoding="utf-8")
         print(stem, article["title"])
+    rules_dir = GOLDEN / "rules"
+    rules_dir.mkdir(exist_ok=True)
+    for old in rules_dir.glob("*.json"):
+        old.unlink()
+    for rule in shipped_rules().rules:
+        for sample in rule.samples:
+            data = read_file(sample.file.read_bytes())
+            article = extract(data, sample.url).to_json()
+            text = json.dumps(article, ensure_ascii=False, indent=1, sort_keys=True) + "\n"
+            name = sample.file.name.removesuffix(".html.gz")
+            (rules_dir / f"{name}.json").write_text(text, encoding="utf-8")
+            print(f"rules/{name}", article["title"])
 
 
 if __name__ == "__main__":

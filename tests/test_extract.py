@@ -80,6 +80,27 @@ def test_generic_golden_pages(golden: Path) -> None:
         assert article[key] == expected[key], key
 
 
+def rule_samples() -> dict[str, tuple[str, Path]]:
+    return {
+        s.file.name.removesuffix(".html.gz"): (s.url, s.file)
+        for rule in shipped_rules().rules
+        for s in rule.samples
+    }
+
+
+@pytest.mark.parametrize("golden", sorted((GOLDEN / "rules").glob("*.json")), ids=lambda p: p.stem)
+def test_rule_golden_pages(golden: Path) -> None:
+    expected = json.loads(golden.read_text(encoding="utf-8"))
+    url, sample = rule_samples()[golden.stem]
+    article = extract(gzip.decompress(sample.read_bytes()), url).to_json()
+    for key in ("title", "author", "published", "origin", "lang", "text", "images", "rule"):
+        assert article[key] == expected[key], key
+
+
+def test_every_rule_sample_has_a_golden_file() -> None:
+    assert set(rule_samples()) == {p.stem for p in (GOLDEN / "rules").glob("*.json")}
+
+
 HOSTILE = """<html><head><title>Hostile</title><style>p{background:url(javascript:x)}</style>
 <script>alert(1)</script></head><body><article><h1>Hostile article</h1>
 <p onclick="alert(2)">First paragraph of a long enough article about the weather in the city,
