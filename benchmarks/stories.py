@@ -13,6 +13,7 @@ original and nothing else may be.
 from __future__ import annotations
 
 import argparse
+import itertools
 import random
 import resource
 import sys
@@ -78,7 +79,13 @@ def near_duplicates(console: Console) -> None:
         process_pending(store)
         seconds = time.perf_counter() - started
         marked = {a.id: a.copy_of for a in store.articles() if a.copy_of}
+        story_of = {a.id: a.story_id for a in store.articles()}
         store.close()
+    true_story = {i: truth.get(i, i) for i in story_of}  # an original and its reprints
+    same_true = same_found = both = 0
+    for a, b in itertools.combinations(sorted(story_of), 2):
+        t, f = true_story[a] == true_story[b], story_of[a] == story_of[b]
+        same_true, same_found, both = same_true + t, same_found + f, both + (t and f)
     correct = sum(1 for i, o in marked.items() if truth.get(i) == o)
     table = Table(title=f"near-duplicates: {len(originals)} real articles, {len(truth)} reprints")
     for column in ("kind", "reprints", "found", "recall"):
@@ -88,6 +95,10 @@ def near_duplicates(console: Console) -> None:
         found = sum(1 for i in of_kind if marked.get(i) == truth[i])
         table.add_row(kind, str(len(of_kind)), str(found), f"{found / len(of_kind):.3f}")
     console.print(table)
+    console.print(
+        f"stories, pairwise: precision {both / max(1, same_found):.3f}, "
+        f"recall {both / max(1, same_true):.3f} ({len(set(story_of.values()))} stories)"
+    )
     console.print(
         f"precision {correct / max(1, len(marked)):.3f} ({len(marked)} marked, {correct} right); "
         f"recall {correct / len(truth):.3f}; {len(ids) + len(truth)} articles grouped in "
