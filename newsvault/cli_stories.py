@@ -3,16 +3,18 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Annotated
 
 import typer
 from rich.markup import escape
 from rich.table import Table
 
-from newsvault.archive import Archive
 from newsvault.cli import _archive, _print_json, app, out
 from newsvault.errors import ArchiveError, NewsvaultError
 from newsvault.models import CHINA_TIME, ms_to_iso
+from newsvault.store import Store
 from newsvault.stories.process import process_pending
 from newsvault.stories.search import get_story, list_stories, search
 
@@ -31,18 +33,21 @@ def parse_day(value: str | None, option: str) -> dt.datetime | None:
     return moment if moment.tzinfo else moment.replace(tzinfo=CHINA_TIME)
 
 
-def catch_up(archive: Archive) -> None:
-    """Index articles stored but not yet indexed (a killed run); skipped while another
-    process writes, which will do it itself."""
+@contextmanager
+def caught_up_store() -> Iterator[Store]:
+    """The archive's store, after indexing articles stored but not yet indexed (a killed
+    run); that step is skipped while another process writes, which will do it itself."""
+    archive = _archive()
+    store = archive.store()
     try:
-        with archive.lock():
-            store = archive.store()
-            try:
+        try:
+            with archive.lock():
                 process_pending(store)
-            finally:
-                store.close()
-    except ArchiveError:
-        pass
+        except ArchiveError:
+            pass
+        yield store
+    finally:
+        store.close()
 
 
 @app.command("search")
@@ -57,10 +62,7 @@ def search_command(
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")] = False,
 ) -> None:
     """Search the archive: ranked articles with the matching passage."""
-    archive = _archive()
-    catch_up(archive)
-    store = archive.store()
-    try:
+    with caught_up_store() as store:
         hits = search(
             store,
             query,
@@ -69,8 +71,6 @@ def search_command(
             until=parse_day(until, "--until"),
             limit=limit,
         )
-    finally:
-        store.close()
     if as_json:
         _print_json([hit.to_json() for hit in hits])
         return
@@ -101,15 +101,10 @@ def stories_command(
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")] = False,
 ) -> None:
     """Story clusters, newest first: each event with the articles that told it."""
-    archive = _archive()
-    catch_up(archive)
-    store = archive.store()
-    try:
+    with caught_up_store() as store:
         found = list_stories(
             store, since=parse_day(since, "--since"), limit=limit, min_size=min_size
         )
-    finally:
-        store.close()
     if as_json:
         _print_json([story.to_json() for story in found])
         return
@@ -135,13 +130,8 @@ def story_command(
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")] = False,
 ) -> None:
     """One story: its articles, oldest first, and who reported first."""
-    archive = _archive()
-    catch_up(archive)
-    store = archive.store()
-    try:
+    with caught_up_store() as store:
         story = get_story(store, story_id)
-    finally:
-        store.close()
     data = story.to_json()
     if as_json:
         _print_json(data)
