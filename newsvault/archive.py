@@ -104,6 +104,7 @@ def find_root(explicit: Path | None = None, cwd: Path | None = None) -> Path:
 
 
 FETCH_FULL = ("auto", "always", "never")
+IMAGES = ("keep", "proxy", "mirror")
 
 
 class Archive:
@@ -178,8 +179,16 @@ class Archive:
                     f"{self.config_path}: source {slug!r} has fetch_full = {fetch_full!r}; "
                     f"use one of {', '.join(FETCH_FULL)}"
                 )
+            images = str(table.get("images", "keep"))
+            if images not in IMAGES:
+                raise ArchiveError(
+                    f"{self.config_path}: source {slug!r} has images = {images!r}; "
+                    f"use one of {', '.join(IMAGES)}"
+                )
             name = str(table.get("name") or slug)
-            found.append(Source(slug=slug, name=name, url=url, fetch_full=fetch_full))
+            found.append(
+                Source(slug=slug, name=name, url=url, fetch_full=fetch_full, images=images)
+            )
         slugs = [s.slug for s in found]
         if len(set(slugs)) != len(slugs):
             duplicate = next(s for s in slugs if slugs.count(s) > 1)

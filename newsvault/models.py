@@ -31,6 +31,7 @@ class Source:
     name: str
     url: str
     fetch_full: str = "auto"  # fetch the article page for summary-only items: auto|always|never
+    images: str = "keep"  # what published pages point images at: keep|proxy|mirror
 
 
 @dataclass

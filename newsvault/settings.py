@@ -5,6 +5,7 @@ tests/test_settings.py keeps the two in step)."""
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -42,6 +43,26 @@ SETTINGS: tuple[Setting, ...] = (
     ),
     Setting("captures.rotate_bytes", 1_000_000_000, "Start a new WARC file past this size."),
     Setting("publish.list_size", 300, "Articles on each lists/<name>.md page."),
+    Setting(
+        "publish.image_proxy",
+        "https://images.weserv.nl?url=${href_ue}",
+        "Template for sources with images = \"proxy\": ${href} is the image URL, "
+        "${href_ue} the same URL-encoded.",
+    ),
+    Setting("publish.media_max_bytes", 10_000_000, "Largest image mirrored into media/."),
+    Setting("publish.git.remotes", [], "Git remotes `publish git` pushes to (paths or URLs)."),
+    Setting("publish.git.branch", "main", "The branch `publish git` commits to and pushes."),
+    Setting("publish.git.site", False, "Commit site/ too, not only articles/ and lists/."),
+    Setting("site.language", "zh", "Interface language of the site and the web app: zh or en."),
+    Setting("site.title", "newsvault", "The site's name, shown on every page and feed."),
+    Setting("site.base_url", "", "Absolute URL the site is served from (for feed links)."),
+    Setting(
+        "serve.admin_token",
+        "",
+        "Token for administrative API calls (removing articles, editing sources); empty: none.",
+        env="NEWSVAULT_ADMIN_TOKEN",
+    ),
+    Setting("serve.submissions_per_minute", 6, "URL submissions one client may make a minute."),
 )
 
 _BY_KEY = {s.key: s for s in SETTINGS}
@@ -58,17 +79,17 @@ class Settings:
         environ = dict(os.environ) if environ is None else environ
         self._values: dict[str, Any] = {}
         for setting in SETTINGS:
-            section, name = setting.key.split(".", 1)
-            raw = (document or {}).get(section, {}).get(name, setting.default)
+            raw = _lookup(document or {}, setting.key.split("."), setting.default)
             if setting.env and setting.env in environ:
                 raw = environ[setting.env]
             self._values[setting.key] = _coerce(setting, raw)
+        sections = {s.key.split(".")[0] for s in SETTINGS}
         unknown = [
-            f"{section}.{name}"
+            key
             for section, table in (document or {}).items()
-            if section in {s.key.split(".")[0] for s in SETTINGS} and isinstance(table, dict)
-            for name in table
-            if f"{section}.{name}" not in _BY_KEY
+            if section in sections and isinstance(table, dict)
+            for key in _leaf_keys(section, table)
+            if key not in _BY_KEY
         ]
         if unknown:
             raise ArchiveError(
@@ -88,9 +109,33 @@ class Settings:
         )
 
 
+def _lookup(document: dict[str, Any], path: list[str], default: Any) -> Any:
+    node: Any = document
+    for part in path:
+        if not isinstance(node, dict) or part not in node:
+            return default
+        node = node[part]
+    return node
+
+
+def _leaf_keys(prefix: str, table: dict[str, Any]) -> Iterator[str]:
+    for name, value in table.items():
+        key = f"{prefix}.{name}"
+        if isinstance(value, dict) and any(s.key.startswith(key + ".") for s in SETTINGS):
+            yield from _leaf_keys(key, value)
+        else:
+            yield key
+
+
 def _coerce(setting: Setting, raw: Any) -> Any:
     kind = setting.kind
     try:
+        if kind is list:
+            if isinstance(raw, str):
+                raw = [part.strip() for part in raw.split(",") if part.strip()]
+            if isinstance(raw, list) and all(isinstance(item, str) for item in raw):
+                return list(raw)
+            raise ValueError(raw)
         if kind is bool:
             if isinstance(raw, bool):
                 return raw

@@ -43,3 +43,16 @@ def test_every_setting_is_documented_in_the_readme() -> None:
     readme = README.read_text(encoding="utf-8")
     for setting in SETTINGS:
         assert f"`{setting.key}`" in readme, setting.key
+
+
+def test_nested_tables_and_lists() -> None:
+    document = {"publish": {"list_size": 50, "git": {"remotes": ["/srv/a.git", "b"]}}}
+    settings = Settings(document, environ={})
+    assert settings["publish.git.remotes"] == ["/srv/a.git", "b"]
+    assert settings["publish.list_size"] == 50 and settings["publish.git.site"] is False
+    with pytest.raises(ArchiveError, match="unknown setting 'publish.git.remote'"):
+        Settings({"publish": {"git": {"remote": "x"}}}, environ={})
+    one = Settings({"publish": {"git": {"remotes": "/srv/a.git"}}}, environ={})
+    assert one["publish.git.remotes"] == ["/srv/a.git"]
+    with pytest.raises(ArchiveError, match="publish.git.remotes"):
+        Settings({"publish": {"git": {"remotes": [1, 2]}}}, environ={})
