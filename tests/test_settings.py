@@ -50,9 +50,9 @@ def test_nested_tables_and_lists() -> None:
     settings = Settings(document, environ={})
     assert settings["publish.git.remotes"] == ["/srv/a.git", "b"]
     assert settings["publish.list_size"] == 50 and settings["publish.git.site"] is False
-    with pytest.raises(ArchiveError, match="unknown setting 'publish.git.remote'"):
+    with pytest.raises(ArchiveError, match=r"unknown setting 'publish\.git\.remote'"):
         Settings({"publish": {"git": {"remote": "x"}}}, environ={})
     one = Settings({"publish": {"git": {"remotes": "/srv/a.git"}}}, environ={})
     assert one["publish.git.remotes"] == ["/srv/a.git"]
-    with pytest.raises(ArchiveError, match="publish.git.remotes"):
+    with pytest.raises(ArchiveError, match=r"publish\.git\.remotes"):
         Settings({"publish": {"git": {"remotes": [1, 2]}}}, environ={})
