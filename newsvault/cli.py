@@ -375,4 +375,4 @@ def main() -> None:
 
 
 # Commands about single pages live in their own module and register themselves on `app`.
-from newsvault import cli_pages, cli_publish, cli_stories  # noqa: E402, F401
+from newsvault import cli_pages, cli_publish, cli_site, cli_stories  # noqa: E402, F401

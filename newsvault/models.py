@@ -53,6 +53,7 @@ class Article:
     number: int | None = None  # the markdown archive's per-source id: articles/<slug>/<number>.md
     copy_of: int | None = None  # the article this one reprints (near-duplicate), if any
     story_id: int | None = None
+    removed: int | None = None  # ms when an administrator took it down; no longer published
 
     @property
     def path(self) -> str:

@@ -342,15 +342,19 @@ class Store:
         *,
         oldest_first: bool = False,
         with_content: bool = True,
+        include_removed: bool = False,
     ) -> Iterator[Article]:
         """Articles newest first (by number within a source, by published time across).
-        Without content, `html` and `text` are left empty: for listings."""
+        Without content, `html` and `text` are left empty: for listings. Articles an
+        administrator removed are left out unless asked for."""
         columns = (
             articles.c
             if with_content
             else [c for c in articles.c if c.name not in ("html", "text")]
         )
         query = select(*columns, sources.c.slug).join(sources, sources.c.id == articles.c.source_id)
+        if not include_removed:
+            query = query.where(articles.c.removed.is_(None))
         if source is not None:
             query = query.where(sources.c.slug == source).order_by(
                 articles.c.number.desc() if oldest_first else articles.c.number
@@ -422,6 +426,16 @@ class Store:
         with self.engine.connect() as conn:
             return [number for (number,) in conn.execute(query)]
 
+    def remove_article(self, article_id: int, when: int) -> bool:
+        """Take an article out of everything published; its row and capture are kept."""
+        with self.engine.begin() as conn:
+            done = conn.execute(
+                articles.update()
+                .where(articles.c.id == article_id, articles.c.removed.is_(None))
+                .values(removed=when)
+            )
+        return done.rowcount > 0
+
     def version_count(self, article_id: int) -> int:
         query = select(func.count()).where(versions.c.article_id == article_id)
         with self.engine.connect() as conn:
@@ -467,6 +481,7 @@ def _article(row: Row[Any]) -> Article:
         capture_id=row.capture_id,
         copy_of=getattr(row, "copy_of", None),
         story_id=getattr(row, "story_id", None),
+        removed=getattr(row, "removed", None),
     )
 
 

@@ -123,6 +123,30 @@ MIGRATIONS: list[list[str]] = [
         "sqlite" + "::" + "CREATE VIRTUAL TABLE search USING fts5(title, body, "
         "tokenize = 'unicode61 remove_diacritics 0')",
     ],
+    [
+        # An article taken down by an administrator stays in the database (and its capture in
+        # captures/) but is no longer published.
+        "ALTER TABLE articles ADD COLUMN removed BIGINT",
+        """CREATE TABLE media (
+            url TEXT PRIMARY KEY,
+            digest TEXT,
+            mime TEXT,
+            size INTEGER,
+            outcome TEXT NOT NULL,
+            fetched BIGINT NOT NULL
+        )""",
+        """CREATE TABLE submissions (
+            id {pk},
+            url TEXT NOT NULL,
+            client TEXT NOT NULL,
+            status TEXT NOT NULL,
+            article_id INTEGER REFERENCES articles (id),
+            message TEXT,
+            created BIGINT NOT NULL,
+            updated BIGINT NOT NULL
+        )""",
+        "CREATE INDEX submissions_status ON submissions (status)",
+    ],
 ]
 ONLY_ON = "::"  # "sqlite::CREATE ..." runs on SQLite only
 
@@ -182,6 +206,7 @@ articles = Table(
     Column("copy_of", Integer, ForeignKey("articles.id")),
     Column("story_id", Integer),
     Column("grouped", Integer, nullable=False, server_default="0"),
+    Column("removed", BigInteger),
     UniqueConstraint("source_id", "key"),
     UniqueConstraint("source_id", "number"),
 )
@@ -241,4 +266,28 @@ term_df = Table(
     metadata,
     Column("term", Text, primary_key=True),
     Column("n", Integer, nullable=False),
+)
+
+media = Table(
+    "media",
+    metadata,
+    Column("url", Text, primary_key=True),
+    Column("digest", Text),
+    Column("mime", Text),
+    Column("size", Integer),
+    Column("outcome", Text, nullable=False),
+    Column("fetched", BigInteger, nullable=False),
+)
+
+submissions = Table(
+    "submissions",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("url", Text, nullable=False),
+    Column("client", Text, nullable=False),
+    Column("status", Text, nullable=False),
+    Column("article_id", Integer, ForeignKey("articles.id")),
+    Column("message", Text),
+    Column("created", BigInteger, nullable=False),
+    Column("updated", BigInteger, nullable=False),
 )

@@ -107,7 +107,7 @@ def search(
         "SELECT search.rowid AS id, bm25(search, 4.0, 1.0) AS rank FROM search",
         "JOIN articles ON articles.id = search.rowid",
         "JOIN sources ON sources.id = articles.source_id",
-        "WHERE search MATCH :match",
+        "WHERE search MATCH :match AND articles.removed IS NULL",
     ]
     params: dict[str, Any] = {"match": match_expression(query), "limit": CANDIDATES}
     if source:

@@ -1,0 +1,44 @@
+"""Article HTML as readers get it: sanitized again on the way out, images pointed where the
+source's policy says.
+
+Content was sanitized when it was stored, but stored HTML may come from an older version, an
+imported archive or a hand-edited database; every page shown to a reader passes through this
+one function, so no script, event handler, frame, form or style from archived content ever
+reaches a browser.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import nh3
+
+_TAGS = (set(nh3.ALLOWED_TAGS) | {"figure", "figcaption", "picture", "source"}) - {"area", "map"}
+_ATTRIBUTES = {tag: set(attrs) - {"style"} for tag, attrs in nh3.ALLOWED_ATTRIBUTES.items()}
+_ATTRIBUTES.setdefault("source", set()).update({"srcset", "type"})
+_ATTRIBUTES.setdefault("img", set()).update({"src", "alt", "title", "width", "height"})
+_WEB = ("http://", "https://")
+
+
+def reader_html(html: str, image_url: Callable[[str], str] = lambda url: url) -> str:
+    """Safe HTML for a reader: only web links (opened without referrer or opener), images
+    through `image_url`; srcset is dropped (its candidates would bypass the image policy)."""
+
+    def rewrite(tag: str, attribute: str, value: str) -> str | None:
+        if attribute in ("src", "srcset") and tag in ("img", "source"):
+            if attribute == "srcset" or not value.startswith(_WEB):
+                return None
+            return image_url(value)
+        if attribute == "href" and not value.startswith((*_WEB, "mailto:")):
+            return None
+        return value
+
+    return nh3.clean(
+        html,
+        tags=_TAGS,
+        attributes=_ATTRIBUTES,
+        attribute_filter=rewrite,
+        link_rel="noopener noreferrer nofollow",
+        url_schemes={"http", "https", "mailto"},
+        strip_comments=True,
+    )

@@ -1,0 +1,523 @@
+"""The static website: `site/` rebuilt from the database, rewriting only pages whose inputs
+changed.
+
+    site/index.html                  latest articles and stories, the sources
+    site/sources/<slug>/index.html   a source's newest articles; <n>.html: older ones, 100 each
+    site/days/<yyyy-mm-dd>.html      one page per day (UTC+8)
+    site/stories/<id>.html           one page per story told by several articles
+    site/articles/<slug>/<n>.html    the reading view of one article
+    site/captures/<id>.warc.gz       the raw capture an article came from (one WARC record)
+    site/feeds/all.atom, <slug>.atom full-text Atom feeds
+    site/media/...                   mirrored images used by pages
+
+Every page is named with the digest of what it shows in `site/.manifest.json`; a page whose
+digest is unchanged is not rendered again. Pages carry a strict Content-Security-Policy, use
+no JavaScript and work offline from the folder as well as from any static host.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import os
+import shutil
+from collections import defaultdict
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from jinja2 import Environment, PackageLoader, select_autoescape
+from sqlalchemy import select
+
+from newsvault.files import write_atomic, write_if_changed
+from newsvault.models import CHINA_TIME, Source
+from newsvault.publish import atom
+from newsvault.publish.i18n import words
+from newsvault.publish.images import image_mapper, mirrored
+from newsvault.publish.reader import reader_html
+from newsvault.settings import Settings
+from newsvault.store import Store
+from newsvault.store.schema import articles, captures, sources, stories
+
+SITE_VERSION = "1"  # bump when templates change in a way every page must show
+PAGE_SIZE = 100
+FEED_SIZE = 50
+FIRST_NUMBER = 1048574  # the markdown archive's first number in a source (counts down)
+MANIFEST = ".manifest.json"
+CONTENT_CSP = (
+    "default-src 'none'; img-src 'self' https: http: data:; style-src 'self'; "
+    "form-action 'none'; base-uri 'none'; frame-ancestors 'none'; sandbox"
+)
+META_CSP = CONTENT_CSP.removesuffix("; sandbox").replace("; frame-ancestors 'none'", "")
+# For static hosts that read a _headers file (Netlify, Cloudflare Pages): real headers,
+# which a <meta> cannot give (sandbox, frame-ancestors, nosniff).
+HEADERS_FILE = f"""/*
+  Content-Security-Policy: {CONTENT_CSP}
+  X-Content-Type-Options: nosniff
+  Referrer-Policy: no-referrer
+/media/*
+  Content-Security-Policy: default-src 'none'; sandbox
+/captures/*
+  Content-Disposition: attachment
+  Content-Type: application/warc
+"""
+_LISTING = [c for c in articles.c if c.name not in ("html", "text")]
+
+
+@dataclass
+class SiteReport:
+    written: int = 0
+    unchanged: int = 0
+    deleted: int = 0
+    pages: int = 0
+    articles: int = 0
+
+
+@dataclass
+class Row:
+    """An article as listings need it: everything but the content."""
+
+    id: int
+    source: str
+    number: int
+    title: str
+    url: str
+    published: int
+    author: str | None
+    origin: str | None
+    lang: str | None
+    images: list[str]
+    capture_id: int | None
+    copy_of: int | None
+    story_id: int | None
+    content_hash: str
+
+
+@dataclass
+class StoryPage:
+    id: int
+    title: str
+    first_seen: int
+    last_seen: int
+    articles: list[Row] = field(default_factory=list)
+
+    @property
+    def size(self) -> int:
+        return len(self.articles)
+
+
+def templates(language: str, site_title: str) -> Environment:
+    env = Environment(
+        loader=PackageLoader("newsvault.publish", "templates"),
+        autoescape=select_autoescape(["html"]),
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    env.filters.update(iso=_iso, day=_day, minute=_minute)
+    env.globals.update(w=words(language), site_title=site_title, csp=META_CSP, app=False)
+    return env
+
+
+def _local(ms: int) -> dt.datetime:
+    return dt.datetime.fromtimestamp(ms / 1000, CHINA_TIME)
+
+
+def _iso(ms: int) -> str:
+    return _local(ms).isoformat(timespec="seconds")
+
+
+def _day(ms: int) -> str:
+    return _local(ms).strftime("%Y-%m-%d")
+
+
+def _minute(ms: int) -> str:
+    return _local(ms).strftime("%Y-%m-%d %H:%M")
+
+
+def relative_root(path: str) -> str:
+    return "../" * path.count("/")
+
+
+class SiteBuilder:
+    def __init__(
+        self, store: Store, root: Path, settings: Settings, followed: list[Source]
+    ) -> None:
+        self.store = store
+        self.root = root
+        self.out = root / "site"
+        self.settings = settings
+        self.language = settings["site.language"]
+        self.env = templates(self.language, settings["site.title"])
+        self.policies = {s.slug: s.images for s in followed}
+        self.report = SiteReport()
+        self._old: dict[str, str] = {}
+        self._new: dict[str, str] = {}
+
+    # -- the build ------------------------------------------------------------------------
+
+    def build(self, on_progress: Callable[[int, int], None] | None = None) -> SiteReport:
+        self.out.mkdir(parents=True, exist_ok=True)
+        self._old = self._read_manifest()
+        rows = self._rows()
+        self.names = self._source_names()
+        self.mirror = mirrored(self.store)
+        by_id = {row.id: row for row in rows}
+        told = self._stories(rows)
+        self.report.articles = len(rows)
+        self._static_files()
+        self._article_pages(rows, by_id, told, on_progress)
+        self._source_pages(rows)
+        self._day_pages(rows)
+        self._story_pages(told)
+        self._home(rows, told)
+        self._feeds(rows)
+        self._delete_stale()
+        write_atomic(self.out / MANIFEST, json.dumps(self._new, sort_keys=True, indent=0))
+        return self.report
+
+    def page(self, path: str, inputs: Any, render: Callable[[], str | bytes]) -> None:
+        """Write site/<path> unless its inputs are those it was last written from."""
+        digest = hashlib.sha1(
+            json.dumps([SITE_VERSION, self.language, inputs], default=str).encode()
+        ).hexdigest()
+        self._new[path] = digest
+        self.report.pages += 1
+        target = self.out / path
+        if self._old.get(path) == digest and target.exists():
+            self.report.unchanged += 1
+            return
+        target.parent.mkdir(parents=True, exist_ok=True)
+        if write_if_changed(target, render()):
+            self.report.written += 1
+        else:
+            self.report.unchanged += 1
+
+    def render(self, template: str, path: str, **context: Any) -> str:
+        return self.env.get_template(template).render(
+            root=relative_root(path), sources=self.names, **context
+        )
+
+    # -- reading the database ---------------------------------------------------------------
+
+    def _rows(self) -> list[Row]:
+        query = (
+            select(*_LISTING, sources.c.slug)
+            .join(sources)
+            .where(articles.c.removed.is_(None))
+            .order_by(articles.c.published.desc(), articles.c.id.desc())
+        )
+        with self.store.engine.connect() as conn:
+            return [
+                Row(
+                    id=r.id,
+                    source=r.slug,
+                    number=r.number,
+                    title=r.title.strip(),
+                    url=r.url,
+                    published=r.published,
+                    author=r.author,
+                    origin=r.origin,
+                    lang=r.lang,
+                    images=[i["src"] for i in json.loads(r.images) if i.get("src")],
+                    capture_id=r.capture_id,
+                    copy_of=r.copy_of,
+                    story_id=r.story_id,
+                    content_hash=r.content_hash,
+                )
+                for r in conn.execute(query)
+            ]
+
+    def _source_names(self) -> dict[str, str]:
+        with self.store.engine.connect() as conn:
+            return {
+                slug: name for slug, name in conn.execute(select(sources.c.slug, sources.c.name))
+            }
+
+    def _stories(self, rows: list[Row]) -> dict[int, StoryPage]:
+        members: defaultdict[int, list[Row]] = defaultdict(list)
+        for row in reversed(rows):  # oldest first within a story
+            if row.story_id is not None:
+                members[row.story_id].append(row)
+        told = {sid: found for sid, found in members.items() if len(found) > 1}
+        query = select(stories).where(stories.c.id.in_(list(told)))
+        pages: dict[int, StoryPage] = {}
+        with self.store.engine.connect() as conn:
+            for r in conn.execute(query):
+                found = told[r.id]
+                pages[r.id] = StoryPage(
+                    r.id, r.title, found[0].published, found[-1].published, found
+                )
+        return dict(sorted(pages.items(), key=lambda kv: (-kv[1].last_seen, -kv[0])))
+
+    def _contents(self, ids: list[int]) -> Iterable[tuple[int, str]]:
+        for start in range(0, len(ids), 500):
+            query = select(articles.c.id, articles.c.html).where(
+                articles.c.id.in_(ids[start : start + 500])
+            )
+            with self.store.engine.connect() as conn:
+                yield from conn.execute(query)
+
+    # -- pages --------------------------------------------------------------------------------
+
+    def _static_files(self) -> None:
+        css = (Path(__file__).parent / "templates" / "style.css").read_text(encoding="utf-8")
+        self.page("style.css", css, lambda: css)
+        self.page("_headers", HEADERS_FILE, lambda: HEADERS_FILE)
+
+    def _image_inputs(self, row: Row) -> Any:
+        policy = self.policies.get(row.source, "keep")
+        if policy == "mirror":
+            return [policy, [self.mirror.get(src) for src in row.images]]
+        if policy == "proxy":
+            return [policy, self.settings["publish.image_proxy"]]
+        return policy
+
+    def _article_pages(self, rows, by_id, told, on_progress) -> None:
+        wanted: dict[int, tuple[str, Any]] = {}
+        for row in rows:
+            path = f"articles/{row.source}/{row.number}.html"
+            story = told.get(row.story_id) if row.story_id is not None else None
+            related = [r for r in story.articles if r.id != row.id][:20] if story else []
+            original = by_id.get(row.copy_of) if row.copy_of else None
+            inputs = [
+                row.__dict__,
+                self.names.get(row.source),
+                [(r.source, r.number, r.title) for r in related],
+                original and (original.source, original.number, original.title),
+                self._image_inputs(row),
+            ]
+            wanted[row.id] = (path, inputs, related, original)
+        changed = [
+            row_id for row_id, (path, inputs, *_) in wanted.items() if not self._fresh(path, inputs)
+        ]
+        stale = set(changed)
+        for row_id, (path, inputs, *_) in wanted.items():
+            if row_id not in stale:
+                self.page(path, inputs, lambda: b"")  # fresh: only recorded as kept
+                self._capture(by_id[row_id])
+        done = 0
+        for row_id, html in self._contents(changed):
+            path, inputs, related, original = wanted[row_id]
+            row = by_id[row_id]
+            self.page(path, inputs, lambda: self._article(path, row, html, related, original))
+            self._capture(row)
+            done += 1
+            if on_progress:
+                on_progress(done, len(changed))
+
+    def _fresh(self, path: str, inputs: Any) -> bool:
+        digest = hashlib.sha1(
+            json.dumps([SITE_VERSION, self.language, inputs], default=str).encode()
+        ).hexdigest()
+        return self._old.get(path) == digest and (self.out / path).exists()
+
+    def _article(self, path: str, row: Row, html: str, related, original) -> str:
+        policy = self.policies.get(row.source, "keep")
+        mapper = image_mapper(
+            policy, self.settings["publish.image_proxy"], self.mirror, relative_root(path)
+        )
+        if policy == "mirror":
+            self._copy_media([self.mirror[src] for src in row.images if src in self.mirror])
+        capture = f"{relative_root(path)}captures/{row.capture_id}.warc.gz"
+        return self.render(
+            "article.html",
+            path,
+            article=row,
+            body=reader_html(html, mapper),
+            capture=capture if row.capture_id else None,
+            related=related,
+            original=original,
+        )
+
+    def _capture(self, row: Row) -> None:
+        """The raw response an article came from, as a one-record WARC file (downloaded, never
+        rendered: see HEADERS_FILE)."""
+        if row.capture_id is None:
+            return
+        path = f"captures/{row.capture_id}.warc.gz"
+        if path in self._new:
+            return
+        self._new[path] = "capture"
+        target = self.out / path
+        if target.exists():
+            return
+        with self.store.engine.connect() as conn:
+            found = conn.execute(select(captures).where(captures.c.id == row.capture_id)).first()
+        source = self.root / "captures" / found.warc_file if found else None
+        if source is None or not source.exists():
+            del self._new[path]
+            return
+        with open(source, "rb") as fh:
+            fh.seek(found.warc_offset)
+            record = fh.read(found.warc_length)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        write_atomic(target, record)
+        self.report.written += 1
+
+    def _copy_media(self, names: list[str]) -> None:
+        for name in names:
+            self._new[name] = "media"
+            target = self.out / name
+            if target.exists():
+                continue
+            target.parent.mkdir(parents=True, exist_ok=True)
+            try:
+                os.link(self.root / name, target)
+            except OSError:
+                shutil.copyfile(self.root / name, target)
+
+    def _source_pages(self, rows: list[Row]) -> None:
+        by_source: defaultdict[str, list[Row]] = defaultdict(list)
+        for row in rows:
+            by_source[row.source].append(row)
+        for slug, found in by_source.items():
+            found.sort(key=lambda r: -r.number)  # newest first, as the markdown lists
+            buckets: defaultdict[int, list[Row]] = defaultdict(list)
+            for row in found:
+                buckets[(FIRST_NUMBER - row.number) // PAGE_SIZE].append(row)
+            pager = [(str(b + 1), f"{b + 1}.html") for b in sorted(buckets, reverse=True)]
+            name = self.names.get(slug, slug)
+            for bucket, items in buckets.items():
+                path = f"sources/{slug}/{bucket + 1}.html"
+                self._listing(path, f"{name} ({bucket + 1})", items, pager, f"feeds/{slug}.atom")
+            newest = found[:PAGE_SIZE]
+            pages = pager if len(buckets) > 1 else []
+            self._listing(f"sources/{slug}/index.html", name, newest, pages, f"feeds/{slug}.atom")
+
+    def _listing(self, path, heading, items, pages, feed=None) -> None:
+        inputs = [heading, [(r.id, r.source, r.number, r.title, r.published) for r in items], pages]
+        self.page(
+            path,
+            inputs,
+            lambda: self.render(
+                "listing.html", path, heading=heading, items=items, pages=pages, feed=feed
+            ),
+        )
+
+    def _day_pages(self, rows: list[Row]) -> None:
+        by_day: defaultdict[str, list[Row]] = defaultdict(list)
+        for row in rows:
+            by_day[_day(row.published)].append(row)
+        for day, items in by_day.items():
+            self._listing(f"days/{day}.html", day, items, [])
+        days = sorted(((d, len(items)) for d, items in by_day.items()), reverse=True)
+        path = "days/index.html"
+        self.page(path, days, lambda: self.render("days.html", path, days=days))
+
+    def _story_pages(self, told: dict[int, StoryPage]) -> None:
+        for story in told.values():
+            path = f"stories/{story.id}.html"
+            inputs = [story.title, [(r.id, r.source, r.number, r.title) for r in story.articles]]
+            self.page(path, inputs, lambda s=story, p=path: self.render("story.html", p, story=s))
+        newest = list(told.values())[:300]
+        path = "stories/index.html"
+        inputs = [(s.id, s.title, s.size, s.last_seen) for s in newest]
+        self.page(path, inputs, lambda: self.render("stories.html", path, stories=newest))
+
+    def _home(self, rows: list[Row], told: dict[int, StoryPage]) -> None:
+        latest = rows[:50]
+        stories_now = list(told.values())[:10]
+        counts: defaultdict[str, int] = defaultdict(int)
+        for row in rows:
+            counts[row.source] += 1
+        source_counts = sorted(
+            ((slug, self.names.get(slug, slug), n) for slug, n in counts.items()),
+            key=lambda t: t[1],
+        )
+        inputs = [
+            [(r.id, r.source, r.number, r.title, r.published) for r in latest],
+            [(s.id, s.title, s.size, s.last_seen) for s in stories_now],
+            source_counts,
+        ]
+        self.page(
+            "index.html",
+            inputs,
+            lambda: self.render(
+                "index.html",
+                "index.html",
+                latest=latest,
+                stories=stories_now,
+                source_counts=source_counts,
+            ),
+        )
+
+    def _feeds(self, rows: list[Row]) -> None:
+        by_source: defaultdict[str, list[Row]] = defaultdict(list)
+        for row in rows:
+            if len(by_source[row.source]) < FEED_SIZE:
+                by_source[row.source].append(row)
+        groups = {"all": (self.settings["site.title"], rows[:FEED_SIZE])}
+        groups.update(
+            {slug: (self.names.get(slug, slug), found) for slug, found in by_source.items()}
+        )
+        needed = {r.id for _, found in groups.values() for r in found}
+        html: dict[int, str] = {}
+        for name, (title, found) in groups.items():
+            path = f"feeds/{name}.atom"
+            inputs = [title, self.settings["site.base_url"], [r.__dict__ for r in found]]
+            if self._fresh(path, inputs):
+                self.page(path, inputs, lambda: b"")
+                continue
+            if not html:
+                html = dict(self._contents(sorted(needed)))
+            self.page(path, inputs, lambda t=title, f=found, p=path: self._feed(p, t, f, html))
+
+    def _feed(self, path: str, title: str, found: list[Row], html: dict[int, str]) -> bytes:
+        base = self.settings["site.base_url"].rstrip("/")
+        entries = []
+        for row in found:
+            mapper = image_mapper(  # a feed reader cannot resolve media/ without base_url
+                self.policies.get(row.source, "keep"),
+                self.settings["publish.image_proxy"],
+                self.mirror if base else {},
+                f"{base}/",
+            )
+            page = f"{base}/articles/{row.source}/{row.number}.html" if base else None
+            entries.append(
+                atom.Entry(
+                    id=page or row.url,
+                    title=row.title,
+                    link=page or row.url,
+                    original=row.url,
+                    published=row.published,
+                    author=row.author or self.names.get(row.source, row.source),
+                    source=self.names.get(row.source, row.source),
+                    content=reader_html(html.get(row.id, ""), mapper),
+                )
+            )
+        self_link = f"{base}/{path}" if base else None
+        return atom.render_feed(
+            feed_id=self_link or f"urn:newsvault:{path}",
+            title=title,
+            self_link=self_link,
+            home=f"{base}/index.html" if base else None,
+            entries=entries,
+            language=self.language,
+        )
+
+    # -- the manifest -----------------------------------------------------------------------
+
+    def _read_manifest(self) -> dict[str, str]:
+        try:
+            return json.loads((self.out / MANIFEST).read_text(encoding="utf-8"))
+        except (FileNotFoundError, ValueError):
+            return {}
+
+    def _delete_stale(self) -> None:
+        for path in set(self._old) - set(self._new):
+            target = self.out / path
+            if target.is_file():
+                target.unlink()
+                self.report.deleted += 1
+
+
+def build_site(
+    store: Store,
+    root: Path,
+    settings: Settings,
+    followed: list[Source],
+    on_progress: Callable[[int, int], None] | None = None,
+) -> SiteReport:
+    return SiteBuilder(store, root, settings, followed).build(on_progress)

@@ -1,0 +1,269 @@
+"""`newsvault serve`: the static site (rebuilt after each archived submission), plus what a
+static site cannot do: search, URL submission with its progress, and a JSON API.
+
+Every response carries strict security headers; archived content and media get a
+Content-Security-Policy with `sandbox`, so nothing in them can run.
+"""
+
+from __future__ import annotations
+
+import hmac
+import re
+import threading
+import time
+from contextlib import asynccontextmanager
+from html import escape
+from pathlib import Path
+from typing import Annotated, Any
+
+from fastapi import Depends, FastAPI, Form, Header, HTTPException, Request
+from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, RedirectResponse
+from pydantic import BaseModel
+from sqlalchemy import func, select
+
+from newsvault.archive import Archive
+from newsvault.errors import NewsvaultError
+from newsvault.models import Source, to_ms
+from newsvault.publish.site import CONTENT_CSP, build_site, templates
+from newsvault.store.schema import articles, sources
+from newsvault.stories.search import list_stories, search
+from newsvault.web.submissions import Queue, RateLimit, Refused, validate_url
+
+APP_CSP = (
+    "default-src 'none'; img-src 'self' https: http: data:; style-src 'self'; "
+    "form-action 'self'; base-uri 'none'; frame-ancestors 'none'"
+)
+DOCS_CSP = (
+    "default-src 'self'; img-src 'self' data: https:; style-src 'self' 'unsafe-inline' https:; "
+    "script-src 'self' 'unsafe-inline' https:"
+)
+MEDIA_CSP = "default-src 'none'; style-src 'unsafe-inline'; sandbox"
+SITE_FILES = re.compile(
+    r"^(?:style\.css|index\.html|(?:articles|sources|days|stories)/[\w./-]+\.html"
+    r"|feeds/[\w-]+\.atom|captures/\d+\.warc\.gz|media/[0-9a-f]{2}/[0-9a-f]{64}\.\w+)$"
+)
+TYPES = {".atom": "application/atom+xml", ".gz": "application/warc", ".css": "text/css"}
+
+
+class SubmissionIn(BaseModel):
+    url: str
+
+
+class SourceIn(BaseModel):
+    slug: str
+    name: str
+    url: str
+
+
+def create_app(root: Path) -> FastAPI:
+    archive = Archive(root)
+    store = archive.store()
+    settings = archive.settings
+    env = templates(settings["site.language"], settings["site.title"])
+    env.globals.update(app=True, csp=APP_CSP)
+    words = env.globals["w"]
+    limit = RateLimit(settings["serve.submissions_per_minute"])
+    site_lock = threading.Lock()
+
+    def rebuild_site() -> None:
+        with site_lock:
+            build_site(store, archive.root, settings, archive.sources())
+
+    queue = Queue(archive, store, rebuild_site)
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI):
+        if not (archive.root / "site" / "index.html").exists():
+            rebuild_site()
+        queue.start()
+        yield
+        queue.stop()
+        store.close()
+
+    app = FastAPI(
+        title="newsvault",
+        summary="A news archive: read, search, and submit pages to archive.",
+        lifespan=lifespan,
+    )
+
+    @app.middleware("http")
+    async def security_headers(request: Request, call_next):
+        response = await call_next(request)
+        path = request.url.path
+        archived = path.startswith(("/articles/", "/media/", "/captures/"))
+        if path.startswith("/media/"):
+            policy = MEDIA_CSP
+        elif archived:
+            policy = CONTENT_CSP
+        else:
+            policy = response.headers.get("Content-Security-Policy", APP_CSP)
+        if path.startswith("/docs"):  # Swagger UI: no archived content, its own scripts
+            policy = DOCS_CSP
+        response.headers["Content-Security-Policy"] = policy
+        response.headers["X-Content-Type-Options"] = "nosniff"
+        response.headers["Referrer-Policy"] = "no-referrer"
+        response.headers["X-Frame-Options"] = "DENY"
+        return response
+
+    def page(template: str, status: int = 200, **context: Any) -> HTMLResponse:
+        html = env.get_template(template).render(root="/", sources=_names(), **context)
+        return HTMLResponse(html, status_code=status)
+
+    def _names() -> dict[str, str]:
+        return {s.slug: s.name for s in archive.sources()} | _stored_names()
+
+    def _stored_names() -> dict[str, str]:
+        with store.engine.connect() as conn:
+            return dict(conn.execute(select(sources.c.slug, sources.c.name)).all())
+
+    def client_of(request: Request) -> str:
+        return request.client.host if request.client else "unknown"
+
+    def admin(authorization: Annotated[str | None, Header()] = None) -> None:
+        token = settings["serve.admin_token"]
+        given = (authorization or "").removeprefix("Bearer ").strip()
+        if not token or not hmac.compare_digest(given.encode(), token.encode()):
+            raise HTTPException(401, "administrative call: send Authorization: Bearer <token>")
+
+    def accept(url: str, client: str):
+        limit.check(client)
+        checked = validate_url(url, allow_private=settings["fetch.allow_private_networks"])
+        return queue.submit(checked, client)
+
+    # -- pages ----------------------------------------------------------------------------
+
+    @app.get("/", response_class=HTMLResponse)
+    def home() -> HTMLResponse:
+        latest = list(store.articles(limit=50, with_content=False))
+        told = list_stories(store, limit=10, min_size=2)
+        for story in told:
+            story.size = len(story.articles)
+        with store.engine.connect() as conn:
+            counts = conn.execute(
+                select(sources.c.slug, sources.c.name, func.count(articles.c.id))
+                .join(articles, articles.c.source_id == sources.c.id)
+                .where(articles.c.removed.is_(None))
+                .group_by(sources.c.slug, sources.c.name)
+                .order_by(sources.c.name)
+            ).all()
+        return page("index.html", latest=latest, stories=told, source_counts=counts)
+
+    @app.get("/search", response_class=HTMLResponse)
+    def search_page(q: str = "") -> HTMLResponse:
+        hits, error = [], None
+        if q.strip():
+            try:
+                hits = search(store, q, limit=50)
+            except NewsvaultError as exc:
+                error = str(exc)
+        return page("search.html", query=q, hits=hits, error=error, marked=_marked)
+
+    @app.get("/submit", response_class=HTMLResponse)
+    def submit_page() -> HTMLResponse:
+        return page("submit.html", errors=[])
+
+    @app.post("/submit")
+    def submit_form(request: Request, urls: Annotated[str, Form()] = ""):
+        accepted, errors = [], []
+        for url in [u for u in urls.split() if u][:10] or [""]:
+            try:
+                accepted.append(accept(url, client_of(request)))
+            except Refused as exc:
+                errors.append(f"{url}: {exc}" if url else str(exc))
+        if errors or not accepted:
+            return page("submit.html", status=400, errors=errors, urls=urls)
+        ids = ",".join(str(s.id) for s in accepted)
+        return RedirectResponse(f"/submissions?ids={ids}", status_code=303)
+
+    @app.get("/submissions", response_class=HTMLResponse)
+    def submissions_page(ids: str = "") -> HTMLResponse:
+        numbers = [int(n) for n in ids.split(",") if n.isdigit()][:10]
+        jobs = [job for job in (queue.get(n) for n in numbers) if job]
+        if not jobs:
+            return page("message.html", status=404, message=words["not_found"])
+        pending = any(job.status in ("queued", "running") for job in jobs)
+        found = {job.article_id: store.article(job.article_id) for job in jobs if job.article_id}
+        return page("submissions.html", jobs=jobs, articles=found, refresh=pending)
+
+    # -- the JSON API -----------------------------------------------------------------------
+
+    @app.post("/api/submissions", status_code=202)
+    def api_submit(body: SubmissionIn, request: Request) -> JSONResponse:
+        try:
+            job = accept(body.url, client_of(request))
+        except Refused as exc:
+            return JSONResponse({"detail": str(exc)}, status_code=exc.status)
+        return JSONResponse(job.to_json(), status_code=200 if job.status == "done" else 202)
+
+    @app.get("/api/submissions/{submission_id}")
+    def api_submission(submission_id: int) -> dict[str, Any]:
+        job = queue.get(submission_id)
+        if job is None:
+            raise HTTPException(404, f"no submission {submission_id}")
+        return job.to_json()
+
+    @app.get("/api/articles/{article_id}")
+    def api_article(article_id: int) -> dict[str, Any]:
+        article = store.article(article_id)
+        if article is None or article.removed:
+            raise HTTPException(404, f"no article {article_id}")
+        return article.to_json()
+
+    @app.delete("/api/articles/{article_id}", dependencies=[Depends(admin)])
+    def api_remove(article_id: int) -> dict[str, Any]:
+        if not store.remove_article(article_id, to_ms(time.time())):
+            raise HTTPException(404, f"no article {article_id} to remove")
+        rebuild_site()
+        return {"id": article_id, "removed": True}
+
+    @app.get("/api/search")
+    def api_search(q: str, limit: int = 20) -> dict[str, Any]:
+        try:
+            hits = search(store, q, limit=max(1, min(limit, 100)))
+        except NewsvaultError as exc:
+            raise HTTPException(400, str(exc)) from None
+        return {"query": q, "results": [hit.to_json() for hit in hits]}
+
+    @app.get("/api/stories")
+    def api_stories(limit: int = 50, min_size: int = 2) -> dict[str, Any]:
+        told = list_stories(store, limit=max(1, min(limit, 500)), min_size=min_size)
+        return {"stories": [story.to_json() for story in told]}
+
+    @app.get("/api/sources")
+    def api_sources() -> dict[str, Any]:
+        return {"sources": [s.__dict__ for s in archive.sources()]}
+
+    @app.post("/api/sources", status_code=201, dependencies=[Depends(admin)])
+    def api_add_source(body: SourceIn) -> dict[str, Any]:
+        try:
+            archive.add_source(Source(slug=body.slug, name=body.name, url=body.url))
+        except NewsvaultError as exc:
+            raise HTTPException(400, str(exc)) from None
+        return {"slug": body.slug, "added": True}
+
+    @app.delete("/api/sources/{slug}", dependencies=[Depends(admin)])
+    def api_remove_source(slug: str) -> dict[str, Any]:
+        try:
+            archive.remove_source(slug)
+        except NewsvaultError as exc:
+            raise HTTPException(404, str(exc)) from None
+        return {"slug": slug, "removed": True}
+
+    # -- the static site ----------------------------------------------------------------------
+
+    @app.get("/{path:path}")
+    def site_file(path: str):
+        # media/ comes from the archive's own copy (the site's may lag behind a new mirror)
+        folder = archive.root if path.startswith("media/") else archive.root / "site"
+        target = folder / path
+        if not SITE_FILES.match(path) or not target.is_file():
+            return page("message.html", status=404, message=words["not_found"])
+        return FileResponse(target, media_type=TYPES.get(target.suffix))
+
+    return app
+
+
+def _marked(snippet: str) -> str:
+    """A search snippet as HTML: only the <mark> tags search put there survive."""
+    parts = re.split(r"(</?mark>)", snippet)
+    return "".join(p if p in ("<mark>", "</mark>") else escape(p) for p in parts)
