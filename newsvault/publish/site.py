@@ -25,6 +25,7 @@ import shutil
 from collections import defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -297,13 +298,11 @@ class SiteBuilder:
             if row_id not in stale:
                 self.page(path, inputs, lambda: b"")  # fresh: only recorded as kept
                 self._capture(by_id[row_id])
-        done = 0
-        for row_id, html in self._contents(changed):
+        for done, (row_id, html) in enumerate(self._contents(changed), 1):
             path, inputs, related, original = wanted[row_id]
             row = by_id[row_id]
-            self.page(path, inputs, lambda: self._article(path, row, html, related, original))
+            self.page(path, inputs, partial(self._article, path, row, html, related, original))
             self._capture(row)
-            done += 1
             if on_progress:
                 on_progress(done, len(changed))
 
@@ -462,7 +461,7 @@ class SiteBuilder:
                 continue
             if not html:
                 html = dict(self._contents(sorted(needed)))
-            self.page(path, inputs, lambda t=title, f=found, p=path: self._feed(p, t, f, html))
+            self.page(path, inputs, partial(self._feed, path, title, found, html))
 
     def _feed(self, path: str, title: str, found: list[Row], html: dict[int, str]) -> bytes:
         base = self.settings["site.base_url"].rstrip("/")
