@@ -2,11 +2,19 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Annotated
+
 import typer
 from rich.markup import escape
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from newsvault.cli import _archive, out, publish_app
+from newsvault.cli import _archive, app, err, out, publish_app
+from newsvault.export import check_output, count_articles, export, selection
+from newsvault.models import Article
 from newsvault.publish.git import GitReport, publish_git
 
 
@@ -48,3 +56,54 @@ def _print_git_report(report: GitReport) -> None:
         f"{len(report.pushes) - failed} of {len(report.pushes)} remotes have branch "
         f"{report.branch} at {(report.head or '')[:10]}."
     )
+
+
+@app.command("export")
+def export_command(
+    format: Annotated[str, typer.Option("--format", "-f", help="jsonl or warc.")] = "jsonl",
+    source: Annotated[
+        list[str] | None, typer.Option("--source", "-s", help="Only this source (repeatable).")
+    ] = None,
+    since: Annotated[
+        str | None, typer.Option(help="Published on or after YYYY-MM-DD (UTC+8).")
+    ] = None,
+    until: Annotated[
+        str | None, typer.Option(help="Published on or before YYYY-MM-DD (UTC+8).")
+    ] = None,
+    output: Annotated[
+        Path | None,
+        typer.Option("--output", "-o", help="The file to write (jsonl: else standard output)."),
+    ] = None,
+) -> None:
+    """Export articles, newest first: JSON lines, or a WARC file with each article's raw
+    capture and its JSON."""
+    check_output(format, output)  # before any work: a bad --output is told at once
+    archive = _archive()
+    store = archive.store()
+    try:
+        chosen = selection(store, {s.slug for s in archive.sources()}, source, since, until)
+        with _progress(lambda: count_articles(store, chosen)) as advance:
+            report = export(store, archive.captures_dir, chosen, format, output, on_article=advance)
+    finally:
+        store.close()
+    err.print(report.summary(), markup=False, highlight=False)
+
+
+@contextmanager
+def _progress(total: Callable[[], int]) -> Iterator[Callable[[Article], None] | None]:
+    """A progress bar on stderr when it is a terminal (counting the articles costs a query)."""
+    if not err.is_terminal:
+        yield None
+        return
+    with Progress(
+        TextColumn("[bold]exporting"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=err,
+        transient=True,
+        redirect_stdout=False,  # the JSON lines may be going to standard output
+        redirect_stderr=False,
+    ) as progress:
+        task = progress.add_task("articles", total=total())
+        yield lambda _: progress.advance(task)
