@@ -60,7 +60,7 @@ def create_app(root: Path) -> FastAPI:
     store = archive.store()
     settings = archive.settings
     env = templates(settings["site.language"], settings["site.title"])
-    env.globals.update(app=True, csp=APP_CSP)
+    env.globals.update(app=True, csp=APP_CSP.replace("; frame-ancestors 'none'", ""))
     words = env.globals["w"]
     limit = RateLimit(settings["serve.submissions_per_minute"])
     site_lock = threading.Lock()
