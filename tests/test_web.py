@@ -5,8 +5,8 @@ test-artifacts/ at phone and desktop width."""
 from __future__ import annotations
 
 import json
-import re
 import os
+import re
 import shutil
 import socket
 import threading
