@@ -46,7 +46,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting(
         "publish.image_proxy",
         "https://images.weserv.nl?url=${href_ue}",
-        "Template for sources with images = \"proxy\": ${href} is the image URL, "
+        'Template for sources with images = "proxy": ${href} is the image URL, '
         "${href_ue} the same URL-encoded.",
     ),
     Setting("publish.media_max_bytes", 10_000_000, "Largest image mirrored into media/."),
