@@ -19,6 +19,7 @@ from newsvault.archive import Archive
 from newsvault.errors import NewsvaultError, SourceError
 from newsvault.models import Article, Source, ms_to_iso, to_ms
 from newsvault.opml import make_slug, parse_opml, to_opml
+from newsvault.publish.images import images_to_mirror, mirror_images
 from newsvault.publish.markdown import import_markdown, publish_markdown, render_article
 from newsvault.stories.process import process_pending
 
@@ -95,9 +96,45 @@ def run_command(
 ) -> None:
     """Fetch every feed once, archive new items, write the markdown archive."""
     archive = _archive()
-    report = _run_with_progress(archive, _select_sources(archive, source))
+    selected = _select_sources(archive, source)
+    report = _run_with_progress(archive, selected)
     _print_report(report)
+    _mirror_with_progress(archive, [s.slug for s in selected if s.images == "mirror"])
     raise typer.Exit(1 if report.failed else 0)
+
+
+def _mirror_with_progress(archive: Archive, slugs: list[str]) -> None:
+    """Copy the images of sources with `images = "mirror"` into media/."""
+    if not slugs:
+        return
+    with (
+        archive.lock(),
+        Progress(
+            TextColumn("[bold]mirroring images"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            console=err,
+            transient=True,
+        ) as progress,
+    ):
+        store = archive.store()
+        try:
+            task = progress.add_task("images", total=len(images_to_mirror(store, slugs)))
+            mirrored = mirror_images(
+                store,
+                archive.root,
+                slugs,
+                archive.settings.fetch_options(),
+                archive.settings["publish.media_max_bytes"],
+                on_done=lambda: progress.advance(task),
+            )
+        finally:
+            store.close()
+    if mirrored.fetched or mirrored.failed:
+        out.print(
+            f"images: {mirrored.stored} new in media/, {mirrored.refused} refused "
+            f"(not a raster image), {mirrored.failed} failed"
+        )
 
 
 def _select_sources(archive: Archive, slugs: list[str] | None) -> list[Source]:

@@ -243,3 +243,25 @@ def test_interface_language(tmp_path: Path, language: str) -> None:
     home = (archive.root / "site/index.html").read_text(encoding="utf-8")
     assert ("Latest articles" in home) == (language == "en")
     assert ("最新文章" in home) == (language == "zh")
+
+
+def test_run_mirrors_images_of_mirror_sources(tmp_path: Path, server: LoopbackServer) -> None:
+    from .feedgen import rss
+
+    server.set("/pics.xml", Route(rss("pics", 2, base=server.base_url)))
+    for n in range(2):
+        server.set(f"/img/{n}.jpg", Route(png(2), headers={"Content-Type": "image/jpeg"}))
+    root = tmp_path / "news"
+    make_archive(root, [("pics", "图片社", server.url("/pics.xml"))])
+    config = root / "newsvault.toml"
+    config.write_text(config.read_text() + 'images = "mirror"\n')
+    result = cli("-a", str(root), "run")
+    assert "images: 1 new in media/, 0 refused (not a raster image), 0 failed" in result.output
+    assert len(list((root / "media").rglob("*.png"))) == 1
+    assert "images:" not in cli("-a", str(root), "run").output  # nothing left to mirror
+    cli("-a", str(root), "publish", "site")
+    page = (root / "site/articles/pics/1048574.html").read_text(encoding="utf-8")
+    assert (
+        'src="../../media/' in page
+        and server.base_url not in page.split('<div class="body">')[1].split("</div>")[0]
+    )
