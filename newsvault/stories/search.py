@@ -180,7 +180,7 @@ def _attach_articles(store: Store, found: list[Story]) -> None:
     query = (
         select(*[c for c in articles.c if c.name not in ("html",)], sources.c.slug)
         .join(sources)
-        .where(articles.c.story_id.in_(list(by_id)))
+        .where(articles.c.story_id.in_(list(by_id)), articles.c.removed.is_(None))
         .order_by(articles.c.published, articles.c.id)
     )
     with store.engine.connect() as conn:
