@@ -30,6 +30,7 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/extraction.py
 	$(BIN)/python benchmarks/stories.py
 	$(BIN)/python benchmarks/search.py
+	$(BIN)/python benchmarks/publish.py
 
 clean:
 	rm -rf $(VENV) demo-archive .pytest_cache
