@@ -15,7 +15,7 @@ import lxml.html
 import nh3
 
 _URL_ATTRIBUTES = {"href", "src", "cite", "poster"}
-_TAGS = set(nh3.ALLOWED_TAGS) | {"picture", "source", "video", "audio"}
+_TAGS = set(nh3.ALLOWED_TAGS) | {"picture", "source", "video", "audio", "section"}
 _ATTRIBUTES = {tag: set(attrs) for tag, attrs in nh3.ALLOWED_ATTRIBUTES.items()}
 _ATTRIBUTES.setdefault("source", set()).update({"src", "type"})
 _ATTRIBUTES.setdefault("video", set()).update({"src", "poster", "controls"})
@@ -80,8 +80,8 @@ def sanitize_html(html: str, base_url: str) -> str:
 
 
 def text_and_images(html: str) -> tuple[str, list[Image]]:
-    """Plain text (one line per block) and the images of sanitized HTML. Figure captions
-    belong to their images, not to the text."""
+    """Plain text (one line per block, a figure's caption on its own line) and the images of
+    sanitized HTML with their captions."""
     if not html.strip():
         return "", []
     root = lxml.html.fragment_fromstring(html, create_parent="div")
@@ -90,8 +90,6 @@ def text_and_images(html: str) -> tuple[str, list[Image]]:
         src = img.get("src")
         if src:
             images.append(Image(src, _caption(img)))
-    for caption in list(root.iter("figcaption")):
-        caption.drop_tree()
     for element in root.iter():  # a line break in the source is a space, except in <pre>
         if element.tag != "pre" and element.text and "\n" in element.text:
             element.text = element.text.replace("\n", " ")
@@ -113,10 +111,16 @@ def _caption(img: lxml.html.HtmlElement) -> str | None:
         caption = figure.find(".//figcaption")
         if caption is not None and caption.text_content().strip():
             return caption.text_content().strip()
-    alt = (img.get("alt") or img.get("title") or "").strip()
-    return alt or None
+    alt = " ".join((img.get("alt") or img.get("title") or "").split())
+    return None if not alt or _NOT_A_CAPTION.search(alt) else alt
 
 
+# Alt texts that describe nothing: file names, numbers, "click for the large picture".
+_NOT_A_CAPTION = re.compile(
+    r"^[\w\-.]+\.(?:jpe?g|png|gif|webp|bmp)$|^[\w\-]*\d{3,}[\w\-]*$|^\d+$|"
+    r"点击(?:查看|浏览|看)|點擊(?:查看|瀏覽)|^(?:图片|圖片|image|img|photo|picture)\s*\d*$",
+    re.I,
+)
 _CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
 _LATIN = re.compile(r"[A-Za-z]")
 _ORIGIN_LINE = re.compile(r"(?:来源|來源|稿源|转自|轉自)\s*[:：]\s*([^\s，,。|｜/]{2,30})")

@@ -219,3 +219,36 @@ def test_an_archive_today_copy_keeps_the_original_url() -> None:
     assert "webpage capture" not in article.text
     by_path = extract(page.encode(), f"https://archive.ph/20240621000000/{BANNEDBOOK_URL}")
     assert by_path.url == BANNEDBOOK_URL and by_path.rule == "bannedbook.toml"
+
+
+def test_page_idioms_chinese_outlets_use() -> None:
+    lines = "".join(
+        f"<p>第{n}段：法国9日再次爆发全国跨行业大罢工，反对政府进行退休制度改革，交通严重受阻。</p>"
+        for n in range(2, 7)
+    )
+    page = f"""<html lang="en"><head><title>大罢工 - 某网</title>
+    <script>var ct = "1581517074";</script></head><body><article>
+    <h1>法国全国大罢工再次严重影响交通</h1>
+    <section><p>新华社巴黎12月9日电（记者唐霁）法国9日再次爆发全国跨行业大罢工。</p></section>
+    <p><img src="data:image/gif;base64,R0lGOD" data-src="https://img.example/strike.jpg"></p>
+    <p style="text-align: center">巴黎街头的罢工队伍（新华社记者 摄）</p>
+    <p><img src="https://img.example/0.jpg" alt="0.jpg"></p>{lines}</article></body></html>"""
+    found = extract(page.encode(), "https://news.example/a.html", use_rules=False)
+    assert found.author == "唐霁" and found.lang == "zh"  # the text, not lang="en", decides
+    assert found.published == 1581517074000  # "var ct", when nothing else dates the page
+    assert found.text.startswith("新华社巴黎12月9日电（记者唐霁）")  # the dateline stays
+    assert "巴黎街头的罢工队伍（新华社记者 摄）" in found.text.split("\n")
+    assert found.images[0] == {
+        "src": "https://img.example/strike.jpg",
+        "caption": "巴黎街头的罢工队伍（新华社记者 摄）",
+    }
+    assert found.images[1]["caption"] is None  # a file name is no caption
+    assert "<figure><img" in found.html and "法国全国大罢工再次严重影响交通" not in found.text
+
+
+def test_authors_that_name_nobody() -> None:
+    assert author_in_text("作者：医技药剂党支部") is None  # no name cut at five characters
+    assert author_in_text("作者：网络整理") is None
+    assert author_in_text("(文/图 刘玺东 易赛楠)") == "刘玺东 易赛楠"
+    assert author_in_text("（职工通讯员 李琴雯 刘会）") == "李琴雯 刘会"
+    assert origin_in_text("来源于：东区办事处") == "东区办事处"

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from copy import deepcopy
 from dataclasses import dataclass, field
 from functools import cache
 from typing import Any
@@ -26,13 +27,14 @@ from newsvault.extract.rules import Rule, RuleSet
 from newsvault.models import CHINA_TIME, ms_to_iso
 from newsvault.normalize import guess_lang, sanitize_html, text_and_images
 
-_BLOCKS = ("p", "div", "h2", "h3", "h4", "h5", "h6", "blockquote", "li", "section", "span")
+_BLOCKS = ("p", "div", "h1", "h2", "h3", "h4", "h5", "h6", "blockquote", "li", "section", "span")
 _EDITOR_LINE = re.compile(
     r"^[\[（(【]?\s*(?:责任编辑|責任編輯|编辑|編輯|责编|責編|校对|校對|审核|審核|监制|監製|原标题|原標題)"
     r"\s*[:：]"
 )
 _EDGE_BLOCKS = 3  # blocks at each end of the body where bylines and source lines are sought
 _SHORT_LINE = 80
+_CAPTION_CHARS = 120
 # Never article text; dropped before anything reads the page (JSON-LD is read first).
 _NEVER_CONTENT = ("script", "style", "noscript", "template", "svg", "iframe", "button",
                   "select", "nav", "aside", "footer")  # fmt: skip
@@ -95,6 +97,7 @@ def _extract_page(page: Page, rule: Rule | None) -> Extraction:
     tree = page.tree
     found = md.Metadata(lang=md.page_lang(tree))
     body: lxml.html.HtmlElement | None = None
+    _lazy_images(tree)
     if rule is not None:
         _rule_fields(rule, tree, found)  # before _prepare: a source line may be removed
         _prepare(rule, tree)
@@ -102,16 +105,20 @@ def _extract_page(page: Page, rule: Rule | None) -> Extraction:
         if elements:
             body = _join(elements)
     meta, ld = md.meta_values(tree), md.json_ld(tree)
+    scripted_time = md.script_time(tree)
     lxml.etree.strip_elements(tree, *_NEVER_CONTENT, with_tail=False)
     found.title = found.title or md.find_title(tree, meta, ld)
     page_text = _text_of(tree)
     anchors = {md.element_text(a) for a in tree.iter("a")} if body is None else set()
+    ruled = body is not None
     if body is None:
         in_text = _links_in_paragraphs(tree)
         body = _generic_body(page)
         _relink(body, in_text)
     _clean_edges(body, found, rule)
-    zhish = (found.lang or guess_lang(page_text[:2000]) or "") == "zh"
+    # A page's lang attribute is often a template default: the text decides when they differ.
+    found.lang = guess_lang(page_text[:2000]) or found.lang
+    zhish = found.lang == "zh"
     zone = CHINA_TIME if zhish else dt.UTC
     window = md.header_window(page_text, found.title)
     found.author = found.author or md.structured_author(meta, ld) or md.author_in_text(window)
@@ -119,15 +126,15 @@ def _extract_page(page: Page, rule: Rule | None) -> Extraction:
     if found.published is None:
         found.published = (
             _published(tree, meta, ld, window, zone)
+            or scripted_time
             or md.date_in_url(page.url, zone)
             or _htmldate(tree, zone)
         )
-    if rule is None:
-        _captions(body)
+    _captions(body)
     html = sanitize_html(_inner_html(body), page.url)
     text, images = text_and_images(html)
     units = len(_UNITS.findall(text))
-    if rule is None and _mostly_links(text, anchors):
+    if not ruled and _mostly_links(text, anchors):
         raise NoArticle("the text is mostly link titles (a list or home page?)")
     if units < MIN_TEXT_UNITS:
         raise NoArticle(
@@ -143,8 +150,10 @@ def _extract_page(page: Page, rule: Rule | None) -> Extraction:
         author=found.author,
         published=found.published,
         origin=found.origin,
-        lang=found.lang if found.lang in ("zh", "en") else guess_lang(text) or found.lang,
-        images=[i.as_dict() for i in images],
+        lang=guess_lang(text) or found.lang,
+        images=[
+            _no_name_caption(i.as_dict(), {found.title, meta.get("og:site_name")}) for i in images
+        ],
         rule=rule.path.name if rule is not None else None,
         wrapper=page.wrapper,
     )
@@ -217,12 +226,32 @@ def _rule_fields(rule: Rule, tree: lxml.html.HtmlElement, found: md.Metadata) ->
 
 
 def _join(elements: list[lxml.html.HtmlElement]) -> lxml.html.HtmlElement:
+    """One body of several matches, copied: the page must keep them for the header lines."""
     if len(elements) == 1:
         return elements[0]
     wrapper = lxml.html.Element("div")
     for element in elements:
-        wrapper.append(element)
+        copy = deepcopy(element)
+        copy.tail = None
+        wrapper.append(copy)
     return wrapper
+
+
+_LAZY_SOURCES = ("data-src", "data-original", "data-lazy-src", "data-actualsrc", "data-url")
+
+
+def _lazy_images(tree: lxml.html.HtmlElement) -> None:
+    """Lazy-loading pages keep the real image in data-src and a placeholder (or nothing) in
+    src: give the image its real address."""
+    for img in tree.iter("img"):
+        src = (img.get("src") or "").strip()
+        if src and not src.startswith("data:"):
+            continue
+        for name in _LAZY_SOURCES:
+            value = (img.get(name) or "").strip()
+            if value and not value.startswith("data:"):
+                img.set("src", value)
+                break
 
 
 def _generic_body(page: Page) -> lxml.html.HtmlElement:
@@ -332,6 +361,12 @@ def _captions(body: lxml.html.HtmlElement) -> None:
         caption = None
         if alt and tail.startswith(alt[:20]):
             caption, img.tail = tail, None
+        elif following is None and not tail and _only_image(parent):
+            caption = _caption_after(parent, alt)
+            if caption:  # <p><img></p><p>caption</p>: the figure takes the paragraph's place
+                img.tail = None
+                parent.addprevious(img)
+                parent.drop_tree()
         elif following is not None and following.tag == "p" and not tail:
             text = md.element_text(following)
             if text and (
@@ -344,6 +379,40 @@ def _captions(body: lxml.html.HtmlElement) -> None:
             img.addprevious(figure)
             figure.append(img)  # moves the image, tail and all
             lxml.html.etree.SubElement(figure, "figcaption").text = caption
+
+
+def _no_name_caption(image: dict[str, Any], names: set[str | None]) -> dict[str, Any]:
+    """An alt text that is the headline or the site's name captions nothing."""
+    return {**image, "caption": None} if image.get("caption") in names else image
+
+
+def _only_image(block: lxml.html.HtmlElement) -> bool:
+    return (
+        block.tag in ("p", "div", "center")
+        and not (block.text or "").strip()
+        and len(block) == 1
+        and block[0].tag == "img"
+    )
+
+
+def _caption_after(block: lxml.html.HtmlElement, alt: str) -> str | None:
+    """The caption in the paragraph after an image-only one: short, and centred, marked as a
+    caption, or starting like the image's alt text. The paragraph is taken out."""
+    following = block.getnext()
+    if following is None or following.tag not in ("p", "div") or len(following) > 2:
+        return None
+    text = md.element_text(following)
+    if not text or len(text) > _CAPTION_CHARS or (block.tail or "").strip():
+        return None
+    marks = " ".join(
+        (following.get(a) or "") for a in ("class", "style", "align")
+    ).lower() + " ".join((child.get("class") or "") for child in following)
+    if (alt and text.startswith(alt[:20])) or re.search(
+        r"caption|pictext|img_?desc|pic_?desc|note|center", marks
+    ):
+        following.drop_tree()
+        return text
+    return None
 
 
 def _inner_html(element: lxml.html.HtmlElement) -> str:

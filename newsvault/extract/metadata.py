@@ -20,7 +20,8 @@ import lxml.html
 from newsvault.models import CHINA_TIME, to_ms
 
 _CJK = "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
-_NAME = rf"[{_CJK}·•]{{2,5}}|[A-Z][A-Za-z.'\-]+(?: [A-Z][A-Za-z.'\-]+){{0,3}}"
+# A Chinese name is a whole run of 2-5 characters: "医技药剂党支部" is no name cut at five.
+_NAME = rf"[{_CJK}·•]{{2,5}}(?![{_CJK}])|[A-Z][A-Za-z.'\-]+(?: [A-Z][A-Za-z.'\-]+){{0,3}}"
 _NAMES = rf"(?:{_NAME})(?:(?:\s*[、，,和及与與/]\s*|\s+)(?:{_NAME})(?!\s*[:：]))*"
 _AUTHOR_PATTERNS = [
     re.compile(
@@ -30,9 +31,16 @@ _AUTHOR_PATTERNS = [
         rf"(?:本报|本報|本台|新华社|新華社|中新社|中新网|央视|特约|通讯员)?(?:记者|記者)\s+({_NAMES})"
     ),
     re.compile(rf"(?:^|\s)(?:By|BY|by)\s+({_NAMES})"),
+    re.compile(rf"(?:文/图|图/文|文／图|图／文)\s*[:：]?\s*({_NAMES})"),
+    # a dateline: "新华社巴黎12月9日电（记者唐霁）", "（职工通讯员 李琴雯 刘会）"
+    re.compile(
+        rf"[（(](?:本报|本報|特约|特約|职工|職工)?(?:记者|記者|通讯员|通訊員)\s*({_NAMES})[）)]"
+    ),
 ]
+# What pages print where an author's name would be, naming nobody.
+_NOBODY = {"网络整理", "网络", "網絡", "佚名", "本站", "综合", "綜合", "网络综合", "未知", "匿名"}
 _ORIGIN = re.compile(
-    rf"(?:来源|來源|稿源|转自|轉自|转载自|轉載自|出处|出處|来自|來自)\s*[:：]\s*"
+    rf"(?:来源于|來源於|来源|來源|稿源|转自|轉自|转载自|轉載自|出处|出處|来自|來自)\s*[:：]\s*"
     rf"([{_CJK}A-Za-z·.\-《》（）()]{{2,30}}|[A-Za-z0-9.\-]{{2,30}})"
 )
 # A byline that names an organisation (网易, 新京报, 证券时报网) names the source, not a person.
@@ -204,9 +212,11 @@ def author_in_text(text: str) -> str | None:
 
 def clean_author(value: str) -> str | None:
     value = re.sub(r"^(?:作者|撰文|记者|記者|文|By|BY|by)\s*[:：/／]?\s*", "", value.strip())
-    value = re.sub(r"\s*(?:报道|報導|报导|摄影|攝影|编辑|編輯)$", "", value)
+    value = re.sub(r"\s*(?:报道|報導|报导|摄影|攝影|编辑|編輯|整合|整理|供稿|摄|攝)$", "", value)
     value = " ".join(value.split()).strip("|｜/／ ,，")
     if not value or value.startswith("http") or len(value) > 60 or "@" in value:
+        return None
+    if value in _NOBODY:
         return None
     if _ORGANISATION.search(value):
         return None
@@ -219,7 +229,9 @@ def origin_in_text(text: str) -> str | None:
 
 
 def clean_origin(value: str) -> str | None:
-    value = re.sub(r"^(?:来源|來源|稿源|转自|轉自|出处|出處)\s*[:：]\s*", "", value.strip())
+    value = re.sub(
+        r"^(?:来源于|來源於|来源|來源|稿源|转自|轉自|出处|出處)\s*[:：]\s*", "", value.strip()
+    )
     value = value.split()[0] if value.split() else ""
     value = value.strip("|｜/／,，。:：")
     return value if 2 <= len(value) <= 30 else None
@@ -279,4 +291,17 @@ def date_in_url(url: str, zone: dt.tzinfo) -> int | None:
         except ValueError:
             continue
         return to_ms(day)
+    return None
+
+
+_SCRIPT_TIME = re.compile(r"\bvar\s+(?:ct|publish_time|pubtime)\s*=\s*[\"']?(\d{10})\b")
+
+
+def script_time(tree: lxml.html.HtmlElement) -> int | None:
+    """The epoch seconds some pages (WeChat: `var ct = "1581517074"`) keep only in a script,
+    printing "昨天" or "前天" instead."""
+    for script in tree.iter("script"):
+        match = _SCRIPT_TIME.search(script.text or "")
+        if match:
+            return int(match.group(1)) * 1000
     return None
