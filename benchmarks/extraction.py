@@ -37,9 +37,10 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 DATASETS = ROOT.parent / "shared" / "datasets"
 LABELS = ROOT / "benchmarks" / "data" / "gne-labels.json"
+FOLDERS = {"netease": "163"}  # rule slug -> gne-pages folder, where they differ
 
 from newsvault.errors import NoArticle  # noqa: E402
-from newsvault.extract import extract  # noqa: E402
+from newsvault.extract import extract, shipped_rules  # noqa: E402
 from newsvault.extract.metadata import parse_date  # noqa: E402
 from newsvault.fetch.charset import decode  # noqa: E402
 from newsvault.models import CHINA_TIME  # noqa: E402
@@ -144,8 +145,20 @@ def scrapinghub() -> list[Page]:
     ]
 
 
+def sample_urls() -> dict[str, str]:
+    """ "<folder>/<file>.html" -> the URL the shipped rule's sample of that page gives it (for
+    the pages saved without their address)."""
+    urls = {}
+    for rule in shipped_rules().rules:
+        for sample in rule.samples:
+            slug, _, stem = sample.file.name.removesuffix(".html.gz").rpartition("-")
+            urls[f"{FOLDERS.get(slug, slug)}/{stem}.html"] = sample.url
+    return urls
+
+
 def gne_pages() -> list[Page]:
     labels = json.loads(LABELS.read_text(encoding="utf-8"))
+    known = sample_urls()
     pages = []
     for name, label in sorted(labels.items()):
         if not label.get("body"):
@@ -154,7 +167,7 @@ def gne_pages() -> list[Page]:
         pages.append(
             Page(
                 name=name,
-                url=label["url"],
+                url=label["url"] or known.get(name) or f"http://{name.split('/')[0]}.invalid/",
                 html=decode(raw, None, kind="html").text,
                 body=label["body"],
                 title=label.get("title"),

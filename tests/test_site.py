@@ -265,3 +265,37 @@ def test_run_mirrors_images_of_mirror_sources(tmp_path: Path, server: LoopbackSe
         'src="../../media/' in page
         and server.base_url not in page.split('<div class="body">')[1].split("</div>")[0]
     )
+
+
+DOMXSS = json.loads(
+    (Path(__file__).parent / "data" / "domxss" / "payloads.json").read_text(encoding="utf-8")
+)
+_SAFE_TAGS = {
+    "a", "abbr", "b", "bdi", "bdo", "blockquote", "br", "caption", "cite", "code", "col",
+    "colgroup", "data", "dd", "del", "details", "dfn", "div", "dl", "dt", "em", "figcaption",
+    "figure", "h1", "h2", "h3", "h4", "h5", "h6", "hgroup", "hr", "i", "img", "ins", "kbd",
+    "li", "mark", "ol", "p", "picture", "pre", "q", "rp", "rt", "rtc", "ruby", "s", "samp",
+    "small", "source", "span", "strike", "strong", "sub", "summary", "sup", "table", "tbody",
+    "td", "th", "thead", "time", "tfoot", "tr", "tt", "u", "ul", "var", "wbr", "center",
+    "font", "big", "acronym", "article", "aside", "footer", "header", "nav", "section", "main",
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("case", DOMXSS, ids=[f"domxss-{n}" for n in range(len(DOMXSS))])
+def test_domxss_payloads_come_out_inert(case: dict) -> None:
+    import lxml.html
+
+    from newsvault.publish.reader import reader_html
+
+    cleaned = reader_html(case["payload"])
+    if not cleaned.strip():
+        return
+    root = lxml.html.fragment_fromstring(cleaned, create_parent="div")
+    for element in root.iter():
+        if not isinstance(element.tag, str):
+            continue
+        assert element.tag in _SAFE_TAGS | {"div"}, (element.tag, cleaned)
+        for name, value in element.attrib.items():
+            assert not name.lower().startswith("on") and name.lower() != "style", cleaned
+            if name in ("href", "src", "cite", "action", "formaction", "xlink:href"):
+                assert value.startswith(("http://", "https://", "mailto:")), cleaned

@@ -26,7 +26,7 @@ from newsvault.web.submissions import Refused, validate_url
 
 from .conftest import make_archive
 from .test_pages import ARTICLE
-from .test_site import seeded
+from .test_site import DOMXSS, article, seeded
 
 ARTIFACTS = Path(
     os.environ.get("NEWSVAULT_ARTIFACTS", Path(__file__).parents[1] / "test-artifacts")
@@ -195,6 +195,12 @@ def browser():
 def test_site_in_a_real_browser(tmp_path: Path, server: LoopbackServer, browser) -> None:
     server.set("/news/rain.html", Route(ARTICLE, headers={"Content-Type": "text/html"}))
     archive = seeded(tmp_path / "news")
+    store = archive.store()  # DOMPurify's 223 payloads as one stored article, unsanitized
+    payloads = "".join(case["payload"] for case in DOMXSS)
+    store.add_articles(
+        store.ensure_source("rfa", "自由亚洲"), [article("rfa", 7, "载荷", payloads)], None
+    )
+    store.close()
     ARTIFACTS.mkdir(exist_ok=True)
     dialogs: list[str] = []
     with serving(archive.root) as base:
@@ -217,7 +223,8 @@ def test_site_in_a_real_browser(tmp_path: Path, server: LoopbackServer, browser)
             page.screenshot(path=ARTIFACTS / f"article-{name}.png", full_page=True)
             page.goto(f"{base}/articles/rfa/1048573.html")  # the hostile article
             assert "正文" in page.locator("article .body").inner_text()
-            page.wait_for_timeout(300)
+            page.goto(f"{base}/articles/rfa/1048572.html")  # every DOMPurify payload
+            page.wait_for_timeout(500)
             context.close()
         assert dialogs == []  # no script from archived content ran
 

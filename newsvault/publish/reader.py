@@ -9,6 +9,7 @@ reaches a browser.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 
 import nh3
@@ -18,6 +19,7 @@ _ATTRIBUTES = {tag: set(attrs) - {"style"} for tag, attrs in nh3.ALLOWED_ATTRIBU
 _ATTRIBUTES.setdefault("source", set()).update({"srcset", "type"})
 _ATTRIBUTES.setdefault("img", set()).update({"src", "alt", "title", "width", "height"})
 _WEB = ("http://", "https://")
+_CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")  # no use in text, invalid in XML
 
 
 def reader_html(html: str, image_url: Callable[[str], str] = lambda url: url) -> str:
@@ -34,7 +36,7 @@ def reader_html(html: str, image_url: Callable[[str], str] = lambda url: url) ->
         return value
 
     return nh3.clean(
-        html,
+        _CONTROL.sub("", html),
         tags=_TAGS,
         attributes=_ATTRIBUTES,
         attribute_filter=rewrite,
