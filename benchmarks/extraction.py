@@ -60,6 +60,9 @@ class Page:
     author: str | None = None
     published: str | None = None  # ISO 8601, date only when the page shows only a date
     labelled_meta: bool = False
+    # scrapinghub's labels leave image captions out of the body, ours (gne-pages) keep them:
+    # newsvault keeps captions apart (images[].caption), so its text follows each convention.
+    captions_in_body: bool = False
 
 
 @dataclass
@@ -174,6 +177,7 @@ def gne_pages() -> list[Page]:
                 author=label.get("author"),
                 published=label.get("published"),
                 labelled_meta=True,
+                captions_in_body=True,
             )
         )
     return pages
@@ -188,7 +192,11 @@ def newsvault_with(use_rules: bool) -> Callable[[Page], Result]:
             article = extract(page.html, page.url, use_rules=use_rules)
         except NoArticle:
             return Result()
-        return Result(article.text, article.title, article.author, article.published)
+        text = article.text
+        if not page.captions_in_body:
+            captions = {image["caption"] for image in article.images}
+            text = "\n".join(line for line in text.split("\n") if line not in captions)
+        return Result(text, article.title, article.author, article.published)
 
     return run
 
@@ -277,7 +285,7 @@ def main() -> None:
     warnings.filterwarnings("ignore")
     loaders = {"scrapinghub": scrapinghub, "gne-pages": gne_pages}
     chosen = {k: v for k, v in EXTRACTORS.items() if not args.only or k in args.only}
-    console = Console()
+    console = Console(width=140)  # the whole table, in a log file too
     for dataset in args.dataset or list(loaders):
         pages = loaders[dataset]()
         scores: dict[str, Score] = {}
