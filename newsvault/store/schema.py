@@ -127,6 +127,7 @@ MIGRATIONS: list[list[str]] = [
         # An article taken down by an administrator stays in the database (and its capture in
         # captures/) but is no longer published.
         "ALTER TABLE articles ADD COLUMN removed BIGINT",
+        "CREATE INDEX articles_published ON articles (published)",  # the newest, everywhere
         """CREATE TABLE media (
             url TEXT PRIMARY KEY,
             digest TEXT,
