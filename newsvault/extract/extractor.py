@@ -126,8 +126,12 @@ def _extract_page(page: Page, rule: Rule | None) -> Extraction:
     _clean_edges(body, found, rule)
     zone = CHINA_TIME if zhish else dt.UTC
     window = md.header_window(page_text, found.title)
-    found.author = found.author or md.structured_author(meta, ld) or md.author_in_text(window)
     found.origin = found.origin or md.origin_in_text(window)
+    found.author = (
+        found.author
+        or md.outlet_or_none(md.structured_author(meta, ld), found.origin, tree, meta)
+        or md.author_in_text(window)
+    )
     if found.published is None:
         found.published = (
             _published(tree, meta, ld, window, zone)
@@ -451,13 +455,13 @@ def _text_of(tree: lxml.html.HtmlElement) -> str:
 
 
 def _published(tree, meta, ld, window: str, zone: dt.tzinfo) -> int | None:
-    """Markup first; the line under the headline when the markup gives only the day."""
-    stated, has_time = md.structured_published(tree, meta, ld, zone)
+    """Markup for the day; the line under the headline for the time when it agrees on the day."""
+    stated, _ = md.structured_published(tree, meta, ld, zone)
     printed = md.date_in_text(window, zone)
     if stated is None:
         return printed
-    if not has_time and printed is not None and md.same_day(stated, printed, zone):
-        return printed
+    if printed is not None and md.same_day(stated, printed, zone):
+        return printed  # the time the page shows its readers, over the one in its markup
     return stated
 
 

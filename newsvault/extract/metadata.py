@@ -37,8 +37,21 @@ _AUTHOR_PATTERNS = [
         rf"[（(](?:本报|本報|特约|特約|职工|職工)?(?:记者|記者|通讯员|通訊員)\s*({_NAMES})[）)]"
     ),
 ]
+_PHOTO_CREDIT = re.compile(r"\s*(?:摄|攝|供图|供圖)")
 # What pages print where an author's name would be, naming nobody.
-_NOBODY = {"网络整理", "网络", "網絡", "佚名", "本站", "综合", "綜合", "网络综合", "未知", "匿名"}
+_NOBODY = {
+    "网络整理",
+    "网络",
+    "網絡",
+    "佚名",
+    "本站",
+    "综合",
+    "綜合",
+    "网络综合",
+    "未知",
+    "匿名",
+    "Taboola",
+}
 _ORIGIN = re.compile(
     rf"(?:来源于|來源於|来源|來源|稿源|转自|轉自|转载自|轉載自|出处|出處|来自|來自)\s*[:：]\s*"
     rf"([{_CJK}A-Za-z·.\-《》（）()]{{2,30}}|[A-Za-z0-9.\-]{{2,30}})"
@@ -204,10 +217,25 @@ def date_in_text(text: str, zone: dt.tzinfo) -> int | None:
 
 def author_in_text(text: str) -> str | None:
     for pattern in _AUTHOR_PATTERNS:
-        match = pattern.search(text)
-        if match:
+        for match in pattern.finditer(text):
+            if _PHOTO_CREDIT.match(text, match.end()):
+                continue  # "中新社记者 贾天勇 摄": who took the picture, not who wrote
             return clean_author(match.group(1))
     return None
+
+
+def outlet_or_none(
+    author: str | None, origin: str | None, tree: lxml.html.HtmlElement, meta: dict[str, str]
+) -> str | None:
+    """An author from markup, unless it names the outlet (网易, 参考消息): the site itself, or
+    the source the page reprints."""
+    if author is None:
+        return None
+    page_title = " ".join(" ".join(tree.xpath("//title//text()")).split())
+    outlets = [origin or "", meta.get("og:site_name", ""), *re.split(r"[_|｜\-—–]", page_title)[1:]]
+    if any(author == o.strip() or (o.strip() and author in o) for o in outlets):
+        return None
+    return author
 
 
 def clean_author(value: str) -> str | None:
