@@ -148,12 +148,43 @@ def find_title(tree: lxml.html.HtmlElement, meta: dict[str, str], ld: dict[str, 
     for heading in headings:
         if page_title and heading in page_title:
             return heading
+    # Chinese templates often set the headline in an h2-h5 or a div.title, the <title> adding
+    # the site's name after it ("标题 东区办事处", "标题-EDN 电子技术设计")
+    others = _title_candidates(tree)
+    inside = [c for c in others if len(c) >= 6 and c in page_title]
+    if inside:
+        return max(inside, key=len)
     for candidate in (meta.get("og:title"), meta.get("twitter:title"), ld.get("headline")):
         if isinstance(candidate, str) and candidate.strip():
             return strip_site_name(" ".join(candidate.split()))
     if len(headings) == 1:
         return headings[0]
-    return strip_site_name(page_title) or (headings[0] if headings else None)
+    stripped = strip_site_name(page_title)
+    named_only = not any(page_title in c or (stripped and stripped in c) for c in others)
+    if others and named_only and _CJK_TEXT.search(page_title) and not headings:
+        return others[0]  # a <title> that is only the site's name: the first headline wins
+    return stripped or (headings[0] if headings else None)
+
+
+_CJK_TEXT = re.compile(f"[{_CJK}]")
+_TITLE_XPATH = (
+    "//h2|//h3|//h4|//h5|//*[contains(@class, 'title') or contains(@id, 'title')]"
+    "[not(self::title or self::head or self::body or self::html)]"
+)
+
+
+def _title_candidates(tree: lxml.html.HtmlElement) -> list[str]:
+    """Headline-like texts outside links and menus, in page order."""
+    found = []
+    for element in tree.xpath(_TITLE_XPATH):
+        if any(a.tag in ("a", "nav", "li", "ul", "footer") for a in element.iterancestors()):
+            continue
+        if element.find(".//a") is not None and element.tag not in ("h2", "h3"):
+            continue
+        text = element_text(element)
+        if 8 <= len(text) <= 120 and text not in found:
+            found.append(text)
+    return found
 
 
 def strip_site_name(title: str) -> str:
