@@ -201,7 +201,7 @@ def main() -> None:
     parser.add_argument("--sizes", default="10000,100000")
     parser.add_argument("--requests", type=int, default=2000)
     args = parser.parse_args()
-    console = Console()
+    console = Console(width=120)  # whole tables in a log file too
     sizes = [int(s) for s in args.sizes.split(",")]
     table = Table(title="static site build")
     for column in ("articles", "build", "seconds", "pages written", "pages/s"):
