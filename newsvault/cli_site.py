@@ -9,7 +9,6 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from newsvault.cli import _archive, app, err, out, publish_app
-from newsvault.errors import NewsvaultError
 from newsvault.publish.site import build_site
 from newsvault.stories.process import process_pending
 
@@ -69,9 +68,6 @@ def serve(
     from newsvault.web.app import create_app
 
     archive = _archive()
-    try:
-        application = create_app(archive.root)
-    except NewsvaultError:
-        raise
+    application = create_app(archive.root)
     out.print(f"newsvault: serving {archive.root} on http://{host}:{port}/ (Ctrl-C stops)")
     uvicorn.run(application, host=host, port=port, log_level="warning")
