@@ -84,8 +84,8 @@ def match_expression(query: str) -> str:
         if re.match(rf"[{CJK}]", part):
             pairs = [part] if len(part) == 1 else [part[i : i + 2] for i in range(len(part) - 1)]
             expressions.append('"' + " ".join(pairs) + '"' + ("*" if len(part) == 1 else ""))
-        else:
-            expressions.append(f'"{part}"*')
+        else:  # a whole word: a prefix query (word*) costs 15x, merging every longer term
+            expressions.append(f'"{part}"')
     return " AND ".join(expressions)
 
 
