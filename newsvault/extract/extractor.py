@@ -346,7 +346,7 @@ def _clean_edges(body: lxml.html.HtmlElement, found: md.Metadata, rule: Rule | N
         elif _is_only(text, md.origin_in_text, r"(?:来源|來源|稿源|转自|轉自|出处|出處)\s*[:：]"):
             found.origin = found.origin or md.origin_in_text(text)
             _drop(block)
-        elif _is_only(text, md.author_in_text, r"(?:作者|撰文|记者|記者|文)\s*[:：/／]"):
+        elif _is_only(text, md.author_in_text, r"(?:(?:作者|撰文|记者|記者|文)\s*[:：/／]|By\s)"):
             found.author = found.author or md.author_in_text(text)
             _drop(block)
 
