@@ -299,3 +299,28 @@ def test_domxss_payloads_come_out_inert(case: dict) -> None:
             assert not name.lower().startswith("on") and name.lower() != "style", cleaned
             if name in ("href", "src", "cite", "action", "formaction", "xlink:href"):
                 assert value.startswith(("http://", "https://", "mailto:")), cleaned
+
+
+def test_older_source_pages_stay_untouched_as_articles_arrive(tmp_path: Path) -> None:
+    archive = make_archive(tmp_path / "news", [])
+    store = archive.store()
+    source = store.ensure_source("big", "大报")
+    many = [article("big", n, f"第{n}篇报道", f"<p>{SEED_TEXT}{n}</p>", n) for n in range(250)]
+    store.add_articles(source, many, None)
+    store.close()
+    build(archive)
+    pages = archive.root / "site/sources/big"
+    assert sorted(p.name for p in pages.glob("*.html")) == [
+        "1.html",
+        "2.html",
+        "3.html",
+        "index.html",
+    ]
+    before = {p.name: p.stat().st_mtime_ns for p in pages.glob("*.html")}
+    store = archive.store()
+    store.add_articles(source, [article("big", 999, "新一篇", f"<p>{SEED_TEXT}</p>", 999)], None)
+    store.close()
+    build(archive)
+    after = {p.name: p.stat().st_mtime_ns for p in pages.glob("*.html")}
+    assert after["1.html"] == before["1.html"] and after["2.html"] == before["2.html"]
+    assert after["3.html"] != before["3.html"] and after["index.html"] != before["index.html"]

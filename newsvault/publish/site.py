@@ -372,15 +372,20 @@ class SiteBuilder:
         for row in rows:
             by_source[row.source].append(row)
         for slug, found in by_source.items():
-            found.sort(key=lambda r: -r.number)  # newest first, as the markdown lists
+            found.sort(key=lambda r: r.number)  # newest first (numbers count down), as the lists
             buckets: defaultdict[int, list[Row]] = defaultdict(list)
             for row in found:
                 buckets[(FIRST_NUMBER - row.number) // PAGE_SIZE].append(row)
             pager = [(str(b + 1), f"{b + 1}.html") for b in sorted(buckets, reverse=True)]
             name = self.names.get(slug, slug)
+            words = self.env.globals["w"]
             for bucket, items in buckets.items():
                 path = f"sources/{slug}/{bucket + 1}.html"
-                self._listing(path, f"{name} ({bucket + 1})", items, pager, f"feeds/{slug}.atom")
+                # only neighbours: a new page of articles must not rewrite every older one
+                nearby = [(name, "index.html")]
+                nearby += [(words["newer"], f"{bucket + 2}.html")] if bucket + 1 in buckets else []
+                nearby += [(words["older"], f"{bucket}.html")] if bucket - 1 in buckets else []
+                self._listing(path, f"{name} ({bucket + 1})", items, nearby, f"feeds/{slug}.atom")
             newest = found[:PAGE_SIZE]
             pages = pager if len(buckets) > 1 else []
             self._listing(f"sources/{slug}/index.html", name, newest, pages, f"feeds/{slug}.atom")
