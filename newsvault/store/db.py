@@ -289,13 +289,13 @@ class Store:
         columns = (articles.c.id, articles.c.key, articles.c.url, articles.c.content_hash)
         for start in range(0, len(wanted), _IN_CHUNK):
             chunk = wanted[start : start + _IN_CHUNK]
-            query = select(*columns).where(
-                articles.c.source_id == source_id,
-                articles.c.key.in_(chunk) | articles.c.url.in_(chunk),
-            )
-            for row in conn.execute(query):
-                found.setdefault(row.key, (row.id, row.content_hash))
-                found.setdefault(row.url, (row.id, row.content_hash))
+            # two lookups, not one with OR: SQLite plans "key IN … OR url IN …" as a scan of
+            # the whole source (1.3 s a batch at 700,000 articles), each of these as an index
+            for column in (articles.c.key, articles.c.url):
+                query = select(*columns).where(articles.c.source_id == source_id, column.in_(chunk))
+                for row in conn.execute(query):
+                    found.setdefault(row.key, (row.id, row.content_hash))
+                    found.setdefault(row.url, (row.id, row.content_hash))
         return found
 
     def _add_version(
@@ -386,15 +386,12 @@ class Store:
 
     def article_by_url(self, *urls: str) -> Article | None:
         """The first article, in any source, whose key or URL is one of `urls`."""
-        query = (
-            select(articles, sources.c.slug)
-            .join(sources)
-            .where(articles.c.key.in_(urls) | articles.c.url.in_(urls))
-            .order_by(articles.c.id)
-        )
+        rows = []
         with self.engine.connect() as conn:
-            row = conn.execute(query.limit(1)).first()
-        return _article(row) if row else None
+            for column in (articles.c.key, articles.c.url):  # each through its own index
+                query = select(articles, sources.c.slug).join(sources).where(column.in_(urls))
+                rows += conn.execute(query.order_by(articles.c.id).limit(1)).all()
+        return _article(min(rows, key=lambda row: row.id)) if rows else None
 
     def article_by_key(self, slug: str, key: str) -> Article | None:
         query = (

@@ -128,6 +128,9 @@ MIGRATIONS: list[list[str]] = [
         # captures/) but is no longer published.
         "ALTER TABLE articles ADD COLUMN removed BIGINT",
         "CREATE INDEX articles_published ON articles (published)",  # the newest, everywhere
+        # a submitted URL is looked up in every source at once
+        "CREATE INDEX articles_url ON articles (url)",
+        "CREATE INDEX articles_key ON articles (key)",
         """CREATE TABLE media (
             url TEXT PRIMARY KEY,
             digest TEXT,
