@@ -216,7 +216,7 @@ def test_site_in_a_real_browser(tmp_path: Path, server: LoopbackServer, browser)
             page.screenshot(path=ARTIFACTS / f"home-{name}.png", full_page=True)
             page.locator('ul.articles a[href$="articles/voa/1048574.html"]').first.click()
             page.wait_for_url("**/articles/voa/1048574.html", wait_until="commit")
-            page.wait_for_load_state("domcontentloaded")
+            page.wait_for_load_state("load")  # the stylesheet too
             assert "平壤" in page.locator("article .body").inner_text()
             width = page.evaluate("getComputedStyle(document.body).maxWidth")
             assert width == "736px"  # the stylesheet loads under the strict policy
