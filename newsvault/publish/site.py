@@ -25,7 +25,7 @@ import shutil
 from collections import defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from functools import partial
+from functools import cache, partial
 from pathlib import Path
 from typing import Any
 
@@ -180,15 +180,28 @@ class SiteBuilder:
 
     def page(self, path: str, inputs: Any, render: Callable[[], str | bytes]) -> None:
         """Write site/<path> unless its inputs are those it was last written from."""
-        digest = hashlib.sha1(
-            json.dumps([SITE_VERSION, self.language, inputs], default=str).encode()
-        ).hexdigest()
+        digest = self._digest(inputs)
+        if self._fresh(path, digest):
+            self._kept(path, digest)
+        else:
+            self._write(path, digest, render)
+
+    def _digest(self, inputs: Any) -> str:
+        payload = json.dumps([SITE_VERSION, self.language, inputs], default=str)
+        return hashlib.sha1(payload.encode()).hexdigest()
+
+    def _fresh(self, path: str, digest: str) -> bool:
+        return self._old.get(path) == digest and (self.out / path).exists()
+
+    def _kept(self, path: str, digest: str) -> None:
+        self._new[path] = digest
+        self.report.pages += 1
+        self.report.unchanged += 1
+
+    def _write(self, path: str, digest: str, render: Callable[[], str | bytes]) -> None:
         self._new[path] = digest
         self.report.pages += 1
         target = self.out / path
-        if self._old.get(path) == digest and target.exists():
-            self.report.unchanged += 1
-            return
         target.parent.mkdir(parents=True, exist_ok=True)
         if write_if_changed(target, render()):
             self.report.written += 1
@@ -276,41 +289,35 @@ class SiteBuilder:
         return policy
 
     def _article_pages(self, rows, by_id, told, on_progress) -> None:
-        wanted: dict[int, tuple[str, Any]] = {}
+        wanted: dict[int, tuple[str, str, list[Row], Row | None]] = {}
+        changed: list[int] = []
         for row in rows:
             path = f"articles/{row.source}/{row.number}.html"
             story = told.get(row.story_id) if row.story_id is not None else None
             related = [r for r in story.articles if r.id != row.id][:20] if story else []
             original = by_id.get(row.copy_of) if row.copy_of else None
-            inputs = [
-                row.__dict__,
-                self.names.get(row.source),
-                [(r.source, r.number, r.title) for r in related],
-                original and (original.source, original.number, original.title),
-                self._image_inputs(row),
-            ]
-            wanted[row.id] = (path, inputs, related, original)
-        changed = [
-            row_id for row_id, (path, inputs, *_) in wanted.items() if not self._fresh(path, inputs)
-        ]
-        stale = set(changed)
-        for row_id, (path, inputs, *_) in wanted.items():
-            if row_id not in stale:
-                self.page(path, inputs, lambda: b"")  # fresh: only recorded as kept
-                self._capture(by_id[row_id])
+            digest = self._digest(
+                [
+                    row.__dict__,
+                    self.names.get(row.source),
+                    [(r.source, r.number, r.title) for r in related],
+                    original and (original.source, original.number, original.title),
+                    self._image_inputs(row),
+                ]
+            )
+            if self._fresh(path, digest):
+                self._kept(path, digest)
+                self._capture(row)
+            else:
+                wanted[row.id] = (path, digest, related, original)
+                changed.append(row.id)
         for done, (row_id, html) in enumerate(self._contents(changed), 1):
-            path, inputs, related, original = wanted[row_id]
+            path, digest, related, original = wanted[row_id]
             row = by_id[row_id]
-            self.page(path, inputs, partial(self._article, path, row, html, related, original))
+            self._write(path, digest, partial(self._article, path, row, html, related, original))
             self._capture(row)
             if on_progress:
                 on_progress(done, len(changed))
-
-    def _fresh(self, path: str, inputs: Any) -> bool:
-        digest = hashlib.sha1(
-            json.dumps([SITE_VERSION, self.language, inputs], default=str).encode()
-        ).hexdigest()
-        return self._old.get(path) == digest and (self.out / path).exists()
 
     def _article(self, path: str, row: Row, html: str, related, original) -> str:
         policy = self.policies.get(row.source, "keep")
@@ -456,19 +463,17 @@ class SiteBuilder:
         groups.update(
             {slug: (self.names.get(slug, slug), found) for slug, found in by_source.items()}
         )
-        needed = {r.id for _, found in groups.values() for r in found}
-        html: dict[int, str] = {}
+        needed = sorted({r.id for _, found in groups.values() for r in found})
+        contents = cache(lambda: dict(self._contents(needed)))  # read once, if a feed changed
         for name, (title, found) in groups.items():
             path = f"feeds/{name}.atom"
             inputs = [title, self.settings["site.base_url"], [r.__dict__ for r in found]]
-            if self._fresh(path, inputs):
-                self.page(path, inputs, lambda: b"")
-                continue
-            if not html:
-                html = dict(self._contents(sorted(needed)))
-            self.page(path, inputs, partial(self._feed, path, title, found, html))
+            self.page(path, inputs, partial(self._feed, path, title, found, contents))
 
-    def _feed(self, path: str, title: str, found: list[Row], html: dict[int, str]) -> bytes:
+    def _feed(
+        self, path: str, title: str, found: list[Row], contents: Callable[[], dict[int, str]]
+    ) -> bytes:
+        html = contents()
         base = self.settings["site.base_url"].rstrip("/")
         entries = []
         for row in found:
