@@ -162,7 +162,7 @@ class SiteBuilder:
         self.out.mkdir(parents=True, exist_ok=True)
         self._old = self._read_manifest()
         rows = self._rows()
-        self.names = self._source_names()
+        self.names = self.store.source_names()
         self.mirror = mirrored(self.store)
         by_id = {row.id: row for row in rows}
         told = self._stories(rows)
@@ -242,12 +242,6 @@ class SiteBuilder:
                 )
                 for r in conn.execute(query)
             ]
-
-    def _source_names(self) -> dict[str, str]:
-        with self.store.engine.connect() as conn:
-            return {
-                slug: name for slug, name in conn.execute(select(sources.c.slug, sources.c.name))
-            }
 
     def _stories(self, rows: list[Row]) -> dict[int, StoryPage]:
         members: defaultdict[int, list[Row]] = defaultdict(list)

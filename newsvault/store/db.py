@@ -126,6 +126,11 @@ class Store:
             conn.execute(sources.update().where(sources.c.id == row.id).values(**changes))
         return int(row.id)
 
+    def source_names(self) -> dict[str, str]:
+        """Slug -> display name of every source with articles stored."""
+        with self.engine.connect() as conn:
+            return dict(conn.execute(select(sources.c.slug, sources.c.name)).all())
+
     def source_states(self) -> dict[str, SourceState]:
         counts = (
             select(articles.c.source_id, func.count().label("n"))

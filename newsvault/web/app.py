@@ -96,7 +96,7 @@ def create_app(root: Path) -> FastAPI:
         elif archived:
             policy = CONTENT_CSP
         else:
-            policy = response.headers.get("Content-Security-Policy", APP_CSP)
+            policy = APP_CSP
         if path.startswith("/docs"):  # Swagger UI: no archived content, its own scripts
             policy = DOCS_CSP
         response.headers["Content-Security-Policy"] = policy
@@ -110,11 +110,7 @@ def create_app(root: Path) -> FastAPI:
         return HTMLResponse(html, status_code=status)
 
     def _names() -> dict[str, str]:
-        return {s.slug: s.name for s in archive.sources()} | _stored_names()
-
-    def _stored_names() -> dict[str, str]:
-        with store.engine.connect() as conn:
-            return dict(conn.execute(select(sources.c.slug, sources.c.name)).all())
+        return {s.slug: s.name for s in archive.sources()} | store.source_names()
 
     def client_of(request: Request) -> str:
         return request.client.host if request.client else "unknown"
