@@ -173,6 +173,7 @@ def test_api_submissions_articles_search_and_admin(tmp_path: Path, server: Loopb
         "file:///etc/passwd",
         "javascript:alert(1)",
         "http://user:pw@example.org/",
+        "http://example.org:99999/",
     ],
 )
 def test_private_and_non_web_addresses_are_refused(url: str) -> None:

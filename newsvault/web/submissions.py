@@ -20,7 +20,7 @@ from newsvault.archive import Archive
 from newsvault.errors import ArchiveError, NewsvaultError
 from newsvault.fetch.guard import is_allowed
 from newsvault.normalize import canonical_url
-from newsvault.pages import archive_pages
+from newsvault.pages import archive_pages, check_url
 from newsvault.store import Store
 from newsvault.store.schema import submissions
 
@@ -65,13 +65,19 @@ def validate_url(url: str, *, allow_private: bool) -> str:
         raise Refused("give the address of a page to archive")
     if len(url) > MAX_URL:
         raise Refused(f"the URL is longer than {MAX_URL} characters")
+    try:
+        url = check_url(url)  # http(s) with a host, as `newsvault archive` asks
+    except NewsvaultError as exc:
+        raise Refused(str(exc)) from None
     parts = urlsplit(url)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise Refused(f"{url!r} is not an http(s) URL; give the page's full address")
     if parts.username or parts.password:
         raise Refused("URLs with a user name or password are not archived")
     try:
-        infos = socket.getaddrinfo(parts.hostname, parts.port or 443, type=socket.SOCK_STREAM)
+        port = parts.port or 443
+    except ValueError:
+        raise Refused(f"{url!r} has no valid port number") from None
+    try:
+        infos = socket.getaddrinfo(parts.hostname, port, type=socket.SOCK_STREAM)
     except (OSError, UnicodeError):
         raise Refused(f"{parts.hostname!r} does not resolve; check the address") from None
     for info in infos:
