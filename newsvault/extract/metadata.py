@@ -141,8 +141,13 @@ def element_text(element: lxml.html.HtmlElement) -> str:
     return " ".join(element.text_content().split())
 
 
+def title_tag(tree: lxml.html.HtmlElement) -> str:
+    """The text of the page's <title>, spaces collapsed."""
+    return " ".join(" ".join(tree.xpath("//title//text()")).split())
+
+
 def find_title(tree: lxml.html.HtmlElement, meta: dict[str, str], ld: dict[str, Any]) -> str | None:
-    page_title = " ".join(" ".join(tree.xpath("//title//text()")).split())
+    page_title = title_tag(tree)
     headings = [element_text(h) for h in tree.iter("h1")]
     headings = [h for h in headings if 2 <= len(h) <= 200]
     for heading in headings:
@@ -262,7 +267,7 @@ def outlet_or_none(
     the source the page reprints."""
     if author is None:
         return None
-    page_title = " ".join(" ".join(tree.xpath("//title//text()")).split())
+    page_title = title_tag(tree)
     outlets = [origin or "", meta.get("og:site_name", ""), *re.split(r"[_|｜\-—–]", page_title)[1:]]
     if any(author == o.strip() or (o.strip() and author in o) for o in outlets):
         return None

@@ -13,7 +13,7 @@ import hashlib
 import json
 import time
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from urllib.parse import quote
 
@@ -121,7 +121,7 @@ def mirror_images(
 
 
 async def _mirror_all(store, root, urls, options, max_bytes, report, on_done) -> None:
-    limited = FetchOptions(**{**options.__dict__, "max_bytes": min(options.max_bytes, max_bytes)})
+    limited = replace(options, max_bytes=min(options.max_bytes, max_bytes))
     async with Fetcher(limited) as fetcher:
 
         async def one(url: str) -> None:
