@@ -28,6 +28,15 @@ def publish_git_command() -> None:
 
 
 def _print_git_report(report: GitReport) -> None:
+    if report.stale_locks:
+        n = len(report.stale_locks)
+        what = "a stale git lock" if n == 1 else f"{n} stale git locks"
+        err.print(
+            f"newsvault: removed {what} left by an interrupted git: "
+            + ", ".join(report.stale_locks),
+            markup=False,
+            highlight=False,
+        )
     if report.initialized:
         out.print(f"Created a git repository in {report.root} (branch {report.branch}).")
     if report.commit:

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import os
+import signal
 import subprocess
+import threading
 import time
 from pathlib import Path
 
@@ -11,6 +14,7 @@ from typer.testing import CliRunner
 
 from newsvault.archive import Archive
 from newsvault.cli import app
+from newsvault.errors import ArchiveError
 from newsvault.loopback import LoopbackServer, Route
 from newsvault.models import Article
 from newsvault.publish.git import commit_message, publish_git, redact
@@ -188,6 +192,77 @@ def test_a_remote_that_never_answers_times_out(tmp_path: Path, server: LoopbackS
     assert time.monotonic() - started < 10
     assert [p.outcome for p in report.pushes] == ["failed", "pushed"]
     assert report.pushes[0].error == "no answer within 1 s"
+
+
+@pytest.mark.parametrize("lock", ["index.lock", "HEAD.lock", "refs/heads/main.lock"])
+def test_a_stale_git_lock_is_removed_and_said(tmp_path: Path, lock: str) -> None:
+    mirror = bare(tmp_path / "m.git")
+    archive = archive_with_mirrors(tmp_path, [str(mirror)])
+    add_articles(archive, range(1))
+    publish(archive, code=0)
+    (archive.root / ".git" / lock).write_text("", encoding="utf-8")  # a git killed mid-way
+    add_articles(archive, range(1, 2))
+    result = publish(archive, code=0)
+    assert "newsvault: 1 article added" in result.output
+    assert mirror_log(mirror)[0].endswith("newsvault: 1 article added")
+    assert "articles/alpha/1048573.md" in mirror_files(mirror)
+    assert not (archive.root / ".git" / lock).exists()
+    said = [line for line in result.stderr.splitlines() if "stale" in line]
+    assert said == [f"newsvault: removed a stale git lock left by an interrupted git: .git/{lock}"]
+
+
+def test_a_git_killed_while_holding_the_index_lock(tmp_path: Path) -> None:
+    archive = archive_with_mirrors(tmp_path, [])
+    add_articles(archive, range(1))
+    publish(archive, code=0)
+    (archive.root / "lists" / "alpha.md").write_text("changed by hand\n", encoding="utf-8")
+    # `git commit -a` holds .git/index.lock while its editor runs; kill git and the editor.
+    killed = subprocess.Popen(
+        ["git", "-c", "user.name=x", "-c", "user.email=x@x", "commit", "-a"],
+        cwd=archive.root,
+        env=dict(os.environ, GIT_EDITOR="sleep 60; true"),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+    lock = archive.root / ".git" / "index.lock"
+    deadline = time.monotonic() + 20
+    while not lock.exists():
+        assert time.monotonic() < deadline and killed.poll() is None, "git never took the lock"
+        time.sleep(0.01)
+    os.killpg(killed.pid, signal.SIGKILL)
+    killed.wait()
+    assert lock.exists()
+    add_articles(archive, range(1, 2))  # rewrites lists/alpha.md too
+    result = publish(archive, code=0)
+    assert "newsvault: 1 article added" in result.output
+    assert "stale git lock" in result.stderr and not lock.exists()
+    assert git("-C", str(archive.root), "status", "--porcelain", "articles", "lists") == ""
+
+
+def test_pushes_run_under_the_archive_lock(tmp_path: Path, server: LoopbackServer) -> None:
+    """Under the archive lock no other newsvault can run git here: what makes a lock stale."""
+    server.set("/slow.git/info/refs", Route(b"", delay=30))
+    archive = archive_with_mirrors(tmp_path, [server.url("/slow.git")])
+    add_articles(archive, range(1))
+    refused: list[str] = []
+
+    def during_the_push() -> None:
+        deadline = time.monotonic() + 20
+        while not server.hits("/slow.git/info/refs") and time.monotonic() < deadline:
+            time.sleep(0.01)
+        try:
+            with Archive(archive.root).lock():
+                pass
+        except ArchiveError as exc:
+            refused.append(str(exc))
+
+    probe = threading.Thread(target=during_the_push)
+    probe.start()
+    report = publish_git(archive, timeout=3.0)
+    probe.join()
+    assert [p.outcome for p in report.pushes] == ["failed"]
+    assert len(refused) == 1 and "another newsvault process" in refused[0]
 
 
 def test_missing_git_is_one_line(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

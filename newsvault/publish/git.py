@@ -1,6 +1,9 @@
 """Publish to git mirrors: the archive directory is the work tree; articles/ and lists/
 (and site/ when publish.git.site is set) are committed when they changed, then pushed to
-every remote in publish.git.remotes. A remote that fails never stops the others."""
+every remote in publish.git.remotes. A remote that fails never stops the others.
+
+All of it runs under the archive lock, and git's automatic gc never outlives the command,
+so a git `*.lock` file found when publishing starts was left by a git that was killed."""
 
 from __future__ import annotations
 
@@ -18,6 +21,8 @@ from newsvault.errors import NewsvaultError
 
 PUSH_TIMEOUT = 120.0
 IDENTITY = ("-c", "user.name=newsvault", "-c", "user.email=newsvault@localhost")
+# `commit` may start `gc --auto` / `maintenance run --auto`: in the foreground, under our lock.
+NO_DETACH = ("-c", "gc.autoDetach=false", "-c", "maintenance.autoDetach=false")
 IGNORED = (
     "newsvault.db*",
     "newsvault.lock",
@@ -47,6 +52,7 @@ class GitReport:
     message: str | None = None
     head: str | None = None  # what was pushed (None: nothing committed yet)
     pushes: list[PushResult] = field(default_factory=list)
+    stale_locks: list[str] = field(default_factory=list)  # removed: ".git/index.lock", ...
 
     @property
     def failed(self) -> list[PushResult]:
@@ -54,7 +60,7 @@ class GitReport:
 
 
 def publish_git(archive: Archive, *, timeout: float = PUSH_TIMEOUT) -> GitReport:
-    """Commit the published folders (holding the archive lock), then push to each remote."""
+    """Commit the published folders, then push to each remote, holding the archive lock."""
     git = _git_binary()
     settings = archive.settings
     branch = settings["publish.git.branch"]
@@ -62,15 +68,26 @@ def publish_git(archive: Archive, *, timeout: float = PUSH_TIMEOUT) -> GitReport
     report = GitReport(root=archive.root, branch=branch)
     with archive.lock():
         report.initialized = _ensure_repository(git, archive.root, branch)
+        report.stale_locks = remove_stale_locks(archive.root)
         report.commit, report.message = commit_folders(git, archive.root, folders)
-    head = _run(git, archive.root, "rev-parse", "--verify", "--quiet", "HEAD")
-    report.head = head.stdout.strip() if head.returncode == 0 else None
-    for remote in settings["publish.git.remotes"]:
-        if report.head is None:
-            report.pushes.append(PushResult(redact(remote), "nothing to push"))
-        else:
-            report.pushes.append(push(git, archive.root, remote, branch, timeout=timeout))
+        head = _run(git, archive.root, "rev-parse", "--verify", "--quiet", "HEAD")
+        report.head = head.stdout.strip() if head.returncode == 0 else None
+        for remote in settings["publish.git.remotes"]:
+            if report.head is None:
+                report.pushes.append(PushResult(redact(remote), "nothing to push"))
+            else:
+                report.pushes.append(push(git, archive.root, remote, branch, timeout=timeout))
     return report
+
+
+def remove_stale_locks(root: Path) -> list[str]:
+    """Remove every `*.lock` file in root/.git (index.lock, HEAD.lock, refs/heads/*.lock, ...)
+    and return their paths. Only under the archive lock: then no git of ours is running (a git
+    run by hand in the archive at that very moment would lose its lock)."""
+    stale = sorted(p for p in (root / ".git").rglob("*.lock") if p.is_file())
+    for path in stale:
+        path.unlink(missing_ok=True)
+    return [path.relative_to(root).as_posix() for path in stale]
 
 
 def commit_folders(git: str, root: Path, folders: list[str]) -> tuple[str | None, str | None]:
@@ -87,7 +104,7 @@ def commit_folders(git: str, root: Path, folders: list[str]) -> tuple[str | None
     if message is None:
         return None, None
     identity = () if _has_identity(git, root) else IDENTITY
-    _check(_run(git, root, *identity, "commit", "-q", "-m", message), "git commit")
+    _check(_run(git, root, *identity, *NO_DETACH, "commit", "-q", "-m", message), "git commit")
     return _check(_run(git, root, "rev-parse", "HEAD"), "git rev-parse").stdout.strip(), message
 
 
