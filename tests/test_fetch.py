@@ -20,6 +20,7 @@ from newsvault.errors import (
     TooLarge,
 )
 from newsvault.fetch.client import Fetcher, FetchOptions
+from newsvault.fetch.guard import check_url, is_public_address
 from newsvault.loopback import LoopbackServer, Route, brotli_bomb, gzip_bomb
 
 
@@ -215,16 +216,83 @@ def test_hostnames_resolving_to_loopback_are_refused(server: LoopbackServer) -> 
 
 @pytest.mark.parametrize(
     "target",
-    ["http://169.254.169.254/latest/meta-data/", "http://[::1]:{port}/x", "http://10.0.0.1/"],
+    [
+        "http://169.254.169.254/latest/meta-data/",
+        "http://[::1]:{port}/x",
+        "http://10.0.0.1/",
+        "http://[64:ff9b::7f00:1]:{port}/x",  # NAT64 of 127.0.0.1, the server itself
+        "http://[64:ff9b::a9fe:a9fe]/latest/meta-data/",  # NAT64 of 169.254.169.254
+    ],
 )
 def test_every_redirect_hop_is_checked(server: LoopbackServer, target: str) -> None:
     port = server.base_url.rsplit(":", 1)[1]
     server.set("/r", Route(redirect=target.format(port=port)))
     server.set("/x", Route(b"secret"))
-    options = FetchOptions(retries=0, allowed_addresses=frozenset({"127.0.0.1"}))
-    with pytest.raises(BlockedAddress, match="private address"):
+    options = FetchOptions(retries=0, timeout=5.0, allowed_addresses=frozenset({"127.0.0.1"}))
+    with pytest.raises(BlockedAddress, match="private address") as refused:
         fetch(options, server.url("/r"))
+    assert "\n" not in str(refused.value) and "allow_private_networks" in str(refused.value)
     assert server.hits("/x") == 0
+
+
+@pytest.mark.parametrize(
+    ("address", "public"),
+    [
+        ("64:ff9b::a9fe:a9fe", False),  # NAT64 (RFC 6052) of 169.254.169.254
+        ("64:ff9b::7f00:1", False),  # ... of 127.0.0.1
+        ("64:ff9b::a00:1", False),  # ... of 10.0.0.1
+        ("64:ff9b::808:808", True),  # ... of 8.8.8.8
+        ("64:ff9b:1::a9fe:a9fe", False),  # local-use NAT64 (RFC 8215), /96 format
+        ("64:ff9b:1:2:3:4:808:808", True),
+        ("2002:a9fe:a9fe::1", False),  # 6to4 of 169.254.169.254
+        ("2002:7f00:1::", False),
+        ("2002:808:808::1", True),
+        ("::a9fe:a9fe", False),  # IPv4-compatible ::169.254.169.254
+        ("::c0a8:1", False),  # ::192.168.0.1
+        ("::808:808", True),
+        ("::ffff:a9fe:a9fe", False),  # IPv4-mapped
+        ("::ffff:808:808", True),
+        ("::ffff:0:a9fe:a9fe", False),  # IPv4-translated (SIIT)
+        ("::ffff:0:808:808", True),
+        ("2001:0:4136:e378:8000:63bf:5601:5601", False),  # Teredo, client 169.254.169.254
+        ("2001:0:4136:e378:8000:63bf:80ff:fffe", False),  # client 127.0.0.1
+        ("2001:0:4136:e378:8000:63bf:f7f7:f7f7", True),  # client 8.8.8.8
+        ("2001:4860:4860::8888", True),  # plain public IPv6
+        ("::1", False),
+        ("::", False),
+        ("fe80::1", False),
+        ("fc00::1", False),
+        ("ff02::1", False),
+        ("8.8.8.8", True),
+        ("169.254.169.254", False),
+    ],
+)
+def test_addresses_carrying_ipv4_are_judged_by_it(address: str, public: bool) -> None:
+    assert is_public_address(address) is public
+
+
+def test_the_refusal_names_the_ipv4_inside() -> None:
+    with pytest.raises(BlockedAddress) as refused:
+        check_url("http://[64:ff9b::a9fe:a9fe]/latest/", allow_private=False)
+    assert str(refused.value) == (
+        "http://[64:ff9b::a9fe:a9fe]/latest/: 64:ff9b::a9fe:a9fe (it reaches 169.254.169.254) "
+        "is a private address; set fetch.allow_private_networks = true to allow it"
+    )
+    check_url("http://[64:ff9b::a9fe:a9fe]/latest/", allow_private=True)  # explicitly allowed
+
+
+@pytest.mark.parametrize(
+    ("url", "public"),
+    [("http://[64:ff9b::a9fe:a9fe]/", False), ("http://[64:ff9b::808:808]/news", True)],
+)
+def test_submitted_urls_are_judged_by_the_ipv4_inside(url: str, public: bool) -> None:
+    from newsvault.web.submissions import Refused, validate_url
+
+    if public:
+        assert validate_url(url, allow_private=False) == url
+    else:
+        with pytest.raises(Refused, match="private or local address"):
+            validate_url(url, allow_private=False)
 
 
 @pytest.mark.parametrize(
