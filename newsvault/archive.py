@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import fcntl
 import os
-import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -20,12 +19,11 @@ from tomlkit.items import AoT
 
 from newsvault.errors import ArchiveError, SourceError
 from newsvault.files import write_atomic
-from newsvault.models import Source
+from newsvault.models import Source, slug_problem
 from newsvault.settings import Settings
 from newsvault.store import Store
 
 CONFIG_NAME = "newsvault.toml"
-SLUG = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
 
 DEFAULT_CONFIG = """\
 # newsvault archive: the sources it follows and its settings.
@@ -168,10 +166,10 @@ class Archive:
         found: list[Source] = []
         for position, table in enumerate(self._document.get("sources", []), start=1):
             slug, url = str(table.get("slug", "")), str(table.get("url", ""))
-            if not SLUG.match(slug):
+            problem = slug_problem(slug)
+            if problem:
                 raise ArchiveError(
-                    f"{self.config_path}: source #{position} has slug {slug!r}; "
-                    "use lowercase letters, digits, '-' and '_'"
+                    f"{self.config_path}: source #{position} has slug {slug!r}; {problem}"
                 )
             fetch_full = str(table.get("fetch_full", "auto"))
             if fetch_full not in FETCH_FULL:
@@ -196,8 +194,9 @@ class Archive:
         return found
 
     def add_source(self, source: Source) -> None:
-        if not SLUG.match(source.slug):
-            raise SourceError(f"slug {source.slug!r}: use lowercase letters, digits, '-' and '_'")
+        problem = slug_problem(source.slug)
+        if problem:
+            raise SourceError(f"slug {source.slug!r}: {problem}")
         if any(s.slug == source.slug for s in self.sources()):
             raise SourceError(
                 f"a source with slug {source.slug!r} exists; choose another with --slug"

@@ -17,6 +17,7 @@ from newsvault.stories.process import process_pending
 def publish_site_command() -> None:
     """(Re)write the static website in site/: only pages whose content changed."""
     archive = _archive()
+    followed = archive.sources()  # a broken newsvault.toml is told before any work
     with archive.lock():
         store = archive.store()
         try:
@@ -35,7 +36,7 @@ def publish_site_command() -> None:
                     progress.update(task, completed=done, total=total)
 
                 report = build_site(
-                    store, archive.root, archive.settings, archive.sources(), on_progress=advance
+                    store, archive.root, archive.settings, followed, on_progress=advance
                 )
         finally:
             store.close()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -21,6 +22,24 @@ def to_ms(moment: dt.datetime | float) -> int:
     if isinstance(moment, dt.datetime):
         return round(moment.timestamp() * 1000)
     return round(moment * 1000)
+
+
+# Names the site and the markdown archive use for themselves in folders keyed by a source's
+# slug: site/feeds/all.atom (every source) beside site/feeds/<slug>.atom, deleted.atom and
+# edited.atom to come there, index pages (sources/index.html). No source may take one.
+ALL_SOURCES = "all"
+RESERVED_SLUGS = frozenset({ALL_SOURCES, "deleted", "edited", "index"})
+SLUG = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
+
+
+def slug_problem(slug: str) -> str | None:
+    """Why `slug` cannot name a source (the end of a one-line error), or None when it can."""
+    if not SLUG.match(slug):
+        return "use lowercase letters, digits, '-' and '_'"
+    if slug in RESERVED_SLUGS:
+        reserved = ", ".join(sorted(RESERVED_SLUGS))
+        return f"the site uses that name for itself (reserved: {reserved}); choose another slug"
+    return None
 
 
 @dataclass(frozen=True)

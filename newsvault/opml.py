@@ -9,7 +9,7 @@ from xml.sax.saxutils import quoteattr
 from lxml import etree
 
 from newsvault.errors import SourceError
-from newsvault.models import Source
+from newsvault.models import RESERVED_SLUGS, Source, slug_problem
 
 _GENERIC_LABELS = {"www", "m", "feeds", "feed", "rss", "cn", "com", "net", "org", "co", "uk", "api"}
 
@@ -28,7 +28,14 @@ def parse_opml(data: bytes, where: str) -> list[tuple[str, str, str | None]]:
         url = (outline.get("xmlUrl") or "").strip()
         if url:
             name = (outline.get("title") or outline.get("text") or url).strip()
-            found.append((name, url, outline.get("newsvaultSlug")))
+            slug = outline.get("newsvaultSlug")
+            problem = slug_problem(slug) if slug else None
+            if problem:  # before any source is added: a file is imported whole or not at all
+                raise SourceError(
+                    f"{where}: the outline {name!r} has newsvaultSlug {slug!r}; {problem} "
+                    "in the file (or remove the attribute)"
+                )
+            found.append((name, url, slug))
     return found
 
 
@@ -54,7 +61,7 @@ def make_slug(url: str, taken: set[str]) -> str:
     labels = [label for label in host.split(".") if label not in _GENERIC_LABELS]
     base = re.sub(r"[^a-z0-9_-]+", "-", labels[0] if labels else host).strip("-")[:40] or "source"
     slug, counter = base, 2
-    while slug in taken:
+    while slug in taken or slug in RESERVED_SLUGS:
         slug, counter = f"{base}-{counter}", counter + 1
     return slug
 

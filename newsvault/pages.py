@@ -24,7 +24,7 @@ from newsvault.errors import FetchError, HTTPStatusError, NewsvaultError, NoArti
 from newsvault.extract import Extraction, RuleSet, extract, read_file
 from newsvault.extract.rules import PACKAGE_RULES
 from newsvault.fetch.client import Fetcher, Response
-from newsvault.models import Article, to_ms
+from newsvault.models import RESERVED_SLUGS, Article, to_ms
 from newsvault.normalize import canonical_url
 from newsvault.publish.markdown import publish_markdown
 from newsvault.store import Store
@@ -186,6 +186,8 @@ def host_slug(url: str) -> str:
     if len(labels) >= 3 and labels[-2] in _SECOND_LEVEL and len(labels[-1]) == 2:
         labels = labels[:-1]
     name = labels[-2] if len(labels) >= 2 else labels[0]
+    if name in RESERVED_SLUGS:  # index.hu -> index-hu; a bare host "all" -> all-page
+        name += "-" + (labels[-1] if len(labels) >= 2 else "page")
     return re.sub(r"[^a-z0-9_-]+", "-", name).strip("-") or "page"
 
 

@@ -33,7 +33,7 @@ from jinja2 import Environment, PackageLoader, select_autoescape
 from sqlalchemy import select
 
 from newsvault.files import write_atomic, write_if_changed
-from newsvault.models import CHINA_TIME, Source
+from newsvault.models import ALL_SOURCES, CHINA_TIME, Source
 from newsvault.publish import atom
 from newsvault.publish.i18n import words
 from newsvault.publish.images import image_mapper, mirrored
@@ -118,6 +118,7 @@ def templates(language: str, site_title: str) -> Environment:
     )
     env.filters.update(iso=_iso, day=_day, minute=_minute)
     env.globals.update(w=words(language), site_title=site_title, csp=META_CSP, app=False)
+    env.globals["all_feed"] = f"feeds/{ALL_SOURCES}.atom"
     return env
 
 
@@ -453,10 +454,9 @@ class SiteBuilder:
         for row in rows:
             if len(by_source[row.source]) < FEED_SIZE:
                 by_source[row.source].append(row)
-        groups = {"all": (self.settings["site.title"], rows[:FEED_SIZE])}
-        groups.update(
-            {slug: (self.names.get(slug, slug), found) for slug, found in by_source.items()}
-        )
+        groups = {slug: (self.names.get(slug, slug), found) for slug, found in by_source.items()}
+        # The site's own feed wins over a source an imported archive brought in under its name.
+        groups[ALL_SOURCES] = (self.settings["site.title"], rows[:FEED_SIZE])
         needed = sorted({r.id for _, found in groups.values() for r in found})
         contents = cache(lambda: dict(self._contents(needed)))  # read once, if a feed changed
         for name, (title, found) in groups.items():
