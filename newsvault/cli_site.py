@@ -66,9 +66,9 @@ def serve(
     """Serve the archive: reading, search, stories, URL submission, JSON API (/docs)."""
     import uvicorn
 
-    from newsvault.web.app import create_app
+    from newsvault.web.app import server_config
 
     archive = _archive()
-    application = create_app(archive.root)
+    config = server_config(archive.root, host, port)  # the app is built here: errors first
     out.print(f"newsvault: serving {archive.root} on http://{host}:{port}/ (Ctrl-C stops)")
-    uvicorn.run(application, host=host, port=port, log_level="warning")
+    uvicorn.Server(config).run()

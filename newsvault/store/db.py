@@ -20,7 +20,7 @@ from sqlalchemy.engine import Row
 from newsvault.captures import CaptureRef
 from newsvault.models import Article, to_ms
 from newsvault.store import schema
-from newsvault.store.schema import articles, captures, pages, sources, versions
+from newsvault.store.schema import articles, captures, pages, sources, submissions, versions
 
 FIRST_NUMBER = 0xFFFFF - 1  # ids count down from 1048575: the first article is 1048574
 _IN_CHUNK = 400  # values per IN (...): well under SQLite's bound-parameter limit
@@ -440,6 +440,12 @@ class Store:
 
     def version_count(self, article_id: int) -> int:
         query = select(func.count()).where(versions.c.article_id == article_id)
+        with self.engine.connect() as conn:
+            return int(conn.execute(query).scalar() or 0)
+
+    def submissions_waiting(self) -> int:
+        """Submissions queued or being archived."""
+        query = select(func.count()).where(submissions.c.status.in_(("queued", "running")))
         with self.engine.connect() as conn:
             return int(conn.execute(query).scalar() or 0)
 

@@ -2,7 +2,8 @@
 static site cannot do: search, URL submission with its progress, and a JSON API.
 
 Every response carries strict security headers; archived content and media get a
-Content-Security-Policy with `sandbox`, so nothing in them can run.
+Content-Security-Policy with `sandbox`, so nothing in them can run. Only files inside site/
+(and media/) are served; request targets and bodies are capped before they are read whole.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from html import escape
 from pathlib import Path
 from typing import Annotated, Any
 
+import uvicorn
 from fastapi import Depends, FastAPI, Form, Header, HTTPException, Request
 from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, RedirectResponse
 from pydantic import BaseModel
@@ -27,6 +29,7 @@ from newsvault.models import Source, to_ms
 from newsvault.publish.site import CONTENT_CSP, build_site, templates
 from newsvault.store.schema import articles, sources
 from newsvault.stories.search import list_stories, search
+from newsvault.web.guards import ForwardedClient, RequestLimits, networks
 from newsvault.web.submissions import Queue, RateLimit, Refused, validate_url
 
 APP_CSP = (
@@ -43,6 +46,8 @@ SITE_FILES = re.compile(
     r"|feeds/[\w-]+\.atom|captures/\d+\.warc\.gz|media/[0-9a-f]{2}/[0-9a-f]{64}\.\w+)$"
 )
 TYPES = {".atom": "application/atom+xml", ".gz": "application/warc", ".css": "text/css"}
+MAX_ID = 2**63 - 1  # the largest id SQLite stores; beyond it nothing can exist
+MAX_HEAD = 256 << 10  # request line and headers read whole, so a long target gets its 414
 
 
 class SubmissionIn(BaseModel):
@@ -69,7 +74,7 @@ def create_app(root: Path) -> FastAPI:
         with site_lock:
             build_site(store, archive.root, settings, archive.sources())
 
-    queue = Queue(archive, store, rebuild_site)
+    queue = Queue(archive, store, rebuild_site, settings["serve.queue_max"])
 
     @asynccontextmanager
     async def lifespan(_: FastAPI):
@@ -85,6 +90,9 @@ def create_app(root: Path) -> FastAPI:
         summary="A news archive: read, search, and submit pages to archive.",
         lifespan=lifespan,
     )
+    # inside the security headers (added below, so outside these): refusals carry them too
+    app.add_middleware(RequestLimits, max_body=settings["serve.max_body_bytes"])
+    app.add_middleware(ForwardedClient, trusted=networks(settings["serve.trusted_proxies"]))
 
     @app.middleware("http")
     async def security_headers(request: Request, call_next):
@@ -105,9 +113,11 @@ def create_app(root: Path) -> FastAPI:
         response.headers["X-Frame-Options"] = "DENY"
         return response
 
-    def page(template: str, status: int = 200, **context: Any) -> HTMLResponse:
+    def page(
+        template: str, status: int = 200, headers: dict[str, str] | None = None, **context: Any
+    ) -> HTMLResponse:
         html = env.get_template(template).render(root="/", sources=_names(), **context)
-        return HTMLResponse(html, status_code=status)
+        return HTMLResponse(html, status_code=status, headers=headers)
 
     def _names() -> dict[str, str]:
         return {s.slug: s.name for s in archive.sources()} | store.source_names()
@@ -160,20 +170,22 @@ def create_app(root: Path) -> FastAPI:
 
     @app.post("/submit")
     def submit_form(request: Request, urls: Annotated[str, Form()] = ""):
-        accepted, errors = [], []
+        accepted, refused = [], []
         for url in [u for u in urls.split() if u][:10] or [""]:
             try:
                 accepted.append(accept(url, client_of(request)))
             except Refused as exc:
-                errors.append(f"{url}: {exc}" if url else str(exc))
-        if errors or not accepted:
-            return page("submit.html", status=400, errors=errors, urls=urls)
+                refused.append((url, exc))
+        if refused:  # answered with the gravest refusal's status (a full queue: 503)
+            worst = max((exc for _, exc in refused), key=lambda exc: exc.status)
+            errors = [f"{url}: {exc}" if url else str(exc) for url, exc in refused]
+            return page("submit.html", worst.status, worst.headers, errors=errors, urls=urls)
         ids = ",".join(str(s.id) for s in accepted)
         return RedirectResponse(f"/submissions?ids={ids}", status_code=303)
 
     @app.get("/submissions", response_class=HTMLResponse)
     def submissions_page(ids: str = "") -> HTMLResponse:
-        numbers = [int(n) for n in ids.split(",") if n.isdigit()][:10]
+        numbers = [n for n in map(_id, ids.split(",")) if n][:10]
         jobs = [job for job in (queue.get(n) for n in numbers) if job]
         if not jobs:
             return page("message.html", status=404, message=words["not_found"])
@@ -188,26 +200,26 @@ def create_app(root: Path) -> FastAPI:
         try:
             job = accept(body.url, client_of(request))
         except Refused as exc:
-            return JSONResponse({"detail": str(exc)}, status_code=exc.status)
+            return JSONResponse({"detail": str(exc)}, exc.status, exc.headers)
         return JSONResponse(job.to_json(), status_code=200 if job.status == "done" else 202)
 
     @app.get("/api/submissions/{submission_id}")
     def api_submission(submission_id: int) -> dict[str, Any]:
-        job = queue.get(submission_id)
+        job = queue.get(submission_id) if 0 < submission_id <= MAX_ID else None
         if job is None:
             raise HTTPException(404, f"no submission {submission_id}")
         return job.to_json()
 
     @app.get("/api/articles/{article_id}")
     def api_article(article_id: int) -> dict[str, Any]:
-        article = store.article(article_id)
+        article = store.article(article_id) if 0 < article_id <= MAX_ID else None
         if article is None or article.removed:
             raise HTTPException(404, f"no article {article_id}")
         return article.to_json()
 
     @app.delete("/api/articles/{article_id}", dependencies=[Depends(admin)])
     def api_remove(article_id: int) -> dict[str, Any]:
-        if not store.remove_article(article_id, to_ms(time.time())):
+        if not 0 < article_id <= MAX_ID or not store.remove_article(article_id, to_ms(time.time())):
             raise HTTPException(404, f"no article {article_id} to remove")
         rebuild_site()
         return {"id": article_id, "removed": True}
@@ -222,7 +234,9 @@ def create_app(root: Path) -> FastAPI:
 
     @app.get("/api/stories")
     def api_stories(limit: int = 50, min_size: int = 2) -> dict[str, Any]:
-        told = list_stories(store, limit=max(1, min(limit, 500)), min_size=min_size)
+        told = list_stories(
+            store, limit=max(1, min(limit, 500)), min_size=max(0, min(min_size, MAX_ID))
+        )
         return {"stories": [story.to_json() for story in told]}
 
     @app.get("/api/sources")
@@ -250,13 +264,48 @@ def create_app(root: Path) -> FastAPI:
     @app.get("/{path:path}")
     def site_file(path: str):
         # media/ comes from the archive's own copy (the site's may lag behind a new mirror)
-        folder = archive.root if path.startswith("media/") else archive.root / "site"
-        target = folder / path
-        if not SITE_FILES.match(path) or not target.is_file():
+        if path.startswith("media/"):
+            target = _inside(archive.root / "media", path.removeprefix("media/"))
+        else:
+            target = _inside(archive.root / "site", path)
+        if not SITE_FILES.match(path) or target is None:
             return page("message.html", status=404, message=words["not_found"])
         return FileResponse(target, media_type=TYPES.get(target.suffix))
 
     return app
+
+
+def server_config(root: Path, host: str = "127.0.0.1", port: int = 8000) -> uvicorn.Config:
+    """uvicorn as `newsvault serve` runs it: forwarding headers are never taken from uvicorn
+    (the app reads them from serve.trusted_proxies only), request heads are capped."""
+    return uvicorn.Config(
+        create_app(root),
+        host=host,
+        port=port,
+        log_level="warning",
+        http="h11",
+        proxy_headers=False,
+        forwarded_allow_ips="",
+        h11_max_incomplete_event_size=MAX_HEAD,
+    )
+
+
+def _inside(folder: Path, path: str) -> Path | None:
+    """The file `path` names inside `folder`, or None: no `.`/`..` or empty segment, no
+    backslash or NUL, and nothing that resolves (through a symlink) outside `folder`."""
+    if "\\" in path or "\x00" in path or {"", ".", ".."} & set(path.split("/")):
+        return None
+    base = folder.resolve()
+    target = (base / path).resolve()
+    return target if target.is_relative_to(base) and target.is_file() else None
+
+
+def _id(text: str) -> int | None:
+    """A database id written in ASCII digits, or None (out of range included)."""
+    if not (text.isascii() and text.isdigit()) or len(text) > len(str(MAX_ID)):
+        return None
+    number = int(text)
+    return number if 0 < number <= MAX_ID else None
 
 
 def _marked(snippet: str) -> str:

@@ -5,6 +5,7 @@ worker thread, their state kept in the database so a restarted server picks up w
 from __future__ import annotations
 
 import ipaddress
+import logging
 import socket
 import threading
 import time
@@ -26,14 +27,22 @@ from newsvault.store.schema import submissions
 
 MAX_URL = 2048
 STATUSES = ("queued", "running", "done", "failed")
+FULL_RETRY = 60  # seconds a client is told to wait when the queue is full
+
+log = logging.getLogger(__name__)
 
 
 class Refused(NewsvaultError):
     """A submission not accepted: the message says why and what to do."""
 
-    def __init__(self, message: str, status: int = 400) -> None:
+    def __init__(self, message: str, status: int = 400, retry_after: int | None = None) -> None:
         super().__init__(message)
         self.status = status
+        self.retry_after = retry_after
+
+    @property
+    def headers(self) -> dict[str, str]:
+        return {"Retry-After": str(self.retry_after)} if self.retry_after else {}
 
 
 @dataclass
@@ -103,17 +112,26 @@ class RateLimit:
                 seen.popleft()
             if len(seen) >= self.per_minute:
                 wait = int(seen[0] + 60 - moment) + 1
-                raise Refused(f"too many submissions; try again in {wait} s", status=429)
+                raise Refused(f"too many submissions; try again in {wait} s", 429, wait)
             seen.append(moment)
 
 
 class Queue:
-    """Submissions in the database; `submit` answers at once, the worker archives."""
+    """Submissions in the database; `submit` answers at once, the worker archives. At most
+    `capacity` are queued or running at a time."""
 
-    def __init__(self, archive: Archive, store: Store, after_archiving: Callable[[], None]):
+    def __init__(
+        self,
+        archive: Archive,
+        store: Store,
+        after_archiving: Callable[[], None],
+        capacity: int = 100,
+    ) -> None:
         self.archive = archive
         self.store = store
         self.after_archiving = after_archiving
+        self.capacity = capacity
+        self._submitting = threading.Lock()
         self._wake = threading.Event()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -128,18 +146,26 @@ class Queue:
         existing = self.store.article_by_url(url, canonical_url(url))
         status, article_id = ("done", existing.id) if existing else ("queued", None)
         message = "already archived" if existing else None
-        with self.store.engine.begin() as conn:
-            new_id = conn.execute(
-                submissions.insert().values(
-                    url=url,
-                    client=client,
-                    status=status,
-                    article_id=article_id,
-                    message=message,
-                    created=now(),
-                    updated=now(),
+        with self._submitting:  # count and insert as one step: the bound holds
+            if not existing and self.store.submissions_waiting() >= self.capacity:
+                raise Refused(
+                    f"the archiving queue is full ({self.capacity} pages waiting); "
+                    f"try again in {FULL_RETRY} s",
+                    503,
+                    FULL_RETRY,
                 )
-            ).inserted_primary_key[0]
+            with self.store.engine.begin() as conn:
+                new_id = conn.execute(
+                    submissions.insert().values(
+                        url=url,
+                        client=client,
+                        status=status,
+                        article_id=article_id,
+                        message=message,
+                        created=now(),
+                        updated=now(),
+                    )
+                ).inserted_primary_key[0]
         self._wake.set()
         return Submission(new_id, url, status, article_id, message)
 
@@ -164,28 +190,40 @@ class Queue:
 
     def _work(self) -> None:
         while not self._stop.is_set():
-            job = self._next()
-            if job is None:
-                self._wake.wait(timeout=2)
-                self._wake.clear()
-                continue
-            self._set(job.id, "running")
             try:
-                report = archive_pages(self.archive, [job.url])[0]
-            except ArchiveError as exc:  # another process holds the archive: try again later
-                self._set(job.id, "queued", str(exc))
+                job = self._next()
+                if job is None:
+                    self._wake.wait(timeout=2)
+                    self._wake.clear()
+                    continue
+                self._run(job)
+            except Exception:  # the worker must outlive any one job or database hiccup
+                log.exception("submission worker: unexpected error; going on")
                 self._stop.wait(2)
-                continue
-            except NewsvaultError as exc:
-                self._set(job.id, "failed", str(exc))
-                continue
-            if report.article is None:
-                self._set(job.id, "failed", report.outcome)
-                continue
-            try:
-                self.after_archiving()
-            finally:
-                self._set(job.id, "done", report.outcome, report.article.id)
+
+    def _run(self, job: Submission) -> None:
+        self._set(job.id, "running")
+        try:
+            report = archive_pages(self.archive, [job.url])[0]
+        except ArchiveError as exc:  # another process holds the archive: try again later
+            self._set(job.id, "queued", str(exc))
+            self._stop.wait(2)
+            return
+        except NewsvaultError as exc:
+            self._set(job.id, "failed", str(exc))
+            return
+        except Exception as exc:
+            log.exception("submission %d (%s) failed", job.id, job.url)
+            self._set(job.id, "failed", one_line(f"internal error: {type(exc).__name__}: {exc}"))
+            return
+        if report.article is None:
+            self._set(job.id, "failed", report.outcome)
+            return
+        try:
+            self.after_archiving()
+        except Exception:  # archived all the same; the site catches up on the next rebuild
+            log.exception("submission %d: rebuilding the site failed", job.id)
+        self._set(job.id, "done", report.outcome, report.article.id)
 
     def _next(self) -> Submission | None:
         with self.store.engine.connect() as conn:
@@ -205,3 +243,9 @@ class Queue:
             values["article_id"] = article_id
         with self.store.engine.begin() as conn:
             conn.execute(submissions.update().where(submissions.c.id == job_id).values(**values))
+
+
+def one_line(text: str, limit: int = 300) -> str:
+    """`text` on one line, at most `limit` characters."""
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 1] + "…"
