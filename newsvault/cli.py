@@ -10,6 +10,7 @@ from typing import Annotated, Any
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 from typer.core import TyperGroup
@@ -62,6 +63,7 @@ ArchiveOption = Annotated[
         "else the nearest parent with newsvault.toml).",
     ),
 ]
+SKIPPED_SHOWN = 5  # reasons printed per source after a run; `sources list` keeps the first
 JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
 
 
@@ -168,17 +170,20 @@ def _run_with_progress(archive: Archive, sources: list[Source]) -> pipeline.RunR
 
 def _print_report(report: pipeline.RunReport) -> None:
     table = Table(title="newsvault run", title_justify="left")
-    numbers = ("new", "full text", "unchanged", "edited")
+    numbers = ("new", "full text", "unchanged", "edited", "skipped")
     for column in ("source", *numbers, "status"):
         table.add_column(column, justify="right" if column in numbers else "left")
     for s in report.sources:
-        status = (
-            f"[red]failed: {s.error}[/red]"
-            if s.failed
-            else ("not modified" if s.not_modified else "ok")
-        )
-        table.add_row(s.slug, str(s.new), str(s.full_text), str(s.unchanged), str(s.edited), status)
+        colour = "red" if s.failed else ("yellow" if s.skipped or s.pages_failed else "")
+        status = f"[{colour}]{s.status}[/{colour}]" if colour else s.status
+        table.add_row(
+            s.slug, str(s.new), str(s.full_text), str(s.unchanged), str(s.edited),
+            str(len(s.skipped)), status,
+        )  # fmt: skip
     out.print(table)
+    for s in report.sources:
+        for line in s.details(SKIPPED_SHOWN):
+            out.print(line, markup=False, highlight=False, soft_wrap=True)
     failed = len(report.failed)
     out.print(
         f"{report.new} new articles from {len(report.sources) - failed} "
@@ -206,7 +211,9 @@ def list_command(
         for column in ("id", "source", "number", "published", "title"):
             table.add_column(column)
         for a in articles:
-            table.add_row(str(a.id), a.source, str(a.number), ms_to_iso(a.published) or "", a.title)
+            table.add_row(
+                str(a.id), a.source, str(a.number), ms_to_iso(a.published) or "", escape(a.title)
+            )
         out.print(table)
     finally:
         store.close()
@@ -329,18 +336,21 @@ def sources_list(as_json: JsonOption = False) -> None:
                 "last_success": ms_to_iso(state.last_success) if state else None,
                 "last_error": state.last_error if state else None,
                 "failures": state.failures if state else 0,
+                "note": state.note if state else None,
             }
         )
     if as_json:
         _print_json(rows)
         return
     table = Table()
-    for column in ("slug", "name", "articles", "last fetched", "failures", "last error", "url"):
+    for column in ("slug", "name", "articles", "last fetched", "failures", "status", "url"):
         table.add_column(column)
     for r in rows:
+        status = f"[red]{escape(r['last_error'])}[/red]" if r["last_error"] else ""
+        status = status or (f"[yellow]{escape(r['note'])}[/yellow]" if r["note"] else "ok")
         table.add_row(
-            r["slug"], r["name"], str(r["articles"]), r["last_fetched"] or "never",
-            str(r["failures"]), r["last_error"] or "", r["url"],
+            r["slug"], escape(r["name"]), str(r["articles"]), r["last_fetched"] or "never",
+            str(r["failures"]), status, escape(r["url"]),
         )  # fmt: skip
     out.print(table)
 

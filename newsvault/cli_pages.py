@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich.markup import escape
 from rich.table import Table
 
 from newsvault.cli import _archive, _print_json, app, err, out
@@ -123,7 +124,7 @@ def archive_command(
         for report in reports:
             where = f"{report.article.source}/{report.article.number}" if report.article else ""
             colour = "red" if report.failed else "green"
-            table.add_row(report.url, f"[{colour}]{report.outcome}[/]", where)
+            table.add_row(escape(report.url), f"[{colour}]{escape(report.outcome)}[/]", where)
         out.print(table)
     raise typer.Exit(1 if any(r.failed for r in reports) else 0)
 
@@ -142,7 +143,8 @@ def rules_test(
     for column in ("rule", "sample", "result"):
         table.add_column(column)
     for result in results:
-        verdict = "[green]ok[/]" if result.ok else "[red]" + "; ".join(result.failures) + "[/]"
+        failures = escape("; ".join(result.failures))
+        verdict = "[green]ok[/]" if result.ok else f"[red]{failures}[/]"
         table.add_row(result.rule.path.name, result.sample.file.name, verdict)
     out.print(table)
     failed = sum(not r.ok for r in results)

@@ -147,4 +147,4 @@ def story_command(
             escape(article["title"]),
         )
     out.print(table)
-    out.print(f"First reported by {data['first_reported_by']}.")
+    out.print(f"First reported by {data['first_reported_by']}.", markup=False, highlight=False)

@@ -17,7 +17,8 @@ from lxml import etree
 
 from newsvault.errors import FeedError
 from newsvault.fetch.charset import to_utf8_xml
-from newsvault.normalize import Image, absolute_url, canonical_url, text_and_images
+from newsvault.links import web_url
+from newsvault.normalize import CONTROL, Image, canonical_url, text_and_images
 
 _HTML_START = re.compile(rb"^\s*(<!--.*?-->\s*)*<(!doctype\s+html|html|head|body)\b", re.I | re.S)
 _LANGUAGE = re.compile(
@@ -50,6 +51,7 @@ class Feed:
     link: str | None
     lang: str | None
     items: list[FeedItem]
+    skipped: list[str] = field(default_factory=list)  # one line for each item not taken
 
 
 def parse_feed(body: bytes, content_type: str | None, url: str) -> Feed:
@@ -66,23 +68,28 @@ def parse_feed(body: bytes, content_type: str | None, url: str) -> Feed:
         if parsed is None:
             raise FeedError(f"not a readable feed ({_short(first)})") from None
     feed = parsed.get("feed") or {}
-    link = absolute_url(url, feed.get("link") or "") or url
+    link = web_url(_text(feed.get("link")), url) or url
     entries = parsed.get("entries") or []
     origins = _rss_sources(data, len(entries))
-    items = [
-        item
-        for entry, origin in zip(entries, origins, strict=True)
-        if (item := _item(entry, base=url, origin=origin)) is not None
-    ]
-    if not items:
+    items: list[FeedItem] = []
+    skipped: list[str] = []
+    for number, (entry, origin) in enumerate(zip(entries, origins, strict=True), start=1):
+        try:
+            items.append(_item(entry, base=url, origin=origin))
+        except SkippedItem as exc:
+            skipped.append(f"item {number}: {exc}")
+        except Exception as exc:  # one bad item never stops the rest of its feed
+            skipped.append(f"item {number}: unreadable ({_short(exc)})")
+    if not items and not skipped:
         _require_well_formed(data)
         if not feed.get("title"):
             raise FeedError("no feed items and no feed title: is this URL a feed?")
     return Feed(
         title=(feed.get("title") or "").strip() or None,
         link=link,
-        lang=feed.get("language") or _language(data),
+        lang=_text(feed.get("language")) or _language(data),
         items=items,
+        skipped=skipped,
     )
 
 
@@ -121,22 +128,27 @@ def _rss_sources(data: bytes, count: int) -> list[str | None]:
     return found if len(found) == count else [None] * count
 
 
-def _item(entry: dict, *, base: str, origin: str | None) -> FeedItem | None:
+class SkippedItem(Exception):
+    """An item that cannot be archived; the message says why, in a few words."""
+
+
+def _item(entry: dict, *, base: str, origin: str | None) -> FeedItem:
     link = _link(entry)
-    url = absolute_url(base, link) if link else ""
-    guid = (entry.get("id") or "").strip()
-    if not url and guid.startswith(("http://", "https://")):
-        url = guid
+    url = web_url(link, base)
+    guid = _text(entry.get("id"))
+    if not url:
+        url = web_url(guid)
     if guid == link:  # fastfeedparser fills a missing guid with the link
         guid = ""
     key = guid or (canonical_url(url) if url else "")
     if not key:
-        return None
+        why = f"its link {link[:80]!r} is not a web address" if link else "no link and no guid"
+        raise SkippedItem(why)
     content, is_summary = _content(entry)
     title = _text(entry.get("title")) or _first_words(content) or url
     return FeedItem(
         key=key,
-        url=url or guid,
+        url=url,
         title=title,
         published=_date(entry),
         author=_author(entry),
@@ -172,14 +184,20 @@ def _date(entry: dict) -> dt.datetime | None:
         if not value:
             continue
         parsed = entry.get(f"{key}_parsed")  # feedparser's struct_time, always UTC
-        if parsed:
-            return dt.datetime(*parsed[:6], tzinfo=dt.UTC)
         try:
+            if parsed:
+                return _plausible(dt.datetime(*parsed[:6], tzinfo=dt.UTC))
             moment = dt.datetime.fromisoformat(str(value).replace("Z", "+00:00"))
-        except ValueError:
+        except (ValueError, TypeError, OverflowError):
             continue
-        return moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)
+        return _plausible(moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC))
     return None
+
+
+def _plausible(moment: dt.datetime) -> dt.datetime | None:
+    """A date that can be stored and shown: far-off years (0001, 9999: placeholders, or
+    overflows once shifted to UTC+8 for list pages) count as no date."""
+    return moment if 1800 <= moment.year < 9000 else None
 
 
 def _author(entry: dict) -> str | None:
@@ -203,21 +221,21 @@ def _images(entry: dict, base: str) -> list[Image]:
         href = enclosure.get("url") or enclosure.get("href")
         kind = enclosure.get("type") or ""
         if href and (kind.startswith("image/") or href.lower().endswith(_IMAGE_EXTENSIONS)):
-            images.append(Image(absolute_url(base, href)))
+            images.append(Image(web_url(href, base)))
     for media in entry.get("media_content") or []:
         href = media.get("url")
         if href and (
             media.get("medium") == "image" or (media.get("type") or "").startswith("image/")
         ):
-            images.append(Image(absolute_url(base, href)))
-    seen: set[str] = set()
+            images.append(Image(web_url(href, base)))
+    seen: set[str] = {""}  # an image whose URL is not a web address is dropped
     return [i for i in images if not (i.src in seen or seen.add(i.src))]
 
 
 def _text(value: object) -> str:
     if value is None:
         return ""
-    return " ".join(str(value).split())
+    return " ".join(CONTROL.sub("", str(value)).split())
 
 
 def _first_words(html: str) -> str:

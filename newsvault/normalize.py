@@ -9,10 +9,13 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from urllib.parse import parse_qsl, urlencode, urljoin, urlsplit, urlunsplit
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import lxml.html
 import nh3
+from lxml import etree
+
+from newsvault.links import web_url
 
 _URL_ATTRIBUTES = {"href", "src", "cite", "poster"}
 _TAGS = set(nh3.ALLOWED_TAGS) | {"picture", "source", "video", "audio", "section"}
@@ -26,6 +29,8 @@ _BLOCK_TAGS = {
     "figure", "figcaption", "tr", "table", "ul", "ol", "section", "article", "hr",
 }  # fmt: skip
 _SPACES = re.compile(r"[ \t\r\f\v\u00a0\u3000]+")
+# Control characters have no use in text and are invalid in XML (lxml refuses them).
+CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 
 @dataclass(frozen=True)
@@ -57,34 +62,34 @@ def canonical_url(url: str) -> str:
     return urlunsplit((parts.scheme.lower(), netloc, parts.path or "/", query, ""))
 
 
-def absolute_url(base: str, url: str) -> str:
-    return urljoin(base, url.strip()) if base else url.strip()
-
-
 def sanitize_html(html: str, base_url: str) -> str:
-    """Safe HTML with absolute URLs; javascript: and other non-web schemes are removed."""
+    """Safe HTML with absolute URLs; a link or image that is not http(s) loses its URL."""
 
     def absolutize(tag: str, attribute: str, value: str) -> str | None:
         if attribute in _URL_ATTRIBUTES:
-            return absolute_url(base_url, value)
+            return web_url(value, base_url) or None
         return value
 
     return nh3.clean(
-        html,
+        CONTROL.sub("", html),
         tags=_TAGS,
         attributes=_ATTRIBUTES,
         attribute_filter=absolutize,
         link_rel="noopener noreferrer nofollow",
-        url_schemes={"http", "https", "mailto"},
+        url_schemes={"http", "https"},
     )
 
 
 def text_and_images(html: str) -> tuple[str, list[Image]]:
     """Plain text (one line per block, a figure's caption on its own line) and the images of
     sanitized HTML with their captions."""
+    html = CONTROL.sub("", html)
     if not html.strip():
         return "", []
-    root = lxml.html.fragment_fromstring(html, create_parent="div")
+    try:
+        root = lxml.html.fragment_fromstring(html, create_parent="div")
+    except etree.ParserError:  # nothing but a doctype, a comment or a processing instruction
+        return "", []
     images: list[Image] = []
     for img in root.iter("img"):
         src = img.get("src")

@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from newsvault.archive import Archive
 from newsvault.captures import CaptureRef, CaptureWriter
@@ -31,6 +31,7 @@ from newsvault.publish.markdown import PublishResult, publish_markdown
 from newsvault.store import Store
 from newsvault.stories.process import process_pending
 
+BATCH = 200  # items converted and stored per transaction
 FULL_TEXT_CHARS = 300  # with fetch_full = "auto", items with less text get their page fetched
 FEED_ACCEPT = (
     "application/rss+xml, application/atom+xml, application/feed+json, "
@@ -48,10 +49,45 @@ class SourceReport:
     error: str | None = None
     not_modified: bool = False
     full_text: int = 0  # items whose article was fetched from its page
+    pages_failed: int = 0  # pages wanted for full text that could not be had: summary kept
+    skipped: list[str] = field(default_factory=list)  # items not archived, one line each
+    deferred: int = 0  # new items past fetch.max_items, left for the next poll
 
     @property
     def failed(self) -> bool:
         return self.error is not None
+
+    @property
+    def status(self) -> str:
+        """A few words: what came of this source (the reasons are in `details`)."""
+        if self.error is not None:
+            return "failed"
+        notes = ["not modified" if self.not_modified else "ok"]
+        if self.pages_failed:
+            notes.append(f"{self.pages_failed} pages failed")
+        if self.skipped:
+            notes.append(f"{len(self.skipped)} skipped")
+        if self.deferred:
+            notes.append(f"{self.deferred} left for the next poll")
+        return ", ".join(notes)
+
+    def details(self, most: int) -> list[str]:
+        """Whole lines on what went wrong, at most `most` of the skipped items."""
+        lines = [f"{self.slug}: failed: {self.error}"] if self.error else []
+        if self.pages_failed:
+            lines.append(
+                f"{self.slug}: {self.pages_failed} article pages could not be fetched or held "
+                "no article; the feed's text was kept (see `newsvault show ID`)"
+            )
+        lines += [f"{self.slug}: skipped {reason}" for reason in self.skipped[:most]]
+        if len(self.skipped) > most:
+            lines.append(f"{self.slug}: skipped {len(self.skipped) - most} more items")
+        if self.deferred:
+            lines.append(
+                f"{self.slug}: {self.deferred} new items past fetch.max_items are left for "
+                "the next poll"
+            )
+        return lines
 
 
 @dataclass
@@ -105,9 +141,11 @@ async def _run_all(
     reports: dict[str, SourceReport] = {}
     rules = archive_rules(archive)
 
+    max_items = archive.settings["fetch.max_items"]
+
     async def one(source: Source) -> None:
         report = await _archive_source(
-            fetcher, store, writer, rules, source, states.get(source.slug)
+            fetcher, store, writer, rules, source, states.get(source.slug), max_items
         )
         reports[source.slug] = report
         if on_source_done:
@@ -121,7 +159,9 @@ async def _run_all(
     return [reports[s.slug] for s in sources]
 
 
-async def _archive_source(fetcher, store, writer, rules, source, state) -> SourceReport:
+async def _archive_source(
+    fetcher, store, writer, rules, source, state, max_items: int
+) -> SourceReport:
     report = SourceReport(slug=source.slug, name=source.name)
     source_id = store.ensure_source(source.slug, source.name, source.url)
     now = to_ms(time.time())
@@ -159,35 +199,76 @@ async def _archive_source(fetcher, store, writer, rules, source, state) -> Sourc
         store.record_fetch(source_id, now=now, error=report.error)
         return report
     fetched = to_ms(response.fetched)
-    # Oldest first, so the newest gets the lowest number; feeds list the newest first.
-    ordered = sorted(
-        enumerate(feed.items), key=lambda pair: (_published(pair[1], fetched), -pair[0])
-    )
-    items = [to_article(item, feed, source.slug, fetched) for _, item in ordered]
-    if source.fetch_full != "never":
-        known = store.known_keys(source_id, items)
+    capture_id = capture if isinstance(capture, int) else store.add_capture(capture)
+    report.skipped = list(feed.skipped)
+    known = store.known_keys(source_id, feed.items)
+    items = _taken(feed.items, known, max_items, fetched, report)
+    for start in range(0, len(items), BATCH):  # bounded memory, a transaction per batch
+        pairs: list[tuple[FeedItem, Article]] = []
+        for item in items[start : start + BATCH]:
+            try:
+                pairs.append((item, to_article(item, feed, source.slug, fetched)))
+            except Exception as exc:  # one bad item never stops the rest of its feed
+                report.skipped.append(f"{item.url or item.key}: {_one_line(exc)}")
         wanted = [
             article
-            for (_, item), article in zip(ordered, items, strict=True)
-            if article.key not in known
-            and article.url not in known
-            and article.url.startswith(("http://", "https://"))
+            for item, article in pairs
+            if source.fetch_full != "never"
+            and item.key not in known
+            and item.url not in known
+            and article.url
             and (source.fetch_full == "always" or item.is_summary or _short(article.text))
         ]
-        report.full_text = sum(
-            await asyncio.gather(
-                *(_fill_from_page(fetcher, store, writer, rules, a) for a in wanted)
-            )
+        filled = await asyncio.gather(
+            *(_fill_from_page(fetcher, store, writer, rules, a) for a in wanted)
         )
-    added = store.add_articles(source_id, items, capture)
-    report.new, report.unchanged, report.edited = len(added.new), added.unchanged, added.edited
+        report.full_text += sum(filled)
+        report.pages_failed += len(filled) - sum(filled)
+        added = store.add_articles(source_id, [article for _, article in pairs], capture_id)
+        report.new += len(added.new)
+        report.unchanged += added.unchanged
+        report.edited += added.edited
+    deferred = report.deferred > 0  # the next poll must get the whole document again
     store.record_fetch(
         source_id,
         now=now,
-        etag=response.headers.get("ETag"),
-        last_modified=response.headers.get("Last-Modified"),
+        etag=None if deferred else response.headers.get("ETag"),
+        last_modified=None if deferred else response.headers.get("Last-Modified"),
+        forget_validators=deferred,
+        note=_note(report),
     )
     return report
+
+
+def _taken(
+    items: list[FeedItem], known: set[str], max_items: int, fetched: int, report: SourceReport
+) -> list[FeedItem]:
+    """The items of one feed document this poll takes, oldest first (so the newest gets the
+    lowest number): the newest `max_items` of those not archived yet, and the archived ones
+    among the document's first `max_items` (to notice edits)."""
+    fresh = [i for i in items if i.key not in known and i.url not in known]
+    fresh.sort(key=lambda i: _published(i, fetched), reverse=True)
+    report.deferred = max(0, len(fresh) - max_items)
+    chosen = {id(i) for i in fresh[:max_items]}
+    chosen |= {id(i) for i in items[:max_items] if i.key in known or i.url in known}
+    ordered = [(n, item) for n, item in enumerate(items) if id(item) in chosen]
+    ordered.sort(key=lambda pair: (_published(pair[1], fetched), -pair[0]))
+    return [item for _, item in ordered]
+
+
+def _note(report: SourceReport) -> str | None:
+    """What the source's status keeps of this poll besides success: items not archived."""
+    notes = []
+    if report.skipped:
+        notes.append(f"{len(report.skipped)} items skipped, e.g. {report.skipped[0]}")
+    if report.deferred:
+        notes.append(f"{report.deferred} items left for the next poll")
+    return "; ".join(notes) or None
+
+
+def _one_line(exc: BaseException) -> str:
+    text = str(exc).splitlines()[0][:160] if str(exc).strip() else ""
+    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
 
 
 def _short(text: str) -> bool:
@@ -209,9 +290,10 @@ async def _fill_from_page(fetcher, store, writer, rules, article: Article) -> bo
     capture_id = capture if isinstance(capture, int) else None
     try:
         found = extract(response.body, response.url, response.content_type, rules=rules)
-    except NoArticle as exc:
+    except Exception as exc:  # no article, or an extractor failing on one page: summary kept
+        outcome = str(exc) if isinstance(exc, NoArticle) else f"failed: {_one_line(exc)}"
         store.record_page(
-            response.url, str(exc), seen=article.fetched, capture_id=capture_id, article_id=None
+            response.url, outcome, seen=article.fetched, capture_id=capture_id, article_id=None
         )
         return False
     article.html, article.text, article.images = found.html, found.text, found.images

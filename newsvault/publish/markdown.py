@@ -25,6 +25,13 @@ from newsvault.models import CHINA_TIME, Article
 from newsvault.store import Store
 
 _HEADER = re.compile(r"<!--(-?\d+)-->\n\[(.*)\]\((.*)\)\n------\n\n", re.S)
+# A title is text: `<` and `>` as entities (no markup in any renderer that allows HTML), and
+# `](` broken so that a title cannot open a link of its own. Nothing else changes, so an
+# archive whose titles hold none of these (seed 000) is written back byte for byte.
+_TITLE_ESCAPES = {"<": "&lt;", ">": "&gt;", "](": "]\\("}
+_TITLE_SPECIAL = re.compile("|".join(re.escape(k) for k in _TITLE_ESCAPES))
+_TITLE_ESCAPED = re.compile("|".join(re.escape(v) for v in _TITLE_ESCAPES.values()))
+_TITLE_PLAIN = {v: k for k, v in _TITLE_ESCAPES.items()}
 _LIST_ENTRY = re.compile(r"^(\d{1,2})-(\d{1,2}) \[(.*)\]\(/articles/([^/]+)/(\d+)\.md\)$")
 
 
@@ -55,10 +62,20 @@ def flatten(html: str) -> str:
     return "".join(line.strip() for line in html.splitlines())
 
 
+def markdown_title(title: str) -> str:
+    """A title as the text of a markdown link: it renders as the same text everywhere."""
+    return _TITLE_SPECIAL.sub(lambda m: _TITLE_ESCAPES[m.group()], title.strip())
+
+
+def plain_title(written: str) -> str:
+    """The title `markdown_title` wrote."""
+    return _TITLE_ESCAPED.sub(lambda m: _TITLE_PLAIN[m.group()], written)
+
+
 def render_article(article: Article) -> str:
     return (
         f"<!--{article.published}-->\n"
-        f"[{article.title.strip()}]({article.url})\n"
+        f"[{markdown_title(article.title)}]({_link_target(article.url)})\n"
         "------\n\n"
         f"{flatten(article.html)}\n"
     )
@@ -69,7 +86,7 @@ def render_list(name: str, articles: list[Article]) -> str:
     for article in articles:
         day = dt.datetime.fromtimestamp(article.published / 1000, CHINA_TIME)
         lines.append(
-            f"{day.month}-{day.day} [{article.title.strip()}]"
+            f"{day.month}-{day.day} [{markdown_title(article.title)}]"
             f"(/articles/{article.source}/{article.number}.md)\n\n"
         )
     return "".join(lines)
@@ -83,7 +100,7 @@ def parse_article(text: str, where: str) -> ParsedArticle:
             "(expected <!--ms--> / [title](url) / ------ / empty line / content)"
         )
     published, title, url = header.groups()
-    return ParsedArticle(int(published), title, url, text[header.end() : -1])
+    return ParsedArticle(int(published), plain_title(title), url, text[header.end() : -1])
 
 
 def parse_list(text: str, where: str) -> ParsedList:
@@ -96,6 +113,14 @@ def parse_list(text: str, where: str) -> ParsedList:
         if entry:
             numbers.append((entry.group(4), int(entry.group(5))))
     return ParsedList(name=lines[0], slugs={slug for slug, _ in numbers}, numbers=numbers)
+
+
+def _link_target(url: str) -> str:
+    """A link's URL as markdown reads it: the store gives web URLs with spaces and angle
+    brackets encoded; a parenthesis left unbalanced would end the link early."""
+    if url.count("(") != url.count(")"):
+        return url.replace("(", "%28").replace(")", "%29")
+    return url
 
 
 def publish_markdown(

@@ -14,25 +14,25 @@ from collections.abc import Callable
 
 import nh3
 
+from newsvault.links import web_url
+
 _TAGS = (set(nh3.ALLOWED_TAGS) | {"figure", "figcaption", "picture", "source"}) - {"area", "map"}
 _ATTRIBUTES = {tag: set(attrs) - {"style"} for tag, attrs in nh3.ALLOWED_ATTRIBUTES.items()}
 _ATTRIBUTES.setdefault("source", set()).update({"srcset", "type"})
 _ATTRIBUTES.setdefault("img", set()).update({"src", "alt", "title", "width", "height"})
-_WEB = ("http://", "https://")
 _CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")  # no use in text, invalid in XML
 
 
 def reader_html(html: str, image_url: Callable[[str], str] = lambda url: url) -> str:
-    """Safe HTML for a reader: only web links (opened without referrer or opener), images
+    """Safe HTML for a reader: only http(s) links (opened without referrer or opener), images
     through `image_url`; srcset is dropped (its candidates would bypass the image policy)."""
 
     def rewrite(tag: str, attribute: str, value: str) -> str | None:
         if attribute in ("src", "srcset") and tag in ("img", "source"):
-            if attribute == "srcset" or not value.startswith(_WEB):
-                return None
-            return image_url(value)
-        if attribute == "href" and not value.startswith((*_WEB, "mailto:")):
-            return None
+            src = web_url(value) if attribute == "src" else ""
+            return image_url(src) if src else None
+        if attribute == "href":
+            return web_url(value) or None
         return value
 
     return nh3.clean(
@@ -41,6 +41,6 @@ def reader_html(html: str, image_url: Callable[[str], str] = lambda url: url) ->
         attributes=_ATTRIBUTES,
         attribute_filter=rewrite,
         link_rel="noopener noreferrer nofollow",
-        url_schemes={"http", "https", "mailto"},
+        url_schemes={"http", "https"},
         strip_comments=True,
     )

@@ -1,23 +1,25 @@
 """The store: sources' fetch state, captures, articles and their versions.
 
 SQLite in WAL mode by default (one writer: the archive lock guarantees it), any SQLAlchemy
-URL otherwise. Each feed's new articles are written in one transaction together with the
-capture they came from, so a killed run leaves either all of a feed's items or none.
+URL otherwise. A feed's new articles are written in batches, each in one transaction; the
+feed's validators (ETag, Last-Modified) only after the last, so a killed run is finished by
+the next one.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy import Connection, Engine, create_engine, event, func, select, text
 from sqlalchemy.engine import Row
 
 from newsvault.captures import CaptureRef
+from newsvault.links import safe_links, web_url
 from newsvault.models import Article, to_ms
 from newsvault.store import schema
 from newsvault.store.schema import articles, captures, pages, sources, submissions, versions
@@ -39,7 +41,18 @@ class SourceState:
     last_success: int | None
     last_error: str | None
     failures: int
+    note: str | None = None  # items the last successful poll could not take, in one line
     articles: int = 0
+
+
+class Keyed(Protocol):
+    """A feed item or an article: known to its source by key, or else by URL."""
+
+    @property
+    def key(self) -> str: ...
+
+    @property
+    def url(self) -> str: ...
 
 
 @dataclass
@@ -151,13 +164,18 @@ class Store:
         error: str | None = None,
         etag: str | None = None,
         last_modified: str | None = None,
+        forget_validators: bool = False,
+        note: str | None = None,
     ) -> None:
+        """A poll's outcome: an error, or success with the feed's validators (kept as they
+        were when it sent none, dropped with `forget_validators`) and a `note` on items it
+        could not take."""
         with self.engine.begin() as conn:
             if error is None:
                 values: dict[str, Any] = dict(
-                    last_fetched=now, last_success=now, last_error=None, failures=0
+                    last_fetched=now, last_success=now, last_error=None, failures=0, note=note
                 )
-                if etag is not None or last_modified is not None:
+                if etag is not None or last_modified is not None or forget_validators:
                     values.update(etag=etag, last_modified=last_modified)
             else:
                 values = dict(last_fetched=now, last_error=error, failures=sources.c.failures + 1)
@@ -259,7 +277,7 @@ class Store:
                     result.unchanged += 1
         return result
 
-    def known_keys(self, source_id: int, items: list[Article]) -> set[str]:
+    def known_keys(self, source_id: int, items: Sequence[Keyed]) -> set[str]:
         """The keys and URLs among `items` this source has stored already."""
         with self.engine.connect() as conn:
             return set(self._known(conn, source_id, items))
@@ -285,7 +303,7 @@ class Store:
             return [outcome for (outcome,) in conn.execute(query)]
 
     def _known(
-        self, conn: Connection, source_id: int, items: list[Article]
+        self, conn: Connection, source_id: int, items: Sequence[Keyed]
     ) -> dict[str, tuple[int, str]]:
         """(id, content hash) of this source's stored articles, by key and by URL, for the
         keys and URLs among `items`."""
@@ -471,26 +489,37 @@ def _article_row(source_id: int, item: Article, digest: str) -> dict[str, Any]:
 
 
 def _article(row: Row[Any]) -> Article:
+    """An article as it leaves the store: every URL in it through the one outgoing rule
+    (links.py), whatever wrote the row."""
     return Article(
         id=row.id,
         source=row.slug,
         number=row.number,
         key=row.key,
-        url=row.url,
+        url=web_url(row.url),
         title=row.title,
         author=row.author,
         origin=row.origin,
         lang=row.lang,
         published=row.published,
         fetched=row.fetched,
-        html=getattr(row, "html", ""),
+        html=safe_links(getattr(row, "html", "")),
         text=getattr(row, "text", ""),
-        images=json.loads(row.images),
+        images=_web_images(json.loads(row.images)),
         capture_id=row.capture_id,
         copy_of=getattr(row, "copy_of", None),
         story_id=getattr(row, "story_id", None),
         removed=getattr(row, "removed", None),
     )
+
+
+def _web_images(images: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    kept = []
+    for image in images:
+        src = web_url(image.get("src")) if isinstance(image, dict) else ""
+        if src:
+            kept.append({**image, "src": src})
+    return kept
 
 
 def _sqlite_pragmas(synchronous: str):

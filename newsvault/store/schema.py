@@ -151,6 +151,11 @@ MIGRATIONS: list[list[str]] = [
         )""",
         "CREATE INDEX submissions_status ON submissions (status)",
     ],
+    [
+        # What the last successful poll of a source could not take: skipped items, items
+        # left for the next poll.
+        "ALTER TABLE sources ADD COLUMN note TEXT",
+    ],
 ]
 ONLY_ON = "::"  # "sqlite::CREATE ..." runs on SQLite only
 
@@ -172,6 +177,7 @@ sources = Table(
     Column("last_success", BigInteger),
     Column("last_error", Text),
     Column("failures", Integer, nullable=False),
+    Column("note", Text),
 )
 
 captures = Table(

@@ -78,6 +78,8 @@ def assign_story(
 
 
 def _count_terms(conn: Connection, terms: Counter[str]) -> None:
+    if not terms:  # a one-character headline and no text: nothing to count
+        return
     conn.execute(
         text(
             "INSERT INTO term_df (term, n) VALUES (:term, 1) "

@@ -3,11 +3,13 @@
 Runs right after articles are stored (`newsvault run`, `archive`, `import-markdown`) and
 before any search or story listing, on every article not yet `grouped`, oldest first, a
 batch per transaction: a run killed half-way is finished by the next one, and nothing is
-recomputed for articles already done.
+recomputed for articles already done. An article that cannot be processed (a bug, or input
+nobody foresaw) is marked FAILED and logged, so it never holds up the ones after it.
 """
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 
 from sqlalchemy import Connection, func, select, text, update
@@ -19,6 +21,8 @@ from newsvault.stories.duplicates import find_original, shingles
 from newsvault.stories.fold import fold, tokens
 
 BATCH = 200
+PENDING, DONE, FAILED = 0, 1, 2  # values of articles.grouped
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -26,6 +30,7 @@ class ProcessReport:
     articles: int = 0
     copies: int = 0
     new_stories: int = 0
+    failed: int = 0
 
 
 def process_pending(store: Store) -> ProcessReport:
@@ -35,7 +40,7 @@ def process_pending(store: Store) -> ProcessReport:
         with store.engine.connect() as conn:
             pending = conn.execute(
                 select(articles.c.id, articles.c.title, articles.c.text, articles.c.published)
-                .where(articles.c.grouped == 0)
+                .where(articles.c.grouped == PENDING)
                 .order_by(articles.c.published, articles.c.id)
                 .limit(BATCH)
             ).all()
@@ -43,12 +48,32 @@ def process_pending(store: Store) -> ProcessReport:
             return report
         with store.engine.connect() as conn:
             total = conn.execute(
-                select(func.count()).select_from(articles).where(articles.c.grouped == 1)
+                select(func.count()).select_from(articles).where(articles.c.grouped == DONE)
             ).scalar()
-        with store.engine.begin() as conn:  # a batch per transaction: `grouped` commits with it
-            for row in pending:
+        try:
+            with store.engine.begin() as conn:  # a batch per transaction, `grouped` with it
+                batch = ProcessReport()
+                for number, row in enumerate(pending):
+                    _process(conn, row, batch, sqlite, total + number)
+        except Exception:  # find the article at fault: one transaction each
+            batch = _one_by_one(store, pending, sqlite, total)
+        for name in ("articles", "copies", "new_stories", "failed"):
+            setattr(report, name, getattr(report, name) + getattr(batch, name))
+
+
+def _one_by_one(store: Store, pending, sqlite: bool, total: int) -> ProcessReport:
+    report = ProcessReport()
+    for row in pending:
+        try:
+            with store.engine.begin() as conn:
                 _process(conn, row, report, sqlite, total)
                 total += 1
+        except Exception as exc:
+            log.warning("article %s left out of search and stories: %s", row.id, exc)
+            with store.engine.begin() as conn:
+                conn.execute(update(articles).where(articles.c.id == row.id).values(grouped=FAILED))
+            report.failed += 1
+    return report
 
 
 def _process(conn: Connection, row, report: ProcessReport, sqlite: bool, total: int) -> None:
@@ -60,7 +85,7 @@ def _process(conn: Connection, row, report: ProcessReport, sqlite: bool, total: 
     _story, created = assign_story(conn, row.id, row.title, row.published, terms, original, total)
     report.new_stories += created
     conn.execute(
-        update(articles).where(articles.c.id == row.id).values(copy_of=original, grouped=1)
+        update(articles).where(articles.c.id == row.id).values(copy_of=original, grouped=DONE)
     )
     report.articles += 1
     report.copies += original is not None
