@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from typing import Any
 
 from newsvault.errors import ArchiveError
@@ -34,6 +34,12 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("fetch.backoff", 1.0, "Seconds before the first retry; doubles each time."),
     Setting("fetch.concurrency", 16, "Requests in flight at once."),
     Setting("fetch.per_host", 2, "Requests in flight at once to one host."),
+    Setting(
+        "fetch.max_items",
+        1000,
+        "Items taken from one feed document per poll, newest first; the rest wait for the "
+        "next poll.",
+    ),
     Setting("fetch.user_agent", USER_AGENT, "The User-Agent header sent."),
     Setting(
         "fetch.allow_private_networks",
@@ -63,6 +69,13 @@ SETTINGS: tuple[Setting, ...] = (
         env="NEWSVAULT_ADMIN_TOKEN",
     ),
     Setting("serve.submissions_per_minute", 6, "URL submissions one client may make a minute."),
+    Setting(
+        "serve.trusted_proxies",
+        [],
+        "Addresses or networks (CIDR) of reverse proxies whose X-Forwarded-For is believed.",
+    ),
+    Setting("serve.queue_max", 100, "Submissions queued or running at once; beyond: 503."),
+    Setting("serve.max_body_bytes", 1_048_576, "Largest request body accepted; beyond: 413."),
 )
 
 _BY_KEY = {s.key: s for s in SETTINGS}
@@ -104,8 +117,13 @@ class Settings:
         return list(self._values.items())
 
     def fetch_options(self) -> FetchOptions:
+        names = {f.name for f in fields(FetchOptions)}
         return FetchOptions(
-            **{k.split(".", 1)[1]: v for k, v in self._values.items() if k.startswith("fetch.")}
+            **{
+                name: value
+                for key, value in self._values.items()
+                if key.startswith("fetch.") and (name := key.split(".", 1)[1]) in names
+            }
         )
 
 
