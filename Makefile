@@ -3,7 +3,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install test lint demo bench clean
+.PHONY: install test test-all lint demo bench clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -16,7 +16,13 @@ install: $(STAMP)
 test: $(STAMP)
 	$(BIN)/ruff check newsvault tests benchmarks scripts
 	$(BIN)/ruff format --check newsvault tests benchmarks scripts
-	$(BIN)/pytest -q
+	$(BIN)/pytest -q -m "not slow"
+
+# everything, the slow hostile-input corpora too, with ten times the fuzzing examples (CI)
+test-all: $(STAMP)
+	$(BIN)/ruff check newsvault tests benchmarks scripts
+	$(BIN)/ruff format --check newsvault tests benchmarks scripts
+	HYPOTHESIS_PROFILE=ci $(BIN)/pytest -q
 
 lint: $(STAMP)
 	$(BIN)/ruff check newsvault tests benchmarks scripts

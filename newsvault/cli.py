@@ -15,7 +15,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 from typer.core import TyperGroup
 
-from newsvault import pipeline
+from newsvault import logs, pipeline
 from newsvault.archive import Archive
 from newsvault.errors import NewsvaultError, SourceError
 from newsvault.models import Article, Source, ms_to_iso, to_ms
@@ -26,14 +26,29 @@ from newsvault.stories.process import process_pending
 
 
 class NewsvaultGroup(TyperGroup):
-    """Turns a NewsvaultError into one line on stderr and exit status 2, never a traceback."""
+    """Turns a NewsvaultError into one line on stderr and exit status 2, and anything
+    unforeseen (a bug) into one line and exit status 3; never a traceback, unless
+    NEWSVAULT_DEBUG is set."""
 
     def invoke(self, ctx: typer.Context) -> Any:
+        logs.configure()
         try:
             return super().invoke(ctx)
         except NewsvaultError as exc:
             err.print(f"newsvault: {exc}", markup=False, highlight=False)
             raise typer.Exit(2) from None
+        except Exception as exc:
+            # usage errors and exits are the command line's own (typer carries its click)
+            if logs.debugging() or type(exc).__module__.split(".")[0] in ("click", "typer"):
+                raise
+            detail = " ".join(str(exc).split())[:300]
+            err.print(
+                f"newsvault: internal error: {type(exc).__name__}: {detail} "
+                "(what was archived is kept; NEWSVAULT_DEBUG=1 shows the traceback)",
+                markup=False,
+                highlight=False,
+            )
+            raise typer.Exit(3) from None
 
 
 app = typer.Typer(

@@ -8,6 +8,7 @@ first one refuses. Neither is ever given a URL or a path: they only see bytes we
 from __future__ import annotations
 
 import datetime as dt
+import html.entities
 import re
 from dataclasses import dataclass, field
 
@@ -30,6 +31,8 @@ _RECOVERING_XML = etree.XMLParser(
     resolve_entities=False, no_network=True, huge_tree=False, recover=True
 )
 _IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".gif", ".webp", ".avif")
+_ENTITY = re.compile(rb"&([A-Za-z][A-Za-z0-9]{1,31});")
+_XML_ENTITIES = {"amp", "lt", "gt", "quot", "apos"}
 
 
 @dataclass(frozen=True)
@@ -60,10 +63,10 @@ def parse_feed(body: bytes, content_type: str | None, url: str) -> Feed:
         raise FeedError("empty response: the URL returned no content")
     if _HTML_START.match(body[:4096]):
         raise FeedError("an HTML page, not a feed: use the page's RSS/Atom link as the source URL")
-    data = to_utf8_xml(body, content_type)
+    data = _html_entities_as_numbers(to_utf8_xml(body, content_type))
     try:
         parsed = fastfeedparser.parse(data)
-    except (ValueError, TypeError) as first:
+    except Exception as first:  # e.g. AttributeError for a JSON Feed whose "author" is 1.0
         parsed = _feedparser_fallback(data)
         if parsed is None:
             raise FeedError(f"not a readable feed ({_short(first)})") from None
@@ -85,12 +88,31 @@ def parse_feed(body: bytes, content_type: str | None, url: str) -> Feed:
         if not feed.get("title"):
             raise FeedError("no feed items and no feed title: is this URL a feed?")
     return Feed(
-        title=(feed.get("title") or "").strip() or None,
+        title=_text(feed.get("title")) or None,
         link=link,
         lang=_text(feed.get("language")) or _language(data),
         items=items,
         skipped=skipped,
     )
+
+
+def _html_entities_as_numbers(data: bytes) -> bytes:
+    """`&nbsp;`, `&eacute;` and the other HTML entity names, which XML does not know, as
+    character references. Feeds use them all the time; left alone, the parser cuts the text
+    at the first one ("caf&eacute;" became "caf") or refuses the document."""
+    if data.lstrip()[:1] in (b"{", b"[") or b"&" not in data:
+        return data
+    return _ENTITY.sub(_entity_number, data)
+
+
+def _entity_number(match: re.Match[bytes]) -> bytes:
+    name = match.group(1).decode("ascii")
+    if name in _XML_ENTITIES:
+        return match.group(0)
+    text = html.entities.html5.get(name + ";")
+    if text is None:
+        return match.group(0)
+    return "".join(f"&#{ord(c)};" for c in text).encode("ascii")
 
 
 def _require_well_formed(data: bytes) -> None:

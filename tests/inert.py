@@ -11,19 +11,19 @@ import html
 import json
 import re
 
-_TAG = re.compile(r"<\s*/?\s*(?:script|iframe|object|embed|base|frame|frameset|applet)\b", re.I)
+# A start tag as an HTML tokenizer reads it: quoted values may hold ">".
+_START_TAG = re.compile(r"""<([a-zA-Z][^\s/>]*)((?:[^>"']|"[^"]*"|'[^']*')*)>""")
+_ATTRIBUTE = re.compile(r"""([^\s"'>/=]+)(?:\s*=\s*("[^"]*"|'[^']*'|[^\s>]+))?""")
+_COMMENT = re.compile(r"<!--.*?(?:-->|$)", re.S)
+_ACTIVE_TAGS = {"script", "iframe", "object", "embed", "base", "frame", "frameset", "applet"}
+_URL_ATTRIBUTES = {
+    "href", "src", "action", "formaction", "poster", "cite", "background", "xlink:href",
+    "data", "srcset", "lowsrc", "dynsrc", "longdesc", "codebase", "archive",
+}  # fmt: skip
 # newsvault's own pages hold two forms (search, submit) and the submission page refreshes
 # itself; any other form or refresh came from archived content
-_FORM = re.compile(r"<\s*form\b[^>]*>", re.I)
 _OUR_FORMS = re.compile(r'action="/(?:search|submit)"')
-_REFRESH = re.compile(r"<\s*meta\b[^>]*http-equiv\s*=\s*[\"']?refresh[^>]*>", re.I)
 _OUR_REFRESH = '<meta http-equiv="refresh" content="2">'
-_HANDLER = re.compile(r"<[a-z][^>]*?[\s/\"']on[a-z]+\s*=", re.I | re.S)
-_URL_ATTRIBUTE = re.compile(
-    r"\b(?:href|src|action|formaction|poster|cite|background|xlink:href|data|srcset)\s*=\s*"
-    r"(\"[^\"]*\"|'[^']*'|[^\s>]+)",
-    re.I,
-)
 _MARKDOWN_LINK = re.compile(r"\]\(([^)]*)\)")
 _INVISIBLE = re.compile(r"[\s\x00-\x1f\x7f-\x9f\u00ad\u200b-\u200f\u2060-\u2064\ufeff]")
 _BAD_SCHEMES = ("javascript:", "data:", "vbscript:")
@@ -37,12 +37,21 @@ def _bad_url(value: str) -> bool:
 
 def active_markup(text: str, *, markdown: bool = False) -> list[str]:
     """Every piece of `text` that a browser (or, for `markdown`, a markdown renderer that
-    allows HTML) would run or follow."""
-    found = [m.group(0) for m in _TAG.finditer(text)]
-    found += [m.group(0) for m in _FORM.finditer(text) if not _OUR_FORMS.search(m.group(0))]
-    found += [m.group(0) for m in _REFRESH.finditer(text) if m.group(0) != _OUR_REFRESH]
-    found += [m.group(0)[-40:] for m in _HANDLER.finditer(text)]
-    found += [m.group(0) for m in _URL_ATTRIBUTE.finditer(text) if _bad_url(m.group(1))]
+    allows HTML) would run or follow: active elements, event handlers, URLs with a scheme
+    that runs code, forms and refreshes that are not newsvault's own. Text that only looks
+    like markup (`&lt;script&gt;`, a comment) is inert."""
+    found = []
+    for tag in _START_TAG.finditer(_COMMENT.sub("", text)):
+        name = tag.group(1).lower()
+        whole = tag.group(0)
+        foreign_form = name == "form" and not _OUR_FORMS.search(whole)
+        refresh = name == "meta" and "refresh" in whole.lower() and whole != _OUR_REFRESH
+        if name in _ACTIVE_TAGS or foreign_form or refresh:
+            found.append(whole[:80])
+        for attribute in _ATTRIBUTE.finditer(tag.group(2)):
+            key, value = attribute.group(1).lower(), attribute.group(2) or ""
+            if key.startswith("on") or (key in _URL_ATTRIBUTES and _bad_url(value)):
+                found.append(f"<{name} {attribute.group(0)[:80]}")
     if markdown:
         found += [m.group(0) for m in _MARKDOWN_LINK.finditer(text) if _bad_url(m.group(1))]
     return found
@@ -88,7 +97,7 @@ def active_in_json(text: str) -> list[str]:
     except json.JSONDecodeError:
         return [
             f
-            for line in text.splitlines()
+            for line in text.split("\n")
             if line.strip()
             for f in active_in_document(json.loads(line))
         ]

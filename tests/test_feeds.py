@@ -167,3 +167,16 @@ def test_xxe_entities_are_not_resolved(tmp_path) -> None:
     except FeedError:
         return
     assert all("TOPSECRET" not in (i.title + i.content_html) for i in feed.items)
+
+
+def test_html_entity_names_in_xml_keep_the_text_after_them() -> None:
+    body = (
+        '<?xml version="1.0"?><rss version="2.0"><channel><title>新闻&nbsp;网</title>'
+        "<item><title>caf&eacute; &amp; bar</title><link>https://a.example.com/1</link>"
+        "<description>前文&nbsp;后文 &mdash; 完 &lt;b&gt;粗&lt;/b&gt;</description></item>"
+        "</channel></rss>"
+    ).encode()
+    feed = parse_feed(body, "application/rss+xml", BASE)
+    (item,) = feed.items
+    assert item.title == "café & bar"
+    assert item.content_html == "前文\u00a0后文 — 完 <b>粗</b>"

@@ -59,8 +59,9 @@ def render_feed(
         item = _add(feed, "entry")
         _add(item, "id", entry.id)
         _add(item, "title", entry.title)
-        _add(item, "link", rel="alternate", href=entry.link, type="text/html")
-        if entry.original != entry.link:
+        if entry.link:
+            _add(item, "link", rel="alternate", href=entry.link, type="text/html")
+        if entry.original and entry.original != entry.link:
             _add(item, "link", rel="related", href=entry.original, type="text/html")
         _add(item, "published", _time(entry.published))
         _add(item, "updated", _time(entry.published))

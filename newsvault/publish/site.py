@@ -33,6 +33,7 @@ from jinja2 import Environment, PackageLoader, select_autoescape
 from sqlalchemy import select
 
 from newsvault.files import write_atomic, write_if_changed
+from newsvault.links import web_url
 from newsvault.models import ALL_SOURCES, CHINA_TIME, Source
 from newsvault.publish import atom
 from newsvault.publish.i18n import words
@@ -230,12 +231,12 @@ class SiteBuilder:
                     source=r.slug,
                     number=r.number,
                     title=r.title.strip(),
-                    url=r.url,
+                    url=web_url(r.url),  # the outgoing URL rule, as for the store's articles
                     published=r.published,
                     author=r.author,
                     origin=r.origin,
                     lang=r.lang,
-                    images=[i["src"] for i in json.loads(r.images) if i.get("src")],
+                    images=[s for i in json.loads(r.images) if (s := web_url(i.get("src")))],
                     capture_id=r.capture_id,
                     copy_of=r.copy_of,
                     story_id=r.story_id,
@@ -480,7 +481,7 @@ class SiteBuilder:
             page = f"{base}/articles/{row.source}/{row.number}.html" if base else None
             entries.append(
                 atom.Entry(
-                    id=page or row.url,
+                    id=page or row.url or f"urn:newsvault:article:{row.id}",
                     title=row.title,
                     link=page or row.url,
                     original=row.url,
