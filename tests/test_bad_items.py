@@ -275,3 +275,39 @@ def test_full_text_pages_that_fail_are_reported(tmp_path: Path, server: Loopback
     result = cli("-a", str(root), "run")
     assert "1 pages" in result.output
     assert "f: 1 article pages could not be fetched" in result.output
+
+
+def test_an_unforeseen_error_is_one_line_and_keeps_the_archive(
+    tmp_path: Path, server: LoopbackServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    root = archive_of(tmp_path, server, {"news": rss("news", 2)})
+    cli("-a", str(root), "run")
+
+    def broken(*args: object, **kwargs: object) -> None:
+        raise RuntimeError("a bug\nover two lines")
+
+    monkeypatch.setattr("newsvault.cli.publish_markdown", broken)
+    result = runner.invoke(app, ["-a", str(root), "publish", "markdown"])
+    assert result.exit_code == 3
+    assert result.stderr.count("\n") == 1
+    assert "internal error: RuntimeError: a bug over two lines" in result.stderr
+    assert "NEWSVAULT_DEBUG=1" in result.stderr
+    assert len(json.loads(cli("-a", str(root), "list", "--json").output)) == 2
+
+
+def test_library_log_records_are_one_line(capsys: pytest.CaptureFixture[str]) -> None:
+    import logging
+
+    from newsvault import logs
+
+    logs.configure()
+    try:
+        raise ValueError("All strings must be XML compatible")
+    except ValueError:
+        logging.getLogger("some.library").exception("error getting summary:")
+        logging.getLogger("readability.readability").exception("error getting summary:")
+    printed = capsys.readouterr().err
+    assert printed == (
+        "newsvault: error: some.library: error getting summary: "
+        "(ValueError: All strings must be XML compatible)\n"
+    )
