@@ -73,6 +73,7 @@ class Article:
     copy_of: int | None = None  # the article this one reprints (near-duplicate), if any
     story_id: int | None = None
     removed: int | None = None  # ms when an administrator took it down; no longer published
+    feed_hash: str | None = None  # content hash of the item as its feed gave it, if from one
 
     @property
     def path(self) -> str:
@@ -101,3 +102,20 @@ class Article:
 
     def images_json(self) -> str:
         return json.dumps(self.images, ensure_ascii=False)
+
+
+@dataclass
+class Job:
+    """One unit of work: its kind ("poll", "page", "recheck", "submission", "image"), what it
+    works on (a source slug, a URL, an article id), when it is due, and the lease of the
+    worker that holds it, if any (times in ms since the epoch)."""
+
+    id: int
+    kind: str
+    target: str
+    due: int
+    attempts: int = 0
+    last_error: str | None = None
+    lease_owner: str | None = None
+    lease_until: int | None = None
+    finished: int | None = None

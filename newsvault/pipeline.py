@@ -29,6 +29,7 @@ from newsvault.normalize import (
 from newsvault.pages import PAGE_ACCEPT, archive_rules, keep_capture
 from newsvault.publish.markdown import PublishResult, publish_markdown
 from newsvault.store import Store
+from newsvault.store.db import content_hash
 from newsvault.stories.process import process_pending
 
 BATCH = 200  # items converted and stored per transaction
@@ -327,4 +328,5 @@ def to_article(item: FeedItem, feed: Feed, slug: str, fetched: int) -> Article:
         origin=item.origin or find_origin(text),
         lang=feed.lang or guess_lang(text),
         images=[i.as_dict() for i in merge_images(item.images, images)],
+        feed_hash=content_hash(item.title, html),  # kept when the page's text replaces it
     )

@@ -15,13 +15,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
-from sqlalchemy import Connection, Engine, create_engine, event, func, select, text
+from sqlalchemy import Connection, Engine, create_engine, event, func, select, text, update
 from sqlalchemy.engine import Row
 
 from newsvault.captures import CaptureRef
 from newsvault.links import safe_links, web_url
 from newsvault.models import Article, to_ms
 from newsvault.store import schema
+from newsvault.store.jobs import JobQueue
 from newsvault.store.schema import articles, captures, pages, sources, submissions, versions
 
 FIRST_NUMBER = 0xFFFFF - 1  # ids count down from 1048575: the first article is 1048574
@@ -43,6 +44,13 @@ class SourceState:
     failures: int
     note: str | None = None  # items the last successful poll could not take, in one line
     articles: int = 0
+
+
+@dataclass(frozen=True)
+class Known:
+    id: int
+    content_hash: str
+    feed_hash: str | None
 
 
 class Keyed(Protocol):
@@ -77,6 +85,10 @@ class Store:
     @classmethod
     def open(cls, path: Path, *, durable: bool = False) -> Store:
         return cls(f"sqlite:///{path}", durable=durable)
+
+    @property
+    def jobs(self) -> JobQueue:
+        return JobQueue(self.engine)
 
     def close(self) -> None:
         self.engine.dispose()
@@ -246,10 +258,10 @@ class Store:
                 known = stored.get(key) or stored.get(item.url)
                 earlier = pending.get(key) or pending.get(item.url)
                 if known is not None:
-                    if known[1] == digest:
-                        result.unchanged += 1
+                    if self._feed_edit(conn, known, item, digest):
+                        edits.append((known.id, item, digest))
                     else:
-                        edits.append((known[0], item, digest))
+                        result.unchanged += 1
                 elif earlier is not None:
                     if earlier[1] == digest:
                         result.unchanged += 1
@@ -302,14 +314,28 @@ class Store:
         with self.engine.connect() as conn:
             return [outcome for (outcome,) in conn.execute(query)]
 
-    def _known(
-        self, conn: Connection, source_id: int, items: Sequence[Keyed]
-    ) -> dict[str, tuple[int, str]]:
-        """(id, content hash) of this source's stored articles, by key and by URL, for the
-        keys and URLs among `items`."""
+    def _feed_edit(self, conn: Connection, known: Known, item: Article, digest: str) -> bool:
+        """Whether a feed item seen again is an edit to record as a version. Feed items are
+        compared with what the feed said before, never with a page's text: an article whose
+        stored text came from its page only records the feed's new hash (its page is
+        re-checked on its own schedule). A row from before feed hashes were kept takes the
+        feed's hash as it is now."""
+        seen = item.feed_hash or digest
+        if known.feed_hash == seen or (known.feed_hash is None and item.feed_hash is None):
+            return known.feed_hash is None and known.content_hash != digest
+        from_page = known.feed_hash is not None and known.feed_hash != known.content_hash
+        conn.execute(update(articles).where(articles.c.id == known.id).values(feed_hash=seen))
+        return known.feed_hash is not None and not from_page
+
+    def _known(self, conn: Connection, source_id: int, items: Sequence[Keyed]) -> dict[str, Known]:
+        """Id and content hashes of this source's stored articles, by key and by URL, for
+        the keys and URLs among `items`."""
         wanted = sorted({i.key or i.url for i in items} | {i.url for i in items})
-        found: dict[str, tuple[int, str]] = {}
-        columns = (articles.c.id, articles.c.key, articles.c.url, articles.c.content_hash)
+        found: dict[str, Known] = {}
+        columns = (
+            articles.c.id, articles.c.key, articles.c.url, articles.c.content_hash,
+            articles.c.feed_hash,
+        )  # fmt: skip
         for start in range(0, len(wanted), _IN_CHUNK):
             chunk = wanted[start : start + _IN_CHUNK]
             # two lookups, not one with OR: SQLite plans "key IN … OR url IN …" as a scan of
@@ -317,8 +343,9 @@ class Store:
             for column in (articles.c.key, articles.c.url):
                 query = select(*columns).where(articles.c.source_id == source_id, column.in_(chunk))
                 for row in conn.execute(query):
-                    found.setdefault(row.key, (row.id, row.content_hash))
-                    found.setdefault(row.url, (row.id, row.content_hash))
+                    known = Known(row.id, row.content_hash, row.feed_hash)
+                    found.setdefault(row.key, known)
+                    found.setdefault(row.url, known)
         return found
 
     def _add_version(
@@ -485,6 +512,7 @@ def _article_row(source_id: int, item: Article, digest: str) -> dict[str, Any]:
         images=item.images_json(),
         capture_id=item.capture_id,
         content_hash=digest,
+        feed_hash=item.feed_hash,
     )
 
 

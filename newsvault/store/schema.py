@@ -156,6 +156,26 @@ MIGRATIONS: list[list[str]] = [
         # left for the next poll.
         "ALTER TABLE sources ADD COLUMN note TEXT",
     ],
+    [
+        # The jobs stage: every unit of work is a row, taken by a worker under a lease.
+        """CREATE TABLE jobs (
+            id {pk},
+            kind TEXT NOT NULL,
+            target TEXT NOT NULL,
+            due BIGINT NOT NULL,
+            attempts INTEGER NOT NULL DEFAULT 0,
+            last_error TEXT,
+            lease_owner TEXT,
+            lease_until BIGINT,
+            created BIGINT NOT NULL,
+            finished BIGINT,
+            UNIQUE (kind, target)
+        )""",
+        "CREATE INDEX jobs_due ON jobs (finished, due)",
+        # The feed's own content hash of an item, apart from the stored content, which may
+        # come from the item's page: feed items are compared with feed items.
+        "ALTER TABLE articles ADD COLUMN feed_hash TEXT",
+    ],
 ]
 ONLY_ON = "::"  # "sqlite::CREATE ..." runs on SQLite only
 
@@ -217,6 +237,7 @@ articles = Table(
     Column("story_id", Integer),
     Column("grouped", Integer, nullable=False, server_default="0"),
     Column("removed", BigInteger),
+    Column("feed_hash", Text),
     UniqueConstraint("source_id", "key"),
     UniqueConstraint("source_id", "number"),
 )
@@ -300,4 +321,20 @@ submissions = Table(
     Column("message", Text),
     Column("created", BigInteger, nullable=False),
     Column("updated", BigInteger, nullable=False),
+)
+
+jobs = Table(
+    "jobs",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("kind", Text, nullable=False),
+    Column("target", Text, nullable=False),
+    Column("due", BigInteger, nullable=False),
+    Column("attempts", Integer, nullable=False),
+    Column("last_error", Text),
+    Column("lease_owner", Text),
+    Column("lease_until", BigInteger),
+    Column("created", BigInteger, nullable=False),
+    Column("finished", BigInteger),
+    UniqueConstraint("kind", "target"),
 )
