@@ -24,8 +24,12 @@ _INVISIBLE = re.compile(r"[\s\x00-\x1f\x7f-\x9f\u00ad\u200b-\u200f\u2060-\u2064\
 _DROPPED = re.compile(r"[\t\n\r\x00-\x1f\x7f-\x9f\u00ad\u200b-\u200f\u2060-\u2064\ufeff]")
 _ENCODED = {c: f"%{ord(c):02X}" for c in ' "<>`'}
 _SPACE = re.compile(r"\s")
+# An attribute starts after whitespace, a `/` or the quote that closed the value before it
+# (`<a/href=...>`, `<a title="x"href=...>`).
 _URL_ATTRIBUTE = re.compile(
-    r"""(\s(?:href|src|cite|poster|action|formaction|background|longdesc|xlink:href)"""
+    r"""((?:\s|(?<=[/"']))"""
+    r"""(?:href|src|srcset|lowsrc|dynsrc|cite|poster|data|action|formaction|background"""
+    r"""|longdesc|codebase|archive|xlink:href)"""
     r"""\s*=\s*)("[^"]*"|'[^']*'|[^\s"'=<>`]+)""",
     re.IGNORECASE,
 )
@@ -45,16 +49,17 @@ def web_url(url: str | None, base: str = "") -> str:
         kept = _SPACE.sub(lambda m: _encode(m.group()), kept)
         kept = "".join(_ENCODED.get(c, c) for c in kept)
         if not scheme:  # relative: only meaningful against a web base
-            if not base or not web_url(base):
+            base = web_url(base)
+            if not base:
                 return ""
             kept = urljoin(base, kept)
         parts = urlsplit(kept)
         parts.port  # noqa: B018 -- raises ValueError for a port that is not a number
     except ValueError:  # "http://[::1" and other unparsable forms
         return ""
-    if parts.scheme.lower() not in _SCHEMES or not parts.hostname:
+    if parts.scheme not in _SCHEMES or not parts.hostname:
         return ""
-    return kept
+    return parts.scheme + kept[len(parts.scheme) :]  # urlsplit gives the scheme in lowercase
 
 
 def has_unsafe_scheme(url: str) -> bool:

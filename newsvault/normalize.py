@@ -29,8 +29,11 @@ _BLOCK_TAGS = {
     "figure", "figcaption", "tr", "table", "ul", "ol", "section", "article", "hr",
 }  # fmt: skip
 _SPACES = re.compile(r"[ \t\r\f\v\u00a0\u3000]+")
-# Control characters have no use in text and are invalid in XML (lxml refuses them).
-CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+# Characters text has no use for: C0 controls, surrogates and U+FFFE/U+FFFF are invalid in XML
+# (lxml refuses them, and a lone surrogate cannot even be written as UTF-8); C1 controls are
+# mojibake or terminal escapes (\x9b is CSI).
+CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff\ufffe\uffff]")
+_CR = re.compile("\r\n?")  # as every HTML parser reads it: a line break
 
 
 @dataclass(frozen=True)
@@ -70,7 +73,7 @@ def sanitize_html(html: str, base_url: str) -> str:
             return web_url(value, base_url) or None
         return value
 
-    return nh3.clean(
+    cleaned = nh3.clean(
         CONTROL.sub("", html),
         tags=_TAGS,
         attributes=_ATTRIBUTES,
@@ -78,6 +81,10 @@ def sanitize_html(html: str, base_url: str) -> str:
         link_rel="noopener noreferrer nofollow",
         url_schemes={"http", "https"},
     )
+    # Character references bring back what CONTROL removes (`&#1;`, `&#xfffe;`) and what the
+    # next parse would change (`&#13;` for "\n"; a U+FEFF in front, taken for a byte order
+    # mark): the output is final, sanitizing it again changes nothing.
+    return _CR.sub("\n", CONTROL.sub("", cleaned)).lstrip("\ufeff")
 
 
 def text_and_images(html: str) -> tuple[str, list[Image]]:

@@ -2,14 +2,23 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from hypothesis import settings
 
 from newsvault.archive import Archive
 from newsvault.fetch.client import FetchOptions
 from newsvault.loopback import LoopbackServer
+
+# tests/test_fuzz.py: 150 examples per property by default (the whole file in about twenty
+# seconds); HYPOTHESIS_PROFILE=ci runs ten times as many, =dev a quick handful.
+settings.register_profile("default", max_examples=150, deadline=None)
+settings.register_profile("ci", max_examples=1500, deadline=None)
+settings.register_profile("dev", max_examples=20, deadline=None)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "default"))
 
 
 @pytest.fixture

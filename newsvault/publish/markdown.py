@@ -26,11 +26,14 @@ from newsvault.store import Store
 
 _HEADER = re.compile(r"<!--(-?\d+)-->\n\[(.*)\]\((.*)\)\n------\n\n", re.S)
 # A title is text: `<` and `>` as entities (no markup in any renderer that allows HTML), and
-# `](` broken so that a title cannot open a link of its own. Nothing else changes, so an
-# archive whose titles hold none of these (seed 000) is written back byte for byte.
-_TITLE_ESCAPES = {"<": "&lt;", ">": "&gt;", "](": "]\\("}
-_TITLE_SPECIAL = re.compile("|".join(re.escape(k) for k in _TITLE_ESCAPES))
-_TITLE_ESCAPED = re.compile("|".join(re.escape(v) for v in _TITLE_ESCAPES.values()))
+# `](` broken as `]\(` so that a title cannot open a link of its own. So that every title reads
+# back as written, an `&` that starts what would read as one of those entities (`&lt;`,
+# `&amp;gt;`) becomes `&amp;`, and a `]` before `\(` (or `\\(`...) takes one more backslash.
+# Nothing else changes, so an archive whose titles hold none of these (seed 000) is written
+# back byte for byte.
+_TITLE_ESCAPES = {"<": "&lt;", ">": "&gt;", "&": "&amp;", "]": "]\\"}
+_TITLE_SPECIAL = re.compile(r"[<>]|&(?=(?:amp;)*[lg]t;)|\](?=\\*\()")
+_TITLE_ESCAPED = re.compile(r"&[lg]t;|&amp;(?=(?:amp;)*[lg]t;)|\]\\(?=\\*\()")
 _TITLE_PLAIN = {v: k for k, v in _TITLE_ESCAPES.items()}
 _LIST_ENTRY = re.compile(r"^(\d{1,2})-(\d{1,2}) \[(.*)\]\(/articles/([^/]+)/(\d+)\.md\)$")
 
@@ -117,8 +120,9 @@ def parse_list(text: str, where: str) -> ParsedList:
 
 def _link_target(url: str) -> str:
     """A link's URL as markdown reads it: the store gives web URLs with spaces and angle
-    brackets encoded; a parenthesis left unbalanced would end the link early."""
-    if url.count("(") != url.count(")"):
+    brackets encoded; a parenthesis left unbalanced would end the link early, and a `](`
+    would be read back as the end of the title."""
+    if url.count("(") != url.count(")") or "](" in url:
         return url.replace("(", "%28").replace(")", "%29")
     return url
 
