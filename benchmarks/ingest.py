@@ -45,7 +45,7 @@ def build_feeds(server: LoopbackServer, feeds: int, items: int) -> dict[str, byt
 
 def time_newsvault(server: LoopbackServer, documents: dict[str, bytes]) -> tuple[float, float]:
     with tempfile.TemporaryDirectory() as tmp:
-        lines = ["[fetch]", "allow_private_networks = true", "per_host = 16"]
+        lines = ["[fetch]", "allow_private_networks = true", "per_host = 16", "host_delay = 0"]
         for name in documents:
             lines += ["[[sources]]", f'slug = "{name}"', f'name = "{name}"',
                       f'url = "{server.url(f"/{name}.xml")}"']  # fmt: skip

@@ -10,7 +10,8 @@
     │   ├── NetworkError           refused, reset, DNS failure, broken TLS
     │   ├── HTTPStatusError        the server answered 4xx/5xx; `status` holds it
     │   ├── TooLarge               the body (or its decompressed form) passed the size limit
-    │   └── BadResponse            too many redirects, a bad URL, an unusable encoding
+    │   ├── BadResponse            too many redirects, a bad URL, an unusable encoding
+    │   └── RobotsDisallowed       robots.txt disallows the URL, or answered 5xx: not requested
     ├── FeedError                  the bytes are not a feed we can read (HTML, empty, broken XML)
     ├── NoArticle                  a page holds no article we can extract; `reason` says why
     └── RuleError                  a site rule file that cannot be used
@@ -68,6 +69,10 @@ class TooLarge(FetchError):
 
 class BadResponse(FetchError):
     pass
+
+
+class RobotsDisallowed(FetchError):
+    """Not requested at all: the site's robots.txt forbids it (fetch.respect_robots)."""
 
 
 class FeedError(NewsvaultError):

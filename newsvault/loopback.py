@@ -3,7 +3,8 @@
 It runs aiohttp.web in a background thread and answers from a table of routes that can be
 changed while it runs: recorded pages and feeds, status codes, ETag/Last-Modified with
 304 answers, delays, trickling bodies, compressed bodies, bodies shorter than their declared
-length, and endless bodies. Every request is logged so tests can count hits.
+length, and endless bodies. Every request is logged, with the time it arrived, so tests can
+count hits and measure the spacing of requests.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import hashlib
 import mimetypes
 import socket
 import threading
+import time
 import zlib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -59,6 +61,7 @@ class RequestLog:
     method: str
     path: str
     headers: CIMultiDict[str]
+    at: float = field(default_factory=time.monotonic)  # when it arrived (time.monotonic())
 
 
 class LoopbackServer:
@@ -201,7 +204,10 @@ class LoopbackServer:
     # -- answering -------------------------------------------------------------------------
 
     async def _handle(self, request: web.Request) -> web.StreamResponse:
-        self.requests.append(RequestLog(request.method, request.path, CIMultiDict(request.headers)))
+        log = RequestLog(
+            request.method, request.path, CIMultiDict(request.headers), time.monotonic()
+        )
+        self.requests.append(log)
         route = self.routes.get(request.path)
         if route is None:
             return web.Response(status=404, text="not found on the loopback server")

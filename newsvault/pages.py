@@ -101,7 +101,9 @@ async def _archive_all(archive, store, urls, saved, on_done) -> list[PageReport]
             response = saved_response(url, saved)
         else:
             try:
-                response = await fetcher.get(url, accept=PAGE_ACCEPT)
+                # a person asked for this URL: archived even where robots.txt disallows
+                # crawling, as the Wayback Machine's Save Page Now does
+                response = await fetcher.get(url, accept=PAGE_ACCEPT, robots=False)
             except FetchError as exc:
                 if isinstance(exc, HTTPStatusError) and getattr(exc, "response", None):
                     keep_capture(store, writer, exc.response)

@@ -29,15 +29,29 @@ def server() -> Iterator[LoopbackServer]:
 
 @pytest.fixture
 def fast_options() -> FetchOptions:
-    """Loopback allowed, short deadlines and backoff so failure tests stay quick."""
+    """Loopback allowed, short deadlines and backoff so failure tests stay quick; no delay
+    between requests to one host (robots.txt is still read: the loopback server answers 404,
+    everything allowed)."""
     return FetchOptions(
-        timeout=2.0, connect_timeout=1.0, retries=1, backoff=0.01, allow_private_networks=True
+        timeout=2.0,
+        connect_timeout=1.0,
+        retries=1,
+        backoff=0.01,
+        host_delay=0.0,
+        allow_private_networks=True,
     )
 
 
 def make_archive(root: Path, sources: list[tuple[str, str, str]], **fetch: object) -> Archive:
-    """An archive following `sources` (slug, name, url) with loopback allowed."""
-    settings = {"allow_private_networks": True, "timeout": 3.0, "retries": 1, "backoff": 0.01}
+    """An archive following `sources` (slug, name, url) with loopback allowed and no delay
+    between requests to one host."""
+    settings = {
+        "allow_private_networks": True,
+        "timeout": 3.0,
+        "retries": 1,
+        "backoff": 0.01,
+        "host_delay": 0.0,
+    }
     settings.update(fetch)
     lines = ["[fetch]"]
     for key, value in settings.items():

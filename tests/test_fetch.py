@@ -107,7 +107,8 @@ def test_5xx_is_retried_then_succeeds(server: LoopbackServer, fast_options: Fetc
     helper = threading.Thread(target=recover)
     helper.start()
     response = fetch(
-        FetchOptions(retries=2, backoff=0.2, allow_private_networks=True), server.url("/flaky")
+        FetchOptions(retries=2, backoff=0.2, host_delay=0, allow_private_networks=True),
+        server.url("/flaky"),
     )
     helper.join()
     assert response.body == b"up" and server.hits("/flaky") == 2
@@ -122,7 +123,7 @@ def test_5xx_gives_up_after_the_retries(server: LoopbackServer, fast_options: Fe
 
 def test_trickling_server_hits_the_overall_deadline(server: LoopbackServer) -> None:
     server.set("/slow", Route(b"x" * 1000, trickle=0.05))
-    options = FetchOptions(timeout=0.5, retries=0, allow_private_networks=True)
+    options = FetchOptions(timeout=0.5, retries=0, host_delay=0, allow_private_networks=True)
     started = time.monotonic()
     with pytest.raises(FetchTimeout, match=r"within 0\.5s"):
         fetch(options, server.url("/slow"))
@@ -131,21 +132,21 @@ def test_trickling_server_hits_the_overall_deadline(server: LoopbackServer) -> N
 
 def test_slow_headers_hit_the_deadline(server: LoopbackServer) -> None:
     server.set("/late", Route(b"x", delay=2))
-    options = FetchOptions(timeout=0.3, retries=0, allow_private_networks=True)
+    options = FetchOptions(timeout=0.3, retries=0, host_delay=0, allow_private_networks=True)
     with pytest.raises(FetchTimeout):
         fetch(options, server.url("/late"))
 
 
 def test_declared_length_over_the_limit(server: LoopbackServer) -> None:
     server.set("/big", Route(b"x" * 2000))
-    options = FetchOptions(max_bytes=1000, allow_private_networks=True)
+    options = FetchOptions(max_bytes=1000, host_delay=0, allow_private_networks=True)
     with pytest.raises(TooLarge, match="Content-Length 2,000"):
         fetch(options, server.url("/big"))
 
 
 def test_endless_body_is_cut_at_the_limit(server: LoopbackServer) -> None:
     server.set("/endless", Route(b"0123456789" * 1000, endless=True))
-    options = FetchOptions(max_bytes=1_000_000, allow_private_networks=True)
+    options = FetchOptions(max_bytes=1_000_000, host_delay=0, allow_private_networks=True)
     with pytest.raises(TooLarge, match="body exceeds 1,000,000 bytes"):
         fetch(options, server.url("/endless"))
 
@@ -153,7 +154,7 @@ def test_endless_body_is_cut_at_the_limit(server: LoopbackServer) -> None:
 @pytest.mark.parametrize(("name", "bomb"), [("gzip", gzip_bomb), ("br", brotli_bomb)])
 def test_decompression_bombs_are_refused(server: LoopbackServer, name: str, bomb) -> None:
     server.set("/bomb", Route(bomb(), headers={"Content-Encoding": name}))
-    options = FetchOptions(max_bytes=5_000_000, allow_private_networks=True)
+    options = FetchOptions(max_bytes=5_000_000, host_delay=0, allow_private_networks=True)
     with pytest.raises(TooLarge, match="decompressed body is larger"):
         fetch(options, server.url("/bomb"))
 
@@ -228,7 +229,9 @@ def test_every_redirect_hop_is_checked(server: LoopbackServer, target: str) -> N
     port = server.base_url.rsplit(":", 1)[1]
     server.set("/r", Route(redirect=target.format(port=port)))
     server.set("/x", Route(b"secret"))
-    options = FetchOptions(retries=0, timeout=5.0, allowed_addresses=frozenset({"127.0.0.1"}))
+    options = FetchOptions(
+        retries=0, timeout=5.0, host_delay=0, allowed_addresses=frozenset({"127.0.0.1"})
+    )
     with pytest.raises(BlockedAddress, match="private address") as refused:
         fetch(options, server.url("/r"))
     assert "\n" not in str(refused.value) and "allow_private_networks" in str(refused.value)

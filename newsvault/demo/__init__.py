@@ -61,6 +61,7 @@ def demo_config(sources: list[Source]) -> str:
     document.add(tomlkit.comment(DEMO_HEADER))
     fetch = tomlkit.table()
     fetch.add("allow_private_networks", True)
+    fetch.add("host_delay", 0.0)  # one loopback server plays every outlet: no one to spare
     document.add("fetch", fetch)
     tables = tomlkit.aot()
     for source in sources:

@@ -3,7 +3,15 @@
 One aiohttp session per run. Each request runs under an overall deadline (aiohttp's and
 httpx's timeouts are inactivity timers that a trickling server defeats), reads the raw body
 up to a size cap and decompresses it in bounded steps, follows redirects itself so that
-every hop passes the SSRF guard, and retries network errors and 5xx with backoff.
+every hop passes the SSRF guard, and retries network errors and 5xx with backoff (or after
+the Retry-After a 429 or 503 names).
+
+Politeness: before a host's first URL its robots.txt is read (once per origin, then cached;
+see fetch/robots.py) and a URL it disallows is refused without a request (the URL asked
+for: redirect targets are not checked), unless the caller passes `robots=False` (a URL a
+person submitted, as the Wayback Machine's Save Page Now does). The starts of consecutive
+requests to one host are at least `host_delay` apart, or the robots.txt Crawl-delay where
+that is longer; `per_host` bounds those in flight.
 """
 
 from __future__ import annotations
@@ -12,6 +20,8 @@ import asyncio
 import time
 from collections import defaultdict
 from dataclasses import dataclass, field
+from datetime import UTC
+from email.utils import parsedate_to_datetime
 from urllib.parse import urljoin, urlsplit
 
 import aiohttp
@@ -25,14 +35,20 @@ from newsvault.errors import (
     FetchTimeout,
     HTTPStatusError,
     NetworkError,
+    RobotsDisallowed,
     TooLarge,
 )
+from newsvault.fetch import robots as robots_txt
 from newsvault.fetch.decompress import decode_body
 from newsvault.fetch.guard import BlockedAddressOSError, GuardedResolver, check_url
 
 USER_AGENT = f"newsvault/{__version__} (news archiver; +https://github.com/newsvault/newsvault)"
 REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
+RETRY_AFTER_STATUSES = frozenset({429, 503})
+# The longest Retry-After waited for; a server asking for more is given up on for this URL
+# (one line naming the wait), so one overloaded host cannot hold a run for hours.
+MAX_RETRY_AFTER = 120.0
 
 
 @dataclass(frozen=True)
@@ -45,6 +61,8 @@ class FetchOptions:
     backoff: float = 1.0
     concurrency: int = 16
     per_host: int = 2
+    host_delay: float = 1.0  # seconds between the starts of two requests to one host
+    respect_robots: bool = True
     user_agent: str = USER_AGENT
     allow_private_networks: bool = False
     # Exact addresses allowed even when private ones are refused (tests use 127.0.0.1).
@@ -80,6 +98,10 @@ class Fetcher:
         self._hosts: defaultdict[str, asyncio.Semaphore] = defaultdict(
             lambda: asyncio.Semaphore(self.options.per_host)
         )
+        self._robots: dict[str, robots_txt.RobotsRules] = {}  # by origin
+        self._robots_locks: defaultdict[str, asyncio.Lock] = defaultdict(asyncio.Lock)
+        self._last_start: dict[str, float] = {}  # by host: time.monotonic() of the last start
+        self._hold: dict[str, float] = {}  # by host: no request before (a Retry-After)
 
     async def __aenter__(self) -> Fetcher:
         opts = self.options
@@ -114,36 +136,115 @@ class Fetcher:
         etag: str | None = None,
         last_modified: str | None = None,
         accept: str = "*/*",
+        robots: bool = True,
     ) -> Response:
-        """Fetch `url`. A 304 is returned; 4xx/5xx raise HTTPStatusError carrying the response."""
+        """Fetch `url`. A 304 is returned; 4xx/5xx raise HTTPStatusError carrying the response.
+
+        With `robots` (and fetch.respect_robots) a URL the site's robots.txt disallows raises
+        RobotsDisallowed without being requested; pass robots=False for a URL a person asked
+        for by hand.
+        """
+        opts = self.options
+        check_url(url, allow_private=opts.allow_private_networks, allowed=opts.allowed_addresses)
+        if robots and opts.respect_robots:
+            refusal = (await self._robots_rules(url)).refusal(url)
+            if refusal:
+                raise RobotsDisallowed(url, refusal)
         headers = {"Accept": accept}
         if etag:
             headers["If-None-Match"] = etag
         if last_modified:
             headers["If-Modified-Since"] = last_modified
+        return await self._get(url, headers, opts.max_bytes)
+
+    async def _robots_rules(self, url: str) -> robots_txt.RobotsRules:
+        """The robots.txt rules for `url`'s origin: read once, then again when they expire."""
+        key = robots_txt.origin(url)
+        async with self._robots_locks[key]:  # concurrent URLs of one site wait for one read
+            known = self._robots.get(key)
+            if known is not None and known.expires > time.monotonic():
+                return known
+            where = robots_txt.robots_url(url)
+            try:
+                response = await self._get(
+                    where, {"Accept": "text/plain"}, robots_txt.ROBOTS_MAX_BYTES
+                )
+            except FetchError as exc:
+                rules = robots_txt.rules_after_error(where, exc, known, time.monotonic())
+            else:
+                rules = robots_txt.parse_robots(where, response.body, time.monotonic())
+            self._robots[key] = rules
+            return rules
+
+    async def _get(self, url: str, headers: dict[str, str], limit: int) -> Response:
+        # The host's slot first, then a global one: requests queued for a busy host do not
+        # hold global slots that other hosts could use. Retries wait holding the host's only.
         host = urlsplit(url).hostname or ""
-        async with self._global, self._hosts[host]:
+        async with self._hosts[host]:
             attempt = 0
             while True:
                 try:
-                    return await self._attempt(url, headers)
+                    async with self._global:
+                        return await self._attempt(url, headers, limit)
                 except (NetworkError, FetchTimeout, HTTPStatusError) as exc:
                     retryable = not isinstance(exc, HTTPStatusError) or exc.status in RETRY_STATUSES
                     if not retryable or attempt >= self.options.retries:
                         raise
-                await asyncio.sleep(self.options.backoff * (2**attempt))
+                    wait = self._retry_wait(url, host, exc, attempt)
+                await asyncio.sleep(wait)
                 attempt += 1
 
-    async def _attempt(self, url: str, headers: dict[str, str]) -> Response:
+    def _retry_wait(self, url: str, host: str, exc: FetchError, attempt: int) -> float:
+        """Seconds before the next attempt: the backoff, or longer where a 429 or 503 says
+        Retry-After (then every request to the host waits as long)."""
+        wait = self.options.backoff * (2**attempt)
+        response = getattr(exc, "response", None)
+        if not isinstance(exc, HTTPStatusError) or exc.status not in RETRY_AFTER_STATUSES:
+            return wait
+        asked = retry_after(response.headers.get("Retry-After")) if response else None
+        if asked is None:
+            return wait
+        if asked > MAX_RETRY_AFTER:
+            error = HTTPStatusError(
+                url,
+                exc.status,
+                f"HTTP {exc.status} asking to retry after {asked:,.0f}s (Retry-After), longer "
+                f"than the {MAX_RETRY_AFTER:g}s newsvault waits; not retried",
+            )
+            error.response = response  # type: ignore[attr-defined]
+            raise error from None
+        self._hold[host] = max(self._hold.get(host, 0.0), time.monotonic() + asked)
+        return max(wait, asked)
+
+    def _reserve_start(self, url: str) -> float:
+        """Claim the next start for a request to `url`'s host; the seconds to wait for it.
+
+        The gap is fetch.host_delay or the origin's Crawl-delay, whichever is longer, and a
+        Retry-After holds the host. Called right before the request goes out (with every
+        other slot already held); nothing awaits between reading and writing the host's
+        last start, so concurrent tasks of one event loop each get their own turn.
+        """
+        host = urlsplit(url).hostname or ""
+        rules = self._robots.get(robots_txt.origin(url))
+        gap = max(self.options.host_delay, rules.crawl_delay if rules else 0.0)
+        now = time.monotonic()
+        last = self._last_start.get(host)
+        start = max(now, self._hold.get(host, now), now if last is None else last + gap)
+        self._last_start[host] = start
+        return start - now
+
+    async def _attempt(self, url: str, headers: dict[str, str], limit: int) -> Response:
         try:
-            async with asyncio.timeout(self.options.timeout):
-                return await self._follow(url, headers)
+            async with asyncio.timeout(self.options.timeout) as deadline:
+                return await self._follow(url, headers, limit, deadline)
         except TimeoutError:
             raise FetchTimeout(
                 url, f"no complete response within {self.options.timeout:g}s (fetch.timeout)"
             ) from None
 
-    async def _follow(self, url: str, headers: dict[str, str]) -> Response:
+    async def _follow(
+        self, url: str, headers: dict[str, str], limit: int, deadline: asyncio.Timeout
+    ) -> Response:
         history: list[Response] = []
         current = url
         while True:
@@ -152,7 +253,11 @@ class Fetcher:
                 allow_private=self.options.allow_private_networks,
                 allowed=self.options.allowed_addresses,
             )
-            response = await self._request(current, headers)
+            wait = self._reserve_start(current)
+            if wait > 0:  # waiting for the host's turn is not part of the response's deadline
+                deadline.reschedule((deadline.when() or 0.0) + wait)
+                await asyncio.sleep(wait)
+            response = await self._request(current, headers, limit)
             location = response.headers.get("Location")
             if response.status not in REDIRECT_STATUSES or not location:
                 break
@@ -167,9 +272,8 @@ class Fetcher:
             raise error
         return response
 
-    async def _request(self, url: str, headers: dict[str, str]) -> Response:
+    async def _request(self, url: str, headers: dict[str, str], limit: int) -> Response:
         assert self._session is not None, "use Fetcher as an async context manager"
-        limit = self.options.max_bytes
         try:
             async with self._session.get(url, headers=headers, allow_redirects=False) as resp:
                 declared = resp.content_length
@@ -215,6 +319,21 @@ class Fetcher:
         )
 
 
+def retry_after(value: str | None, now: float | None = None) -> float | None:
+    """Seconds a Retry-After header asks to wait (delta-seconds or an HTTP-date; a date in
+    the past is 0), or None when there is none or it cannot be read."""
+    value = (value or "").strip()
+    if value.isascii() and value.isdigit():
+        return float(value)
+    try:
+        when = parsedate_to_datetime(value)
+    except (TypeError, ValueError, IndexError, OverflowError):
+        return None
+    if when.tzinfo is None:  # "-0000": RFC 9110 dates are in GMT anyway
+        when = when.replace(tzinfo=UTC)
+    return max(0.0, when.timestamp() - (time.time() if now is None else now))
+
+
 def _blocked_cause(exc: BaseException) -> BlockedAddressOSError | None:
     seen: BaseException | None = exc
     while seen is not None:
@@ -229,4 +348,4 @@ def _first_line(exc: BaseException) -> str:
     return str(exc).strip().splitlines()[0] if str(exc).strip() else ""
 
 
-__all__ = ["FetchError", "FetchOptions", "Fetcher", "Response"]
+__all__ = ["FetchError", "FetchOptions", "Fetcher", "Response", "retry_after"]
