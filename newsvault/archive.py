@@ -142,7 +142,9 @@ class Archive:
         return archive
 
     def store(self, *, durable: bool = False) -> Store:
-        return Store.open(self.db_path, durable=durable)
+        store = Store.open(self.db_path, durable=durable)
+        store.first_recheck_ms = self.settings.recheck_schedule()[0]
+        return store
 
     @contextmanager
     def lock(self) -> Iterator[None]:

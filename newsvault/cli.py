@@ -111,7 +111,8 @@ def run_command(
         list[str] | None, typer.Option("--source", "-s", help="Only this source (repeatable).")
     ] = None,
 ) -> None:
-    """Fetch every feed once, archive new items, write the markdown archive."""
+    """Fetch every feed once, archive new items, run the re-checks that are due, write the
+    markdown archive."""
     archive = _archive()
     selected = _select_sources(archive, source)
     report = _run_with_progress(archive, selected)
@@ -199,6 +200,13 @@ def _print_report(report: pipeline.RunReport) -> None:
     for s in report.sources:
         for line in s.details(SKIPPED_SHOWN):
             out.print(line, markup=False, highlight=False, soft_wrap=True)
+    if report.rechecks:
+        gone = sum(r.status == "gone" for r in report.rechecks)
+        edited = sum(r.edited for r in report.rechecks)
+        out.print(
+            f"{len(report.rechecks)} re-checks were due: {gone} gone, {edited} edited "
+            "(`newsvault recheck ID` looks again; `newsvault diff ID` shows an edit)."
+        )
     failed = len(report.failed)
     out.print(
         f"{report.new} new articles from {len(report.sources) - failed} "
@@ -250,9 +258,7 @@ def show(
         if format == "md":
             sys.stdout.write(render_article(article))
         else:
-            data = article.to_json()
-            data["versions"] = store.version_count(article.id or 0)
-            _print_json(data)
+            _print_json(article.to_json() | store.watch.fields(article))
     finally:
         store.close()
 
@@ -437,4 +443,4 @@ def main() -> None:
 
 
 # Commands about single pages live in their own module and register themselves on `app`.
-from newsvault import cli_pages, cli_publish, cli_site, cli_stories  # noqa: E402, F401
+from newsvault import cli_pages, cli_publish, cli_site, cli_stories, cli_watch  # noqa: E402, F401

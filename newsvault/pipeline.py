@@ -1,4 +1,5 @@
-"""The run: every source's feed fetched once, its new items archived, the markdown written.
+"""The run: every source's feed fetched once, its new items archived, the re-checks that are
+due done, the markdown written.
 
 Per source, top to bottom: fetch (conditional GET) -> keep the raw capture -> parse the
 feed -> normalize each item -> store new items in one transaction -> remember the ETag.
@@ -31,6 +32,7 @@ from newsvault.publish.markdown import PublishResult, publish_markdown
 from newsvault.store import Store
 from newsvault.store.db import content_hash
 from newsvault.stories.process import process_pending
+from newsvault.watch.recheck import CheckReport, recheck_due
 
 BATCH = 200  # items converted and stored per transaction
 FULL_TEXT_CHARS = 300  # with fetch_full = "auto", items with less text get their page fetched
@@ -95,6 +97,7 @@ class SourceReport:
 class RunReport:
     sources: list[SourceReport]
     published: PublishResult
+    rechecks: list[CheckReport] = field(default_factory=list)  # the re-checks that were due
 
     @property
     def failed(self) -> list[SourceReport]:
@@ -116,6 +119,7 @@ def run(
         try:
             reports = asyncio.run(_run_all(archive, store, sources, on_source_done))
             process_pending(store)
+            rechecks = recheck_due(archive, store, now=to_ms(time.time()))
             published = publish_markdown(
                 store,
                 archive.root,
@@ -124,7 +128,7 @@ def run(
             )
         finally:
             store.close()
-    return RunReport(sources=reports, published=published)
+    return RunReport(sources=reports, published=published, rechecks=rechecks)
 
 
 async def _run_all(

@@ -31,9 +31,26 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("fetch.max_bytes", 15_000_000, "Largest body read, before and after decompression."),
     Setting("fetch.max_redirects", 5, "Redirects followed before giving up."),
     Setting("fetch.retries", 2, "Retries after a network error, timeout or 5xx/429."),
-    Setting("fetch.backoff", 1.0, "Seconds before the first retry; doubles each time."),
+    Setting(
+        "fetch.backoff",
+        1.0,
+        "Seconds before the first retry; doubles each time. A 429 or 503 with Retry-After "
+        "waits what it asks, up to 120 s (longer: not retried).",
+    ),
     Setting("fetch.concurrency", 16, "Requests in flight at once."),
     Setting("fetch.per_host", 2, "Requests in flight at once to one host."),
+    Setting(
+        "fetch.host_delay",
+        1.0,
+        "Least seconds between the starts of two requests to one host (a robots.txt "
+        "Crawl-delay, up to 60 s, where longer).",
+    ),
+    Setting(
+        "fetch.respect_robots",
+        True,
+        "Honour robots.txt (token newsvault): a URL it disallows is not fetched, but for URLs "
+        "submitted by a person (newsvault archive, the web form).",
+    ),
     Setting(
         "fetch.max_items",
         1000,
@@ -60,6 +77,12 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("publish.git.branch", "main", "The branch `publish git` commits to and pushes."),
     Setting("publish.git.site", False, "Commit site/ too, not only articles/ and lists/."),
     Setting("site.language", "zh", "Interface language of the site and the web app: zh or en."),
+    Setting(
+        "watch.recheck",
+        ["1h", "6h", "1d", "3d", "7d", "30d"],
+        "When each archived article is re-checked, counted from when it was archived "
+        "(s, m, h, d); after the last, no more.",
+    ),
     Setting("site.title", "newsvault", "The site's name, shown on every page and feed."),
     Setting("site.base_url", "", "Absolute URL the site is served from (for feed links)."),
     Setting(
@@ -104,11 +127,16 @@ class Settings:
             for key in _leaf_keys(section, table)
             if key not in _BY_KEY
         ]
+        self.recheck_schedule()  # a bad duration is refused when the archive opens
         if unknown:
             raise ArchiveError(
                 f"newsvault.toml: unknown setting {unknown[0]!r}; "
                 "see the README's 'Settings' for the list"
             )
+
+    def recheck_schedule(self) -> list[int]:
+        """watch.recheck in ms after archiving, in order."""
+        return sorted(duration_ms(step, "watch.recheck") for step in self["watch.recheck"])
 
     def __getitem__(self, key: str) -> Any:
         return self._values[key]
@@ -125,6 +153,20 @@ class Settings:
                 if key.startswith("fetch.") and (name := key.split(".", 1)[1]) in names
             }
         )
+
+
+_UNITS = {"s": 1_000, "m": 60_000, "h": 3_600_000, "d": 86_400_000}
+
+
+def duration_ms(text: str, setting: str) -> int:
+    """ "90s", "30m", "6h", "7d" in milliseconds; ArchiveError names the setting otherwise."""
+    value = text.strip().lower()
+    number, unit = value[:-1], value[-1:]
+    if unit not in _UNITS or not number.replace(".", "", 1).isdigit():
+        raise ArchiveError(
+            f"newsvault.toml: {setting}: {text!r} is not a duration; write e.g. 30m, 6h or 7d"
+        )
+    return round(float(number) * _UNITS[unit])
 
 
 def _lookup(document: dict[str, Any], path: list[str], default: Any) -> Any:

@@ -22,8 +22,9 @@ from newsvault.captures import CaptureRef
 from newsvault.links import safe_links, web_url
 from newsvault.models import Article, to_ms
 from newsvault.store import schema
-from newsvault.store.jobs import JobQueue
+from newsvault.store.jobs import JobQueue, enqueue
 from newsvault.store.schema import articles, captures, pages, sources, submissions, versions
+from newsvault.store.watch import WatchStore
 
 FIRST_NUMBER = 0xFFFFF - 1  # ids count down from 1048575: the first article is 1048574
 _IN_CHUNK = 400  # values per IN (...): well under SQLite's bound-parameter limit
@@ -78,6 +79,7 @@ class Store:
     def __init__(self, url: str, *, durable: bool = False) -> None:
         """`durable` commits with synchronous=FULL: for what is acknowledged to a person."""
         self.engine: Engine = create_engine(url)
+        self.first_recheck_ms = 3_600_000  # watch.recheck's first step; the archive sets it
         if self.engine.dialect.name == "sqlite":
             event.listen(self.engine, "connect", _sqlite_pragmas("FULL" if durable else "NORMAL"))
         self.migrate()
@@ -89,6 +91,10 @@ class Store:
     @property
     def jobs(self) -> JobQueue:
         return JobQueue(self.engine)
+
+    @property
+    def watch(self) -> WatchStore:
+        return WatchStore(self.engine)
 
     def close(self) -> None:
         self.engine.dispose()
@@ -281,6 +287,7 @@ class Store:
                 )
                 for item, (article_id,) in zip(result.new, inserted, strict=True):
                     item.id = article_id
+                    self._schedule_recheck(conn, item)
             for target, item, digest in edits:
                 article_id = target if isinstance(target, int) else target.id
                 if self._add_version(conn, article_id, item, digest, capture_id):
@@ -379,7 +386,13 @@ class Store:
             item.id = self._insert_article(
                 conn, source_id, item, content_hash(item.title, item.html)
             )
+            self._schedule_recheck(conn, item)
             return True
+
+    def _schedule_recheck(self, conn: Connection, item: Article) -> None:
+        """Every archived article is re-checked, first `first_recheck_ms` after archiving."""
+        due = item.fetched + self.first_recheck_ms
+        enqueue(conn, "recheck", str(item.id), due, now=item.fetched)
 
     def _insert_article(self, conn: Connection, source_id: int, item: Article, digest: str) -> int:
         result = conn.execute(articles.insert().values(**_article_row(source_id, item, digest)))
@@ -484,7 +497,10 @@ class Store:
         return done.rowcount > 0
 
     def version_count(self, article_id: int) -> int:
-        query = select(func.count()).where(versions.c.article_id == article_id)
+        """Edits: versions after the first archived one (a page's baseline is no edit)."""
+        query = select(func.count()).where(
+            versions.c.article_id == article_id, versions.c.counted == 1
+        )
         with self.engine.connect() as conn:
             return int(conn.execute(query).scalar() or 0)
 
@@ -538,6 +554,7 @@ def _article(row: Row[Any]) -> Article:
         copy_of=getattr(row, "copy_of", None),
         story_id=getattr(row, "story_id", None),
         removed=getattr(row, "removed", None),
+        feed_hash=getattr(row, "feed_hash", None),
     )
 
 

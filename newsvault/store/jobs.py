@@ -41,6 +41,19 @@ class JobQueue:
         with self.engine.begin() as conn:
             enqueue(conn, kind, target, due, now=now)
 
+    def reschedule(self, kind: str, target: str, due: int | None, *, now: int) -> None:
+        """Set when (kind, target) is next due, or finish it (None), unless a worker holds
+        it: for work done outside the queue (a re-check asked for by hand)."""
+        values: dict[str, Any] = {"finished": now} if due is None else {"due": due}
+        if due is not None:
+            values["finished"] = None
+        with self.engine.begin() as conn:
+            conn.execute(
+                update(jobs)
+                .where(jobs.c.kind == kind, jobs.c.target == target, jobs.c.lease_owner.is_(None))
+                .values(**values)
+            )
+
     def claim(
         self, owner: str, *, now: int, lease_ms: int, limit: int, kinds: Iterable[str] = ()
     ) -> list[Job]:

@@ -176,6 +176,38 @@ MIGRATIONS: list[list[str]] = [
         # come from the item's page: feed items are compared with feed items.
         "ALTER TABLE articles ADD COLUMN feed_hash TEXT",
     ],
+    [
+        # Re-checks: what the last look at an article's page found, and every change of it.
+        """CREATE TABLE article_status (
+            article_id INTEGER PRIMARY KEY REFERENCES articles (id),
+            status TEXT NOT NULL,
+            reason TEXT,
+            last_seen BIGINT,
+            gone_since BIGINT,
+            checked BIGINT NOT NULL,
+            checks INTEGER NOT NULL,
+            failures INTEGER NOT NULL,
+            capture_id INTEGER REFERENCES captures (id),
+            etag TEXT,
+            last_modified TEXT
+        )""",
+        "CREATE INDEX article_status_status ON article_status (status, gone_since)",
+        """CREATE TABLE status_events (
+            id {pk},
+            article_id INTEGER NOT NULL REFERENCES articles (id),
+            at BIGINT NOT NULL,
+            status TEXT NOT NULL,
+            reason TEXT
+        )""",
+        "CREATE INDEX status_events_article ON status_events (article_id)",
+        # a version is an edit (counted) or the first look at the page of an article whose
+        # text came from its feed (not counted: the baseline pages are compared with)
+        "ALTER TABLE versions ADD COLUMN origin TEXT NOT NULL DEFAULT 'feed'",
+        "ALTER TABLE versions ADD COLUMN counted INTEGER NOT NULL DEFAULT 1",
+        # every archived article is re-checked, the first time an hour after it was archived
+        "INSERT INTO jobs (kind, target, due, created) "
+        "SELECT 'recheck', CAST(id AS TEXT), fetched + 3600000, fetched FROM articles",
+    ],
 ]
 ONLY_ON = "::"  # "sqlite::CREATE ..." runs on SQLite only
 
@@ -252,6 +284,8 @@ versions = Table(
     Column("html", Text, nullable=False),
     Column("content_hash", Text, nullable=False),
     Column("capture_id", Integer, ForeignKey("captures.id")),
+    Column("origin", Text, nullable=False, server_default="feed"),
+    Column("counted", Integer, nullable=False, server_default="1"),
     UniqueConstraint("article_id", "content_hash"),
 )
 
@@ -337,4 +371,30 @@ jobs = Table(
     Column("created", BigInteger, nullable=False),
     Column("finished", BigInteger),
     UniqueConstraint("kind", "target"),
+)
+
+article_status = Table(
+    "article_status",
+    metadata,
+    Column("article_id", Integer, ForeignKey("articles.id"), primary_key=True),
+    Column("status", Text, nullable=False),
+    Column("reason", Text),
+    Column("last_seen", BigInteger),
+    Column("gone_since", BigInteger),
+    Column("checked", BigInteger, nullable=False),
+    Column("checks", Integer, nullable=False),
+    Column("failures", Integer, nullable=False),
+    Column("capture_id", Integer, ForeignKey("captures.id")),
+    Column("etag", Text),
+    Column("last_modified", Text),
+)
+
+status_events = Table(
+    "status_events",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("article_id", Integer, ForeignKey("articles.id"), nullable=False),
+    Column("at", BigInteger, nullable=False),
+    Column("status", Text, nullable=False),
+    Column("reason", Text),
 )

@@ -215,7 +215,7 @@ def create_app(root: Path) -> FastAPI:
         article = store.article(article_id) if 0 < article_id <= MAX_ID else None
         if article is None or article.removed:
             raise HTTPException(404, f"no article {article_id}")
-        return article.to_json()
+        return article.to_json() | store.watch.fields(article)
 
     @app.delete("/api/articles/{article_id}", dependencies=[Depends(admin)])
     def api_remove(article_id: int) -> dict[str, Any]:

@@ -1,0 +1,145 @@
+"""Watching what was archived: `recheck` (look at articles' pages again now) and `diff`
+(an article's versions and what changed between them)."""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+from typing import Annotated
+
+import typer
+from rich.markup import escape
+from rich.table import Table
+
+from newsvault import diffs
+from newsvault.cli import _archive, _find_article, _print_json, app, out
+from newsvault.errors import NewsvaultError
+from newsvault.models import ms_to_iso, to_ms
+from newsvault.watch.history import versions_and_diffs
+from newsvault.watch.recheck import CheckReport, recheck, recheck_due
+
+COLOURS = {"live": "green", "gone": "red", "unreachable": "yellow"}
+
+
+@app.command("recheck")
+def recheck_command(
+    article_ids: Annotated[
+        list[str] | None, typer.Argument(metavar="[ID]...", help="Articles (id or SLUG/NUMBER).")
+    ] = None,
+    source: Annotated[
+        str | None, typer.Option("--source", "-s", help="Every article of this source.")
+    ] = None,
+    every: Annotated[bool, typer.Option("--all", help="Every archived article.")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")] = False,
+) -> None:
+    """Fetch archived articles' pages again now and say what became of them: live, gone
+    (deleted, with the reason) or unreachable; edits are kept as versions. With no article
+    named, the re-checks that are due."""
+    archive = _archive()
+    now = to_ms(time.time())
+    store = archive.store()
+    try:
+        if article_ids:
+            ids = [_find_article(store, given).id or 0 for given in article_ids]
+        elif source is not None:
+            if source not in store.source_names():
+                raise NewsvaultError(f"no source {source!r}; see `newsvault sources list`")
+            ids = store.watch.article_ids(source)
+        elif every:
+            ids = store.watch.article_ids()
+        else:
+            ids = []
+    finally:
+        store.close()
+    if article_ids or source is not None or every:
+        reports = recheck(archive, ids, now=now)
+    else:
+        with archive.lock():
+            store = archive.store()
+            try:
+                reports = recheck_due(archive, store, now=now)
+            finally:
+                store.close()
+    if as_json:
+        _print_json([report.to_json() for report in reports])
+    else:
+        print_checks(reports)
+    raise typer.Exit(1 if any(r.status == "unreachable" for r in reports) else 0)
+
+
+def print_checks(reports: list[CheckReport]) -> None:
+    table = Table(title="newsvault recheck", title_justify="left")
+    for column in ("id", "status", "was", "edited", "reason", "url"):
+        table.add_column(column)
+    for r in reports:
+        colour = COLOURS[r.status]
+        table.add_row(
+            str(r.article_id), f"[{colour}]{r.status}[/{colour}]", r.before or "",
+            "yes" if r.edited else "", escape(r.reason or ""), escape(r.url),
+        )  # fmt: skip
+    out.print(table)
+    counts = {status: sum(r.status == status for r in reports) for status in COLOURS}
+    edited = sum(r.edited for r in reports)
+    out.print(
+        f"{len(reports)} re-checked: {counts['live']} live, {counts['gone']} gone, "
+        f"{counts['unreachable']} unreachable; {edited} edited."
+    )
+
+
+@app.command("diff")
+def diff_command(
+    article_id: Annotated[
+        str, typer.Argument(metavar="ID", help="The article id, or SLUG/NUMBER.")
+    ],
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of text.")] = False,
+) -> None:
+    """An article's versions and what changed from each to the next: by character for
+    Chinese, by word otherwise."""
+    store = _archive().store()
+    try:
+        article = _find_article(store, article_id)
+        steps = versions_and_diffs(store, article)
+    finally:
+        store.close()
+    if as_json:
+        _print_json(
+            {
+                "id": article.id,
+                "versions": [
+                    {
+                        "seen": ms_to_iso(step.seen),
+                        "origin": step.origin,
+                        "edit": step.counted,
+                        "title": step.title,
+                        "diff": diffs.to_json(step.diff) if step.diff else None,
+                    }
+                    for step in steps
+                ],
+            }
+        )
+        return
+    edits = sum(step.counted for step in steps)
+    out.print(f"article {article.id}: {escape(article.title)} — {edits} edits", highlight=False)
+    for n, step in enumerate(steps):
+        kind = "archived" if n == 0 else ("edit" if step.counted else "page first seen")
+        out.print(
+            f"\n[bold]{ms_to_iso(step.seen)}[/bold] {step.origin} {kind}: {escape(step.title)}",
+            highlight=False,
+        )
+        if step.diff is not None and step.counted:
+            out.print(diffs.to_rich(_changed_only(step.diff)))
+    if not edits:
+        out.print("\nNo edits recorded.")
+
+
+def _changed_only(diff: diffs.Diff) -> diffs.Diff:
+    """The title if it changed and the paragraphs that did: a terminal shows what changed."""
+
+    def changed(changes: tuple[diffs.Change, ...]) -> bool:
+        return any(change.kind != "equal" for change in changes)
+
+    return dataclasses.replace(
+        diff,
+        title=diff.title if changed(diff.title) else (),
+        paragraphs=tuple(p for p in diff.paragraphs if changed(p)),
+    )

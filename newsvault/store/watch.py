@@ -1,0 +1,248 @@
+"""What re-checks found: each article's status (live, gone, unreachable) with its reason and
+times, every change of status, and the versions of its page.
+
+An article's page is compared with the last page seen of it, never with a feed's summary:
+for an article whose text came from its feed, the first page seen is kept as an uncounted
+version, the baseline later pages are compared with.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Engine, case, func, insert, or_, select, update
+
+from newsvault.models import Article, ms_to_iso
+from newsvault.store.schema import article_status, articles, sources, status_events, versions
+
+
+@dataclass
+class CheckState:
+    article_id: int
+    status: str
+    reason: str | None
+    last_seen: int | None
+    gone_since: int | None
+    checked: int
+    checks: int
+    failures: int
+    capture_id: int | None
+    etag: str | None
+    last_modified: str | None
+
+
+@dataclass(frozen=True)
+class Version:
+    seen: int
+    title: str
+    html: str
+    origin: str  # "feed" or "page"
+    counted: bool  # an edit; False for the baseline of a feed article's page
+
+
+@dataclass(frozen=True)
+class Watched:
+    """What readers are shown of an article's re-checks: whether it is gone (since when, and
+    why) and its edits."""
+
+    gone: bool
+    gone_since: int | None  # ms since the epoch; None unless gone
+    reason: str | None  # why it is called gone; None unless gone
+    edits: int  # counted versions
+    versions: int  # every version after the archived one, baselines included
+    last_edit: int | None  # ms since the epoch, of the newest counted version
+    last_version: int | None  # and of the newest version
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One re-check's outcome, to record."""
+
+    status: str
+    reason: str | None
+    capture_id: int | None = None
+    etag: str | None = None
+    last_modified: str | None = None
+
+
+class WatchStore:
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    def state(self, article_id: int) -> CheckState | None:
+        query = select(article_status).where(article_status.c.article_id == article_id)
+        with self.engine.connect() as conn:
+            row = conn.execute(query).first()
+        return CheckState(**row._asdict()) if row else None
+
+    def record(self, article_id: int, finding: Finding, *, now: int) -> tuple[str | None, str]:
+        """Store a re-check's finding; returns (status before, status now). A change of
+        status is kept as an event."""
+        with self.engine.begin() as conn:
+            row = conn.execute(
+                select(article_status).where(article_status.c.article_id == article_id)
+            ).first()
+            before = row.status if row else None
+            values: dict[str, Any] = {
+                "status": finding.status,
+                "reason": finding.reason,
+                "checked": now,
+                "checks": (row.checks if row else 0) + 1,
+                "failures": 0,
+            }
+            if finding.status == "unreachable":
+                values["failures"] = (row.failures if row else 0) + 1
+                if before == "gone":  # an unreachable site says nothing new of a gone page
+                    values.update(status="gone", reason=row.reason)
+            if finding.status == "live":
+                values.update(last_seen=now, gone_since=None)
+            elif finding.status == "gone" and (row is None or row.gone_since is None):
+                values["gone_since"] = now
+            if finding.capture_id is not None:
+                values["capture_id"] = finding.capture_id
+            if finding.etag is not None or finding.last_modified is not None:
+                values.update(etag=finding.etag, last_modified=finding.last_modified)
+            if row is None:
+                values.setdefault("last_seen", None)
+                conn.execute(insert(article_status).values(article_id=article_id, **values))
+            else:
+                conn.execute(
+                    update(article_status)
+                    .where(article_status.c.article_id == article_id)
+                    .values(**values)
+                )
+            if values["status"] != before:
+                conn.execute(
+                    insert(status_events).values(
+                        article_id=article_id, at=now, status=values["status"],
+                        reason=values["reason"],
+                    )
+                )  # fmt: skip
+        return before, values["status"]
+
+    def fields(self, article: Article) -> dict[str, Any]:
+        """What `show` and the API add to an article: status, gone_reason, last_seen,
+        gone_since (ISO 8601, UTC) and versions (its edits). An article never re-checked is
+        live, last seen when it was archived."""
+        state = self.state(article.id or 0)
+        with self.engine.connect() as conn:
+            edits = conn.execute(
+                select(func.count()).where(
+                    versions.c.article_id == article.id, versions.c.counted == 1
+                )
+            ).scalar()
+        return {
+            "status": state.status if state else "live",
+            "gone_reason": state.reason if state and state.status == "gone" else None,
+            "last_seen": ms_to_iso(
+                state.last_seen if state and state.last_seen else article.fetched
+            ),
+            "gone_since": ms_to_iso(state.gone_since) if state else None,
+            "versions": int(edits or 0),
+        }
+
+    def versions(self, article_id: int) -> list[Version]:
+        """Every version after the first archived one, oldest first (baselines included)."""
+        query = (
+            select(versions.c.seen, versions.c.title, versions.c.html, versions.c.origin,
+                   versions.c.counted)
+            .where(versions.c.article_id == article_id)
+            .order_by(versions.c.seen, versions.c.id)
+        )  # fmt: skip
+        with self.engine.connect() as conn:
+            rows = conn.execute(query).all()
+        return [Version(r.seen, r.title, r.html, r.origin, bool(r.counted)) for r in rows]
+
+    def add_page_version(
+        self, article: Article, title: str, html: str, digest: str, *, seen: int,
+        capture_id: int | None, counted: bool,
+    ) -> bool:  # fmt: skip
+        """A version of the article's page; False when this content was kept before."""
+        with self.engine.begin() as conn:
+            known = conn.execute(
+                select(versions.c.id).where(
+                    versions.c.article_id == article.id, versions.c.content_hash == digest
+                )
+            ).first()
+            if known is not None:
+                return False
+            conn.execute(
+                insert(versions).values(
+                    article_id=article.id, seen=seen, title=title, html=html,
+                    content_hash=digest, capture_id=capture_id, origin="page",
+                    counted=int(counted),
+                )
+            )  # fmt: skip
+        return True
+
+    def listed(self, status: str, *, limit: int = 100) -> list[tuple[int, CheckState]]:
+        """Articles with this status, the most recent change first."""
+        query = (
+            select(article_status)
+            .where(article_status.c.status == status)
+            .order_by(article_status.c.gone_since.desc(), article_status.c.checked.desc())
+            .limit(limit)
+        )
+        with self.engine.connect() as conn:
+            return [(row.article_id, CheckState(**row._asdict())) for row in conn.execute(query)]
+
+    def edited(self, *, limit: int = 100) -> list[tuple[int, int]]:
+        """(article id, edits) of articles with counted versions, the latest edit first."""
+        query = (
+            select(versions.c.article_id, func.count(), func.max(versions.c.seen))
+            .where(versions.c.counted == 1)
+            .group_by(versions.c.article_id)
+            .order_by(func.max(versions.c.seen).desc())
+            .limit(limit)
+        )
+        with self.engine.connect() as conn:
+            return [(article_id, n) for article_id, n, _ in conn.execute(query)]
+
+    def article_ids(self, source: str | None = None) -> list[int]:
+        query = select(articles.c.id).where(articles.c.removed.is_(None)).order_by(articles.c.id)
+        if source is not None:
+            query = query.join(sources).where(sources.c.slug == source)
+        with self.engine.connect() as conn:
+            return [article_id for (article_id,) in conn.execute(query)]
+
+    def summaries(self) -> dict[int, Watched]:
+        """What readers are shown of every article that is gone or was edited, by article id,
+        in one query (the site builder's, for all articles at once)."""
+        gone = article_status.c.status == "gone"
+        counts = (
+            select(
+                versions.c.article_id,
+                func.count().label("versions"),
+                func.sum(versions.c.counted).label("edits"),
+                func.max(versions.c.seen).label("last_version"),
+                func.max(case((versions.c.counted == 1, versions.c.seen))).label("last_edit"),
+            )
+            .group_by(versions.c.article_id)
+            .subquery()
+        )
+        joined = articles.outerjoin(
+            article_status, article_status.c.article_id == articles.c.id
+        ).outerjoin(counts, counts.c.article_id == articles.c.id)
+        query = (
+            select(
+                articles.c.id, gone.label("gone"), article_status.c.gone_since,
+                article_status.c.reason, counts.c.edits, counts.c.versions,
+                counts.c.last_edit, counts.c.last_version, article_status.c.checked,
+            )
+            .select_from(joined)
+            .where(articles.c.removed.is_(None), or_(gone, counts.c.edits > 0))
+        )  # fmt: skip
+        with self.engine.connect() as conn:
+            return {
+                r.id: Watched(
+                    gone=bool(r.gone),
+                    gone_since=r.checked if r.gone else None,
+                    reason=r.reason if r.gone else None,
+                    edits=int(r.edits or 0),
+                    versions=int(r.versions or 0),
+                    last_edit=r.last_edit,
+                    last_version=r.last_version,
+                )
+                for r in conn.execute(query)
+            }

@@ -1,0 +1,35 @@
+"""An article's history: the version first archived, then each later one, each with what
+changed from the version before it of the same origin (a page is compared with the page
+before it, a feed's text with the feed's)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from newsvault import diffs
+from newsvault.models import Article
+from newsvault.normalize import text_and_images
+from newsvault.store import Store
+from newsvault.watch.recheck import text_from_page
+
+
+@dataclass(frozen=True)
+class Step:
+    seen: int  # ms since the epoch
+    origin: str  # "feed" or "page"
+    counted: bool  # an edit (False: the archived version, or a feed article's first page)
+    title: str
+    diff: diffs.Diff | None  # from the previous version of the same origin; None for the first
+
+
+def versions_and_diffs(store: Store, article: Article) -> list[Step]:
+    first_origin = "page" if text_from_page(store, article) else "feed"
+    last = {first_origin: diffs.Version(article.title, article.text)}
+    steps = [Step(article.fetched, first_origin, False, article.title, None)]
+    for version in store.watch.versions(article.id or 0):
+        current = diffs.Version(version.title, text_and_images(version.html)[0])
+        before = last.get(version.origin)
+        diff = diffs.compare(before, current) if before is not None else None
+        steps.append(Step(version.seen, version.origin, version.counted, version.title, diff))
+        last[version.origin] = current
+    return steps

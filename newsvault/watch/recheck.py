@@ -1,0 +1,231 @@
+"""Re-checks: an archived article's page fetched again, to notice edits and deletions.
+
+Per article, top to bottom: conditional GET with the validators of the last look -> keep the
+response as a capture like any other -> bytes the same as last time: nothing is extracted ->
+else extract, judge (live, gone or unreachable, with a reason: watch/verdict.py) -> a live
+page whose title or text differ from the last page seen of it is a new version (a feed
+article's first page is only the baseline) -> record the status and when to look next.
+
+The next look follows `watch.recheck`, counted from when the article was archived; an
+unreachable page is tried again sooner, backing off, and never called gone for it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from newsvault.archive import Archive
+from newsvault.captures import CaptureWriter
+from newsvault.errors import FetchError, HTTPStatusError, NoArticle
+from newsvault.extract import Extraction, RuleSet, extract
+from newsvault.fetch.client import Fetcher
+from newsvault.models import Article, Job
+from newsvault.normalize import text_and_images
+from newsvault.pages import PAGE_ACCEPT, archive_rules, keep_capture
+from newsvault.store import Store
+from newsvault.store.db import content_hash
+from newsvault.store.watch import CheckState, Finding
+from newsvault.watch.verdict import judge
+
+RETRY_FIRST_MS = 10 * 60_000  # an unreachable page: again in 10 minutes, doubling
+RETRY_MAX_MS = 24 * 3_600_000
+LEASE_MS = 10 * 60_000
+
+
+@dataclass
+class CheckReport:
+    article_id: int
+    url: str
+    status: str  # live | gone | unreachable
+    reason: str | None = None
+    before: str | None = None  # the status before this check (None: never checked)
+    edited: bool = False  # a new version was recorded
+    same_bytes: bool = False  # the page had not changed at all (304 or identical bytes)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "id": self.article_id, "url": self.url, "status": self.status,
+            "reason": self.reason, "before": self.before, "edited": self.edited,
+            "same_bytes": self.same_bytes,
+        }  # fmt: skip
+
+
+def recheck(
+    archive: Archive,
+    article_ids: list[int],
+    *,
+    now: int,
+    on_done: Callable[[CheckReport], None] | None = None,
+) -> list[CheckReport]:
+    """Re-check these articles now, whatever their schedule; the archive lock is held."""
+    with archive.lock():
+        store = archive.store()
+        try:
+            return asyncio.run(_check_all(archive, store, article_ids, [], now, on_done))
+        finally:
+            store.close()
+
+
+def recheck_due(
+    archive: Archive,
+    store: Store,
+    *,
+    now: int,
+    limit: int = 1000,
+    on_done: Callable[[CheckReport], None] | None = None,
+) -> list[CheckReport]:
+    """The re-checks that are due, as leased jobs (the caller holds the archive lock)."""
+    owner = f"recheck-{id(store)}-{now}"
+    jobs = store.jobs.claim(owner, now=now, lease_ms=LEASE_MS, limit=limit, kinds=["recheck"])
+    if not jobs:
+        return []
+    try:
+        ids = [int(job.target) for job in jobs]
+        return asyncio.run(_check_all(archive, store, ids, jobs, now, on_done))
+    finally:
+        store.jobs.release(owner)  # anything not finished goes back as it was
+
+
+async def _check_all(archive, store, ids, jobs, now, on_done) -> list[CheckReport]:
+    by_id: dict[int, Job] = {int(job.target): job for job in jobs}
+    writer = CaptureWriter(
+        archive.captures_dir,
+        store.committed_capture_ends(),
+        archive.settings["captures.rotate_bytes"],
+    )
+    schedule = archive.settings.recheck_schedule()
+    rules = archive_rules(archive)
+    reports: list[CheckReport] = []
+
+    async def one(fetcher: Fetcher, article_id: int) -> None:
+        article = store.article(article_id)
+        job = by_id.get(article_id)
+        if article is None or article.removed or not article.url:
+            if job is not None:  # nothing left to look at
+                store.jobs.finish(job, now=now)
+            return
+        state = store.watch.state(article_id)
+        finding, edited, same = await _look(fetcher, store, writer, rules, article, state, now)
+        next_due = _next_due(article, state, finding, schedule, now)
+        before, status = store.watch.record(article_id, finding, now=now)
+        if job is not None:
+            store.jobs.finish(job, now=now, next_due=next_due)
+        else:
+            store.jobs.reschedule("recheck", str(article_id), next_due, now=now)
+        report = CheckReport(
+            article_id, article.url, status, finding.reason, before, edited,
+            same_bytes=same,
+        )  # fmt: skip
+        reports.append(report)
+        if on_done:
+            on_done(report)
+
+    try:
+        async with Fetcher(archive.settings.fetch_options()) as fetcher:
+            await asyncio.gather(*(one(fetcher, article_id) for article_id in ids))
+    finally:
+        writer.close()
+    order = {article_id: n for n, article_id in enumerate(ids)}
+    return sorted(reports, key=lambda r: order[r.article_id])
+
+
+async def _look(
+    fetcher: Fetcher,
+    store: Store,
+    writer: CaptureWriter,
+    rules: RuleSet,
+    article: Article,
+    state: CheckState | None,
+    now: int,
+) -> tuple[Finding, bool, bool]:
+    """What the page says now, whether that is a new version of it, and whether the page
+    is byte for byte what it was (nothing extracted)."""
+    try:
+        response = await fetcher.get(
+            article.url,
+            etag=state.etag if state else None,
+            last_modified=state.last_modified if state else None,
+            accept=PAGE_ACCEPT,
+        )
+    except FetchError as exc:
+        failed = exc.response if isinstance(exc, HTTPStatusError) else None
+        capture = keep_capture(store, writer, failed) if failed is not None else None
+        verdict = judge(article.url, article.text, exc, None)
+        return Finding(verdict.status, verdict.reason, _id(capture)), False, False
+    for hop in response.history:
+        keep_capture(store, writer, hop)
+    validators = {
+        "etag": response.headers.get("ETag"),
+        "last_modified": response.headers.get("Last-Modified"),
+    }
+    if response.not_modified:
+        return _unchanged(state), False, True
+    capture_id = _id(keep_capture(store, writer, response))
+    last_capture = state.capture_id if state else article.capture_id
+    if capture_id is not None and capture_id == last_capture:
+        return _unchanged(state, capture_id), False, True  # the same bytes: nothing extracted
+    try:
+        extraction: Extraction | NoArticle = extract(
+            response.body, response.url, response.content_type, rules=rules
+        )
+    except NoArticle as exc:
+        extraction = exc
+    verdict = judge(article.url, article.text, response, extraction)
+    edited = False
+    if verdict.status == "live" and isinstance(extraction, Extraction):
+        edited = _keep_version(store, article, extraction, capture_id, now)
+    return Finding(verdict.status, verdict.reason, capture_id, **validators), edited, False
+
+
+def _unchanged(state: CheckState | None, capture_id: int | None = None) -> Finding:
+    """The page as it was at the last look: its status then (a page that was unreachable
+    and now answers as before is live)."""
+    status = state.status if state and state.status != "unreachable" else "live"
+    return Finding(status, state.reason if status == "gone" and state else None, capture_id)
+
+
+def _keep_version(
+    store: Store, article: Article, page: Extraction, capture_id: int | None, now: int
+) -> bool:
+    """Keep the page as a version when its title or text differ from the last page seen;
+    True when that is an edit (not the first look at a feed article's page)."""
+    pages = [v for v in store.watch.versions(article.id or 0) if v.origin == "page"]
+    if pages:
+        last_title, last_text = pages[-1].title, text_and_images(pages[-1].html)[0]
+    elif text_from_page(store, article):
+        last_title, last_text = article.title, article.text
+    else:
+        last_title = last_text = None
+    if (last_title, last_text) == (page.title, page.text):
+        return False
+    baseline = last_title is None
+    store.watch.add_page_version(
+        article, page.title, page.html, content_hash(page.title, page.html), seen=now,
+        capture_id=capture_id, counted=not baseline,
+    )  # fmt: skip
+    return not baseline
+
+
+def text_from_page(store: Store, article: Article) -> bool:
+    """Whether the stored text is its page's (archived as a page, or a feed item whose page
+    replaced its summary): the article's capture is of its own URL. A feed's text, or an
+    article imported from markdown, has no page to compare with yet."""
+    capture = store.capture(article.capture_id) if article.capture_id else None
+    return capture is not None and capture.url == article.url
+
+
+def _next_due(
+    article: Article, state: CheckState | None, finding: Finding, schedule: list[int], now: int
+) -> int | None:
+    if finding.status == "unreachable":
+        failures = (state.failures if state else 0) + 1
+        return now + min(RETRY_FIRST_MS * 2 ** (failures - 1), RETRY_MAX_MS)
+    later = [article.fetched + step for step in schedule if article.fetched + step > now]
+    return later[0] if later else None
+
+
+def _id(capture: object) -> int | None:
+    return capture if isinstance(capture, int) else None
