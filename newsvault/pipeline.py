@@ -180,6 +180,7 @@ async def _archive_source(
             etag=state.etag if state else None,
             last_modified=state.last_modified if state else None,
             accept=FEED_ACCEPT,
+            robots=False,  # a person chose to follow this feed, as feed readers do
         )
     except FetchError as exc:
         failed = getattr(exc, "response", None) if isinstance(exc, HTTPStatusError) else None

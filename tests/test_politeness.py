@@ -354,3 +354,17 @@ def test_run_honours_robots_txt_and_a_submitted_url_is_archived_anyway(
     )
     assert submitted["outcome"] == "edited"  # the page's full text is a new version
     assert server.hits("/news/rain.html") == 1
+
+
+def test_a_followed_feed_is_polled_even_where_robots_txt_disallows_it(
+    tmp_path: Path, server: LoopbackServer
+) -> None:
+    feed = f"""<?xml version="1.0" encoding="utf-8"?><rss version="2.0"><channel><title>D</title>
+    <item><title>Rain at last</title><link>{server.url("/a/rain.html")}</link>
+    <description>Rain fell.</description></item></channel></rss>""".encode()
+    server.set("/robots.txt", robots_route("User-agent: *\nDisallow: /feeds/\n"))
+    server.set("/feeds/all.xml", Route(feed, headers={"Content-Type": "application/rss+xml"}))
+    root = tmp_path / "news"
+    make_archive(root, [("daily", "Daily", server.url("/feeds/all.xml"))])
+    cli("-a", str(root), "run")
+    assert len(json.loads(cli("-a", str(root), "list", "--json").output)) == 1
