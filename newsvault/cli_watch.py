@@ -143,3 +143,65 @@ def _changed_only(diff: diffs.Diff) -> diffs.Diff:
         title=diff.title if changed(diff.title) else (),
         paragraphs=tuple(p for p in diff.paragraphs if changed(p)),
     )
+
+
+@app.command("status")
+def status_command(
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of tables.")] = False,
+) -> None:
+    """What is due, what fails and since when: jobs waiting, sources failing, re-checks
+    failing, and how many archived articles were found gone or unreachable."""
+    archive = _archive()
+    now = to_ms(time.time())
+    store = archive.store()
+    try:
+        pending = store.jobs.pending(now=now)
+        failing_jobs = store.jobs.failing(limit=20)
+        states = store.source_states()
+        statuses = store.watch.counts()
+    finally:
+        store.close()
+    failing_sources = [
+        {
+            "slug": s.slug,
+            "error": s.last_error,
+            "failures": s.failures,
+            "since": ms_to_iso(s.last_success) if s.last_success else None,
+        }
+        for s in states.values()
+        if s.last_error
+    ]
+    data = {
+        "jobs": {kind: {"due": due, "later": later} for kind, (due, later) in pending.items()},
+        "failing_sources": failing_sources,
+        "failing_jobs": [
+            {"kind": j.kind, "target": j.target, "attempts": j.attempts, "error": j.last_error}
+            for j in failing_jobs
+        ],
+        "articles": statuses,
+    }
+    if as_json:
+        _print_json(data)
+        return
+    table = Table(title="jobs", title_justify="left")
+    for column in ("kind", "due now", "later"):
+        table.add_column(column)
+    for kind, counts in sorted(data["jobs"].items()):
+        table.add_row(kind, str(counts["due"]), str(counts["later"]))
+    out.print(table)
+    found = ", ".join(f"{n} {status}" for status, n in sorted(statuses.items())) or "none yet"
+    out.print(f"re-checked articles: {found}")
+    for source in failing_sources:
+        since = f"since its last success at {source['since']}" if source["since"] else "never ok"
+        out.print(
+            f"source {source['slug']} failing ({source['failures']} times, {since}): "
+            f"{source['error']}",
+            markup=False,
+            highlight=False,
+        )
+    for job in data["failing_jobs"]:
+        out.print(
+            f"{job['kind']} {job['target']}: {job['attempts']} attempts, last: {job['error']}",
+            markup=False,
+            highlight=False,
+        )

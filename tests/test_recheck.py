@@ -112,6 +112,10 @@ def test_the_newsroom(tmp_path: Path, server: LoopbackServer) -> None:
     assert (third["flaky"]["status"], third["flaky"]["before"]) == ("live", "unreachable")
     back = json.loads(cli("-a", str(root), "show", str(ids["notfound"])))
     assert back["status"] == "live" and back["gone_since"] is None and back["versions"] == 0
+    status = json.loads(cli("-a", str(root), "status", "--json"))
+    assert status["articles"] == {"gone": 5, "live": 4}  # "legal" 451, "home", "notice", ...
+    assert status["jobs"]["recheck"]["later"] == len(SLUGS)
+    assert "re-checked articles: 5 gone, 4 live" in cli("-a", str(root), "status")
     again = checks(root, str(ids["edited"]))  # the same edited page: no second version
     assert not again["edited"]["edited"]
     assert json.loads(cli("-a", str(root), "show", str(ids["edited"])))["versions"] == 1

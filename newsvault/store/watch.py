@@ -228,7 +228,7 @@ class WatchStore:
             select(
                 articles.c.id, gone.label("gone"), article_status.c.gone_since,
                 article_status.c.reason, counts.c.edits, counts.c.versions,
-                counts.c.last_edit, counts.c.last_version, article_status.c.checked,
+                counts.c.last_edit, counts.c.last_version,
             )
             .select_from(joined)
             .where(articles.c.removed.is_(None), or_(gone, counts.c.edits > 0))
@@ -237,7 +237,7 @@ class WatchStore:
             return {
                 r.id: Watched(
                     gone=bool(r.gone),
-                    gone_since=r.checked if r.gone else None,
+                    gone_since=r.gone_since if r.gone else None,
                     reason=r.reason if r.gone else None,
                     edits=int(r.edits or 0),
                     versions=int(r.versions or 0),
@@ -246,3 +246,9 @@ class WatchStore:
                 )
                 for r in conn.execute(query)
             }
+
+    def counts(self) -> dict[str, int]:
+        """Re-checked articles per status."""
+        query = select(article_status.c.status, func.count()).group_by(article_status.c.status)
+        with self.engine.connect() as conn:
+            return {status: int(n) for status, n in conn.execute(query)}
