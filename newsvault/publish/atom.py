@@ -23,6 +23,11 @@ class Entry:
     author: str
     source: str
     content: str  # sanitized HTML
+    updated: int | None = None  # ms since the epoch; None: when published
+
+    @property
+    def last_change(self) -> int:
+        return self.updated if self.updated is not None else self.published
 
 
 def _time(ms: int) -> str:
@@ -49,7 +54,7 @@ def render_feed(
     feed.set("{http://www.w3.org/XML/1998/namespace}lang", language)
     _add(feed, "id", feed_id)
     _add(feed, "title", title)
-    _add(feed, "updated", _time(max((e.published for e in entries), default=0)))
+    _add(feed, "updated", _time(max((e.last_change for e in entries), default=0)))
     _add(feed, "generator", "newsvault")
     if self_link:
         _add(feed, "link", rel="self", href=self_link, type="application/atom+xml")
@@ -64,7 +69,7 @@ def render_feed(
         if entry.original and entry.original != entry.link:
             _add(item, "link", rel="related", href=entry.original, type="text/html")
         _add(item, "published", _time(entry.published))
-        _add(item, "updated", _time(entry.published))
+        _add(item, "updated", _time(entry.last_change))
         _add(_add(item, "author"), "name", entry.author)
         source = _add(item, "source")
         _add(source, "title", entry.source)

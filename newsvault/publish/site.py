@@ -5,9 +5,14 @@ changed.
     site/sources/<slug>/index.html   a source's newest articles; <n>.html: older ones, 100 each
     site/days/<yyyy-mm-dd>.html      one page per day (UTC+8)
     site/stories/<id>.html           one page per story told by several articles
-    site/articles/<slug>/<n>.html    the reading view of one article
+    site/articles/<slug>/<n>.html    the reading view of one article (with a notice when it was
+                                     deleted at its source or edited)
+    site/articles/<slug>/<n>/versions.html  an edited article's versions, each change marked
+    site/deleted/index.html          articles deleted at their source, newest first
+    site/edited/index.html           articles edited after they were archived, latest edit first
     site/captures/<id>.warc.gz       the raw capture an article came from (one WARC record)
-    site/feeds/all.atom, <slug>.atom full-text Atom feeds
+    site/feeds/all.atom, <slug>.atom full-text Atom feeds; deleted.atom, edited.atom the same
+                                     for the two lists above
     site/media/...                   mirrored images used by pages
 
 Every page is named with the digest of what it shows in `site/.manifest.json`; a page whose
@@ -24,7 +29,7 @@ import os
 import shutil
 from collections import defaultdict
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import astuple, dataclass, field, replace
 from functools import cache, partial
 from pathlib import Path
 from typing import Any
@@ -32,6 +37,7 @@ from typing import Any
 from jinja2 import Environment, PackageLoader, select_autoescape
 from sqlalchemy import select
 
+from newsvault import diffs
 from newsvault.files import write_atomic, write_if_changed
 from newsvault.links import web_url
 from newsvault.models import ALL_SOURCES, CHINA_TIME, Source
@@ -42,6 +48,8 @@ from newsvault.publish.reader import reader_html
 from newsvault.settings import Settings
 from newsvault.store import Store
 from newsvault.store.schema import articles, captures, sources, stories
+from newsvault.store.watch import Watched
+from newsvault.watch.history import Step, versions_and_diffs
 
 SITE_VERSION = "1"  # bump when templates change in a way every page must show
 PAGE_SIZE = 100
@@ -66,6 +74,7 @@ HEADERS_FILE = f"""/*
   Content-Type: application/warc
 """
 _LISTING = [c for c in articles.c if c.name not in ("html", "text")]
+WATCH_LISTS = ("deleted", "edited")  # site/<name>/index.html and feeds/<name>.atom
 
 
 @dataclass
@@ -143,6 +152,23 @@ def relative_root(path: str) -> str:
     return "../" * path.count("/")
 
 
+def versions_path(row: Row) -> str:
+    return f"articles/{row.source}/{row.number}/versions.html"
+
+
+def changed_only(diff: diffs.Diff) -> diffs.Diff:
+    """The title if it changed and the paragraphs that did: what a reader looks for."""
+
+    def changed(changes: tuple[diffs.Change, ...]) -> bool:
+        return any(change.kind != "equal" for change in changes)
+
+    return replace(
+        diff,
+        title=diff.title if changed(diff.title) else (),
+        paragraphs=tuple(p for p in diff.paragraphs if changed(p)),
+    )
+
+
 class SiteBuilder:
     def __init__(
         self, store: Store, root: Path, settings: Settings, followed: list[Source]
@@ -157,6 +183,7 @@ class SiteBuilder:
         self.report = SiteReport()
         self._old: dict[str, str] = {}
         self._new: dict[str, str] = {}
+        self._history: dict[int, list[Step]] = {}
 
     # -- the build ------------------------------------------------------------------------
 
@@ -166,6 +193,7 @@ class SiteBuilder:
         rows = self._rows()
         self.names = self.store.source_names()
         self.mirror = mirrored(self.store)
+        self.watched = self.store.watch.summaries()
         by_id = {row.id: row for row in rows}
         told = self._stories(rows)
         self.report.articles = len(rows)
@@ -174,7 +202,9 @@ class SiteBuilder:
         self._source_pages(rows)
         self._day_pages(rows)
         self._story_pages(told)
-        self._home(rows, told)
+        self._version_pages(rows)
+        watch_counts = self._watch_pages(by_id)
+        self._home(rows, told, watch_counts)
         self._feeds(rows)
         self._delete_stale()
         write_atomic(self.out / MANIFEST, json.dumps(self._new, sort_keys=True, indent=0))
@@ -292,15 +322,17 @@ class SiteBuilder:
             story = told.get(row.story_id) if row.story_id is not None else None
             related = [r for r in story.articles if r.id != row.id][:20] if story else []
             original = by_id.get(row.copy_of) if row.copy_of else None
-            digest = self._digest(
-                [
-                    row.__dict__,
-                    self.names.get(row.source),
-                    [(r.source, r.number, r.title) for r in related],
-                    original and (original.source, original.number, original.title),
-                    self._image_inputs(row),
-                ]
-            )
+            inputs = [
+                row.__dict__,
+                self.names.get(row.source),
+                [(r.source, r.number, r.title) for r in related],
+                original and (original.source, original.number, original.title),
+                self._image_inputs(row),
+            ]
+            watch = self.watched.get(row.id)
+            if watch:  # gone or edited; only then, so pages built before re-checks stay valid
+                inputs.append((watch.gone, watch.gone_since, watch.reason, watch.edits))
+            digest = self._digest(inputs)
             if self._fresh(path, digest):
                 self._kept(path, digest)
                 self._capture(row)
@@ -323,6 +355,7 @@ class SiteBuilder:
         if policy == "mirror":
             self._copy_media([self.mirror[src] for src in row.images if src in self.mirror])
         capture = f"{relative_root(path)}captures/{row.capture_id}.warc.gz"
+        watch = self.watched.get(row.id)
         return self.render(
             "article.html",
             path,
@@ -331,6 +364,8 @@ class SiteBuilder:
             capture=capture if row.capture_id else None,
             related=related,
             original=original,
+            watch=watch,
+            versions=relative_root(path) + versions_path(row) if watch and watch.edits else None,
         )
 
     def _capture(self, row: Row) -> None:
@@ -423,7 +458,109 @@ class SiteBuilder:
         inputs = [(s.id, s.title, s.size, s.last_seen) for s in newest]
         self.page(path, inputs, lambda: self.render("stories.html", path, stories=newest))
 
-    def _home(self, rows: list[Row], told: dict[int, StoryPage]) -> None:
+    def _version_pages(self, rows: list[Row]) -> None:
+        for row in rows:
+            watch = self.watched.get(row.id)
+            if watch is None or not watch.edits:
+                continue
+            path = versions_path(row)
+            inputs = [
+                [row.title, row.source, row.number, row.lang, row.content_hash],
+                self.names.get(row.source),
+                astuple(watch),
+            ]
+            self.page(path, inputs, partial(self._versions_page, path, row, watch))
+
+    def _versions_page(self, path: str, row: Row, watch: Watched) -> str:
+        steps = []
+        for step in self._steps(row.id):  # (step, its changes alone, the whole text marked)
+            if step.diff is None:
+                steps.append((step, None, None))
+            else:
+                full = diffs.to_html(step.diff)
+                steps.append((step, diffs.to_html(changed_only(step.diff)), full))
+        return self.render("versions.html", path, article=row, watch=watch, steps=steps)
+
+    def _steps(self, article_id: int) -> list[Step]:
+        """The article's versions with their diffs, read once per build."""
+        if article_id not in self._history:
+            article = self.store.article(article_id)
+            self._history[article_id] = versions_and_diffs(self.store, article) if article else []
+        return self._history[article_id]
+
+    def _watch_pages(self, by_id: dict[int, Row]) -> dict[str, int]:
+        """The lists of deleted and of edited articles and their feeds; how many each holds."""
+        shown = [(by_id[i], watch) for i, watch in self.watched.items() if i in by_id]
+        deleted = [item for item in shown if item[1].gone]
+        deleted.sort(key=lambda item: (item[1].gone_since or 0, item[0].id), reverse=True)
+        edited = [item for item in shown if item[1].edits]
+        edited.sort(key=lambda item: (item[1].last_edit or 0, item[0].id), reverse=True)
+        self._watch_list("deleted", deleted, lambda w: (w.gone_since, w.reason))
+        self._watch_list("edited", edited, lambda w: (w.edits, w.last_edit))
+        return {"deleted": len(deleted), "edited": len(edited)}
+
+    def _watch_list(
+        self,
+        name: str,
+        items: list[tuple[Row, Watched]],
+        facts: Callable[[Watched], tuple[Any, ...]],
+    ) -> None:
+        """site/<name>/index.html and feeds/<name>.atom; `facts`: what they show of a Watched."""
+        words = self.env.globals["w"]
+        path, feed, title = f"{name}/index.html", f"feeds/{name}.atom", words[f"{name}_articles"]
+        inputs = [(r.id, r.source, r.number, r.title, facts(w)) for r, w in items]
+        render = partial(
+            self.render, "watched.html", path, heading=title, items=items, feed=feed,
+            deleted=name == "deleted", empty=words[f"none_{name}"],
+        )  # fmt: skip
+        self.page(path, [title, inputs], render)
+        newest = items[:FEED_SIZE]
+        base = self.settings["site.base_url"]
+        feed_inputs = [title, base, [[r.__dict__, facts(w)] for r, w in newest]]
+        make = self._deleted_feed if name == "deleted" else self._edited_feed
+        self.page(feed, feed_inputs, partial(make, feed, title, newest))
+
+    def _deleted_feed(self, path: str, title: str, items: list[tuple[Row, Watched]]) -> bytes:
+        """Each deleted article as archived, after a notice of when and why it was deleted."""
+        html = dict(self._contents([row.id for row, _ in items]))
+        notice = self.env.get_template("_macros.html").module.deleted_notice
+        entries = []
+        for row, watch in items:
+            entry = self._entry(row, html.get(row.id, ""))
+            entries.append(
+                replace(
+                    entry,
+                    id=f"urn:newsvault:deleted:{row.id}:{watch.gone_since}",
+                    updated=watch.gone_since,
+                    content=f"{notice(watch, self.env.globals['w'])}\n{entry.content}",
+                )
+            )
+        return self._atom(path, title, entries)
+
+    def _edited_feed(self, path: str, title: str, items: list[tuple[Row, Watched]]) -> bytes:
+        """Each edited article's latest edit: what changed, linked to all its versions."""
+        base = self.settings["site.base_url"].rstrip("/")
+        notice = self.env.get_template("_macros.html").module.edited_notice
+        entries = []
+        for row, watch in items:
+            href = f"{base}/{versions_path(row)}" if base else None
+            edits = [step.diff for step in self._steps(row.id) if step.counted and step.diff]
+            change = diffs.to_html(changed_only(edits[-1])) if edits else ""
+            entry = self._entry(row, "")
+            entries.append(
+                replace(
+                    entry,
+                    id=f"urn:newsvault:edited:{row.id}:{watch.edits}",
+                    link=href or entry.link,
+                    updated=watch.last_edit,
+                    content=f"{notice(watch, href, self.env.globals['w'])}\n{change}",
+                )
+            )
+        return self._atom(path, title, entries)
+
+    def _home(
+        self, rows: list[Row], told: dict[int, StoryPage], watch_counts: dict[str, int]
+    ) -> None:
         latest = rows[:50]
         stories_now = list(told.values())[:10]
         counts: defaultdict[str, int] = defaultdict(int)
@@ -437,6 +574,7 @@ class SiteBuilder:
             [(r.id, r.source, r.number, r.title, r.published) for r in latest],
             [(s.id, s.title, s.size, s.last_seen) for s in stories_now],
             source_counts,
+            watch_counts,
         ]
         self.page(
             "index.html",
@@ -447,6 +585,7 @@ class SiteBuilder:
                 latest=latest,
                 stories=stories_now,
                 source_counts=source_counts,
+                watch_counts=watch_counts,
             ),
         )
 
@@ -455,8 +594,12 @@ class SiteBuilder:
         for row in rows:
             if len(by_source[row.source]) < FEED_SIZE:
                 by_source[row.source].append(row)
-        groups = {slug: (self.names.get(slug, slug), found) for slug, found in by_source.items()}
-        # The site's own feed wins over a source an imported archive brought in under its name.
+        groups = {
+            slug: (self.names.get(slug, slug), found)
+            for slug, found in by_source.items()
+            if slug not in WATCH_LISTS
+        }
+        # The site's own feeds win over a source an imported archive brought in under its name.
         groups[ALL_SOURCES] = (self.settings["site.title"], rows[:FEED_SIZE])
         needed = sorted({r.id for _, found in groups.values() for r in found})
         contents = cache(lambda: dict(self._contents(needed)))  # read once, if a feed changed
@@ -469,28 +612,30 @@ class SiteBuilder:
         self, path: str, title: str, found: list[Row], contents: Callable[[], dict[int, str]]
     ) -> bytes:
         html = contents()
+        return self._atom(path, title, [self._entry(row, html.get(row.id, "")) for row in found])
+
+    def _entry(self, row: Row, html: str) -> atom.Entry:
         base = self.settings["site.base_url"].rstrip("/")
-        entries = []
-        for row in found:
-            mapper = image_mapper(  # a feed reader cannot resolve media/ without base_url
-                self.policies.get(row.source, "keep"),
-                self.settings["publish.image_proxy"],
-                self.mirror if base else {},
-                f"{base}/",
-            )
-            page = f"{base}/articles/{row.source}/{row.number}.html" if base else None
-            entries.append(
-                atom.Entry(
-                    id=page or row.url or f"urn:newsvault:article:{row.id}",
-                    title=row.title,
-                    link=page or row.url,
-                    original=row.url,
-                    published=row.published,
-                    author=row.author or self.names.get(row.source, row.source),
-                    source=self.names.get(row.source, row.source),
-                    content=reader_html(html.get(row.id, ""), mapper),
-                )
-            )
+        mapper = image_mapper(  # a feed reader cannot resolve media/ without base_url
+            self.policies.get(row.source, "keep"),
+            self.settings["publish.image_proxy"],
+            self.mirror if base else {},
+            f"{base}/",
+        )
+        page = f"{base}/articles/{row.source}/{row.number}.html" if base else None
+        return atom.Entry(
+            id=page or row.url or f"urn:newsvault:article:{row.id}",
+            title=row.title,
+            link=page or row.url,
+            original=row.url,
+            published=row.published,
+            author=row.author or self.names.get(row.source, row.source),
+            source=self.names.get(row.source, row.source),
+            content=reader_html(html, mapper),
+        )
+
+    def _atom(self, path: str, title: str, entries: list[atom.Entry]) -> bytes:
+        base = self.settings["site.base_url"].rstrip("/")
         self_link = f"{base}/{path}" if base else None
         return atom.render_feed(
             feed_id=self_link or f"urn:newsvault:{path}",
