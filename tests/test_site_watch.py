@@ -182,3 +182,26 @@ def test_english_words_and_empty_lists(tmp_path: Path, server: LoopbackServer) -
     assert listed == [f"n/{found[slug]['number']}" for slug in order]
     entries = feedparser.parse((site / "feeds/deleted.atom").read_bytes()).entries
     assert [e.title for e in entries] == [f"{slug} 报道" for slug in order]
+
+
+def test_the_app_serves_the_deleted_and_edited_pages(
+    tmp_path: Path, server: LoopbackServer
+) -> None:
+    import urllib.request
+
+    from .test_web import serving
+
+    newsroom(server)
+    root = make_archive(tmp_path / "news", [("n", "N", server.url("/feed.xml"))]).root
+    cli("-a", str(root), "run")
+    server.set("/a/notfound.html", Route(b"no", status=404))
+    server.set("/a/edited.html", Route(page("edited 报道", EDITED), headers=HTML))
+    checks(root, "--all")
+    cli("-a", str(root), "publish", "site")
+    with serving(root) as base:
+        for path in ("/deleted/index.html", "/edited/index.html", "/feeds/deleted.atom"):
+            with urllib.request.urlopen(base + path, timeout=20) as response:
+                assert response.status == 200, path
+        with urllib.request.urlopen(base + "/", timeout=20) as response:
+            home = response.read().decode()
+    assert "deleted/index.html" in home and "edited/index.html" in home

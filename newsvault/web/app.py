@@ -42,7 +42,7 @@ DOCS_CSP = (
 )
 MEDIA_CSP = "default-src 'none'; style-src 'unsafe-inline'; sandbox"
 SITE_FILES = re.compile(
-    r"^(?:style\.css|index\.html|(?:articles|sources|days|stories)/[\w./-]+\.html"
+    r"^(?:style\.css|index\.html|(?:articles|sources|days|stories|deleted|edited)/[\w./-]+\.html"
     r"|feeds/[\w-]+\.atom|captures/\d+\.warc\.gz|media/[0-9a-f]{2}/[0-9a-f]{64}\.\w+)$"
 )
 TYPES = {".atom": "application/atom+xml", ".gz": "application/warc", ".css": "text/css"}
@@ -152,7 +152,13 @@ def create_app(root: Path) -> FastAPI:
                 .group_by(sources.c.slug, sources.c.name)
                 .order_by(sources.c.name)
             ).all()
-        return page("index.html", latest=latest, stories=told, source_counts=counts)
+        watched = {
+            "deleted": store.watch.counts().get("gone", 0),
+            "edited": len(store.watch.edited(limit=1_000_000)),
+        }
+        return page(
+            "index.html", latest=latest, stories=told, source_counts=counts, watch_counts=watched
+        )
 
     @app.get("/search", response_class=HTMLResponse)
     def search_page(q: str = "") -> HTMLResponse:
