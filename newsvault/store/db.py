@@ -437,6 +437,25 @@ class Store:
             row = conn.execute(query).first()
         return _article(row) if row else None
 
+    def articles_by_ids(self, article_ids: list[int]) -> dict[int, Article]:
+        found: dict[int, Article] = {}
+        with self.engine.connect() as conn:
+            for start in range(0, len(article_ids), _IN_CHUNK):
+                chunk = article_ids[start : start + _IN_CHUNK]
+                query = (
+                    select(articles, sources.c.slug).join(sources).where(articles.c.id.in_(chunk))
+                )
+                found.update((row.id, _article(row)) for row in conn.execute(query))
+        return found
+
+    def capture_identities(self, capture_ids: list[int]) -> dict[int, tuple[str, str]]:
+        """(url, digest) of these captures: what a response is compared with."""
+        query = select(captures.c.id, captures.c.url, captures.c.digest).where(
+            captures.c.id.in_(capture_ids)
+        )
+        with self.engine.connect() as conn:
+            return {row.id: (row.url, row.digest) for row in conn.execute(query)}
+
     def article_by_number(self, slug: str, number: int) -> Article | None:
         query = (
             select(articles, sources.c.slug)

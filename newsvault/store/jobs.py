@@ -54,6 +54,31 @@ class JobQueue:
                 .values(**values)
             )
 
+    def settle(
+        self,
+        finished: list[tuple[Job, int | None]],
+        rescheduled: list[tuple[str, str, int | None]],
+        *,
+        now: int,
+    ) -> None:
+        """`finish` for leased jobs and `reschedule` for others, in one transaction."""
+        with self.engine.begin() as conn:
+            for job, next_due in finished:
+                values: dict[str, Any] = {"lease_owner": None, "lease_until": None,
+                                          "last_error": None}  # fmt: skip
+                values.update(
+                    {"finished": now} if next_due is None else {"due": next_due, "attempts": 0}
+                )
+                conn.execute(update(jobs).where(_held(job)).values(**values))
+            for kind, target, due in rescheduled:
+                change = {"finished": now} if due is None else {"due": due, "finished": None}
+                conn.execute(
+                    update(jobs)
+                    .where(jobs.c.kind == kind, jobs.c.target == target)
+                    .where(jobs.c.lease_owner.is_(None))
+                    .values(**change)
+                )
+
     def claim(
         self, owner: str, *, now: int, lease_ms: int, limit: int, kinds: Iterable[str] = ()
     ) -> list[Job]:
@@ -134,13 +159,17 @@ class JobQueue:
             return [_job(row) for row in conn.execute(query)]
 
     def _update_held(self, job: Job, values: dict[str, Any]) -> bool:
-        held = and_(
-            jobs.c.id == job.id,
-            jobs.c.lease_owner == job.lease_owner,
-            jobs.c.lease_until == job.lease_until,
-        )
         with self.engine.begin() as conn:
-            return bool(conn.execute(update(jobs).where(held).values(**values)).rowcount)
+            return bool(conn.execute(update(jobs).where(_held(job)).values(**values)).rowcount)
+
+
+def _held(job: Job) -> Any:
+    """The job's row while `job`'s lease still holds it."""
+    return and_(
+        jobs.c.id == job.id,
+        jobs.c.lease_owner == job.lease_owner,
+        jobs.c.lease_until == job.lease_until,
+    )
 
 
 def enqueue(conn: Connection, kind: str, target: str, due: int, *, now: int) -> None:

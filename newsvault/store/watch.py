@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Engine, case, func, insert, or_, select, update
+from sqlalchemy import Connection, Engine, case, func, insert, or_, select, update
 
 from newsvault.models import Article, ms_to_iso
 from newsvault.store.schema import article_status, articles, sources, status_events, versions
@@ -76,50 +76,22 @@ class WatchStore:
             row = conn.execute(query).first()
         return CheckState(**row._asdict()) if row else None
 
+    def states(self, article_ids: list[int]) -> dict[int, CheckState]:
+        query = select(article_status).where(article_status.c.article_id.in_(article_ids))
+        with self.engine.connect() as conn:
+            return {row.article_id: CheckState(**row._asdict()) for row in conn.execute(query)}
+
     def record(self, article_id: int, finding: Finding, *, now: int) -> tuple[str | None, str]:
         """Store a re-check's finding; returns (status before, status now). A change of
         status is kept as an event."""
+        return self.record_many([(article_id, finding)], now=now)[0]
+
+    def record_many(
+        self, findings: list[tuple[int, Finding]], *, now: int
+    ) -> list[tuple[str | None, str]]:
+        """`record` for many articles in one transaction."""
         with self.engine.begin() as conn:
-            row = conn.execute(
-                select(article_status).where(article_status.c.article_id == article_id)
-            ).first()
-            before = row.status if row else None
-            values: dict[str, Any] = {
-                "status": finding.status,
-                "reason": finding.reason,
-                "checked": now,
-                "checks": (row.checks if row else 0) + 1,
-                "failures": 0,
-            }
-            if finding.status == "unreachable":
-                values["failures"] = (row.failures if row else 0) + 1
-                if before == "gone":  # an unreachable site says nothing new of a gone page
-                    values.update(status="gone", reason=row.reason)
-            if finding.status == "live":
-                values.update(last_seen=now, gone_since=None)
-            elif finding.status == "gone" and (row is None or row.gone_since is None):
-                values["gone_since"] = now
-            if finding.capture_id is not None:
-                values["capture_id"] = finding.capture_id
-            if finding.etag is not None or finding.last_modified is not None:
-                values.update(etag=finding.etag, last_modified=finding.last_modified)
-            if row is None:
-                values.setdefault("last_seen", None)
-                conn.execute(insert(article_status).values(article_id=article_id, **values))
-            else:
-                conn.execute(
-                    update(article_status)
-                    .where(article_status.c.article_id == article_id)
-                    .values(**values)
-                )
-            if values["status"] != before:
-                conn.execute(
-                    insert(status_events).values(
-                        article_id=article_id, at=now, status=values["status"],
-                        reason=values["reason"],
-                    )
-                )  # fmt: skip
-        return before, values["status"]
+            return [_record(conn, article_id, finding, now) for article_id, finding in findings]
 
     def fields(self, article: Article) -> dict[str, Any]:
         """What `show` and the API add to an article: status, gone_reason, last_seen,
@@ -252,3 +224,46 @@ class WatchStore:
         query = select(article_status.c.status, func.count()).group_by(article_status.c.status)
         with self.engine.connect() as conn:
             return {status: int(n) for status, n in conn.execute(query)}
+
+
+def _record(
+    conn: Connection, article_id: int, finding: Finding, now: int
+) -> tuple[str | None, str]:
+    row = conn.execute(
+        select(article_status).where(article_status.c.article_id == article_id)
+    ).first()
+    before = row.status if row else None
+    values: dict[str, Any] = {
+        "status": finding.status,
+        "reason": finding.reason,
+        "checked": now,
+        "checks": (row.checks if row else 0) + 1,
+        "failures": 0,
+    }
+    if finding.status == "unreachable":
+        values["failures"] = (row.failures if row else 0) + 1
+        if before == "gone":  # an unreachable site says nothing new of a gone page
+            values.update(status="gone", reason=row.reason)
+    if finding.status == "live":
+        values.update(last_seen=now, gone_since=None)
+    elif finding.status == "gone" and (row is None or row.gone_since is None):
+        values["gone_since"] = now
+    if finding.capture_id is not None:
+        values["capture_id"] = finding.capture_id
+    if finding.etag is not None or finding.last_modified is not None:
+        values.update(etag=finding.etag, last_modified=finding.last_modified)
+    if row is None:
+        values.setdefault("last_seen", None)
+        conn.execute(insert(article_status).values(article_id=article_id, **values))
+    else:
+        conn.execute(
+            update(article_status).where(article_status.c.article_id == article_id).values(**values)
+        )
+    if values["status"] != before:
+        conn.execute(
+            insert(status_events).values(
+                article_id=article_id, at=now, status=values["status"],
+                reason=values["reason"],
+            )
+        )  # fmt: skip
+    return before, values["status"]

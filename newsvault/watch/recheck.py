@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from newsvault.archive import Archive
-from newsvault.captures import CaptureWriter
+from newsvault.captures import CaptureWriter, body_digest
 from newsvault.errors import FetchError, HTTPStatusError, NoArticle
 from newsvault.extract import Extraction, RuleSet, extract
 from newsvault.fetch.client import Fetcher
@@ -33,6 +33,7 @@ from newsvault.watch.verdict import judge
 RETRY_FIRST_MS = 10 * 60_000  # an unreachable page: again in 10 minutes, doubling
 RETRY_MAX_MS = 24 * 3_600_000
 LEASE_MS = 10 * 60_000
+BATCH = 200  # articles looked at together
 
 
 @dataclass
@@ -99,37 +100,82 @@ async def _check_all(archive, store, ids, jobs, now, on_done) -> list[CheckRepor
     schedule = archive.settings.recheck_schedule()
     rules = archive_rules(archive)
     reports: list[CheckReport] = []
-
-    async def one(fetcher: Fetcher, article_id: int) -> None:
-        article = store.article(article_id)
-        job = by_id.get(article_id)
-        if article is None or article.removed or not article.url:
-            if job is not None:  # nothing left to look at
-                store.jobs.finish(job, now=now)
-            return
-        state = store.watch.state(article_id)
-        finding, edited, same = await _look(fetcher, store, writer, rules, article, state, now)
-        next_due = _next_due(article, state, finding, schedule, now)
-        before, status = store.watch.record(article_id, finding, now=now)
-        if job is not None:
-            store.jobs.finish(job, now=now, next_due=next_due)
-        else:
-            store.jobs.reschedule("recheck", str(article_id), next_due, now=now)
-        report = CheckReport(
-            article_id, article.url, status, finding.reason, before, edited,
-            same_bytes=same,
-        )  # fmt: skip
-        reports.append(report)
-        if on_done:
-            on_done(report)
-
     try:
         async with Fetcher(archive.settings.fetch_options()) as fetcher:
-            await asyncio.gather(*(one(fetcher, article_id) for article_id in ids))
+            for start in range(0, len(ids), BATCH):
+                chunk = ids[start : start + BATCH]
+                reports += await _check_batch(
+                    fetcher, store, writer, rules, chunk, by_id, schedule, now
+                )
+                if on_done:
+                    for report in reports[-len(chunk) :]:
+                        on_done(report)
     finally:
         writer.close()
-    order = {article_id: n for n, article_id in enumerate(ids)}
-    return sorted(reports, key=lambda r: order[r.article_id])
+    return reports
+
+
+async def _check_batch(fetcher, store, writer, rules, ids, by_id, schedule, now):
+    """Look at a batch of articles at once; read what is known of them in a few queries
+    and write what was found in two transactions (the database is not the bottleneck)."""
+    articles = store.articles_by_ids(ids)
+    states = store.watch.states(ids)
+    last_ids = [
+        capture_id
+        for article_id in ids
+        if (capture_id := _last_capture(articles.get(article_id), states.get(article_id)))
+    ]
+    last = store.capture_identities(last_ids)
+    looking = [
+        article_id
+        for article_id in ids
+        if (a := articles.get(article_id)) is not None and not a.removed and a.url
+    ]
+    looks = await asyncio.gather(
+        *(
+            _look(
+                fetcher,
+                store,
+                writer,
+                rules,
+                articles[article_id],
+                states.get(article_id),
+                last.get(_last_capture(articles[article_id], states.get(article_id)) or 0),
+                now,
+            )
+            for article_id in looking
+        )
+    )
+    found = [
+        (article_id, finding) for article_id, (finding, _, _) in zip(looking, looks, strict=True)
+    ]
+    changes = store.watch.record_many(found, now=now)
+    finished: list[tuple[Job, int | None]] = []
+    rescheduled: list[tuple[str, str, int | None]] = []
+    reports = []
+    for article_id, (finding, edited, same), (before, status) in zip(
+        looking, looks, changes, strict=True
+    ):
+        article, state = articles[article_id], states.get(article_id)
+        next_due = _next_due(article, state, finding, schedule, now)
+        if article_id in by_id:
+            finished.append((by_id[article_id], next_due))
+        else:
+            rescheduled.append(("recheck", str(article_id), next_due))
+        reports.append(
+            CheckReport(article_id, article.url, status, finding.reason, before, edited, same)
+        )
+    for article_id in set(ids) - set(looking):  # gone from the archive: nothing to look at
+        if article_id in by_id:
+            finished.append((by_id[article_id], None))
+    store.jobs.settle(finished, rescheduled, now=now)
+    return reports
+
+
+def _last_capture(article: Article | None, state: CheckState | None) -> int | None:
+    if state is not None and state.capture_id is not None:
+        return state.capture_id
+    return article.capture_id if article is not None else None
 
 
 async def _look(
@@ -139,6 +185,7 @@ async def _look(
     rules: RuleSet,
     article: Article,
     state: CheckState | None,
+    last: tuple[str, str] | None,
     now: int,
 ) -> tuple[Finding, bool, bool]:
     """What the page says now, whether that is a new version of it, and whether the page
@@ -163,10 +210,9 @@ async def _look(
     }
     if response.not_modified:
         return _unchanged(state), False, True
+    if last is not None and last == (response.url, body_digest(response.body)):
+        return _unchanged(state), False, True  # the same bytes: nothing extracted
     capture_id = _id(keep_capture(store, writer, response))
-    last_capture = state.capture_id if state else article.capture_id
-    if capture_id is not None and capture_id == last_capture:
-        return _unchanged(state, capture_id), False, True  # the same bytes: nothing extracted
     try:
         extraction: Extraction | NoArticle = extract(
             response.body, response.url, response.content_type, rules=rules
