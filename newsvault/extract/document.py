@@ -3,15 +3,24 @@
 Decoding uses the fetcher's charset rules (a wrongly decoded Chinese page loses more than any
 extractor can win back). lxml drops everything below 255 levels of nesting without a word, so
 pages are parsed with `huge_tree` (2,048 levels) and the parser's log is checked: a page nested
-deeper is reparsed without its inline tags, and refused if it is still too deep. Copies kept by
-web.archive.org and archive.today are unwrapped: the toolbar goes, links point to the
-original again, and the page is extracted as the original URL with the original site's rule.
+deeper is reparsed without its inline tags, and refused if it is still too deep.
+
+A page is decoded and parsed a slice at a time, never held whole as text, and read up to its
+MAX_NODES-th element or attribute: a parsed element costs a few hundred bytes, so a 15 MB page
+of tiny elements would otherwise take gigabytes; the rest of such a page is left out (its
+capture keeps it all).
+
+Copies kept by web.archive.org and archive.today are unwrapped: the toolbar goes, links point
+to the original again, and the page is extracted as the original URL with the original site's
+rule.
 """
 
 from __future__ import annotations
 
 import gzip
+import logging
 import re
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
@@ -19,7 +28,9 @@ import lxml.etree
 import lxml.html
 
 from newsvault.errors import NoArticle
-from newsvault.fetch.charset import decode
+from newsvault.fetch.charset import DECODE_STEP, choose_charset, iter_decode
+
+log = logging.getLogger(__name__)
 
 _NOT_HTML = [
     (b"%PDF-", "a PDF document"),
@@ -48,6 +59,9 @@ _WAYBACK_CHROME = (
 )
 _LEADING_URL_COMMENT = re.compile(rb"^\s*<!--\s*(https?://\S+?)\s*-->")
 MAX_DEPTH_ERROR = "Excessive depth"
+# Elements plus attributes read from a page: the largest real pages seen have under 8,000.
+MAX_NODES = 150_000
+_LONGEST_TAG = 4096  # a tag cut by a slice boundary waits for the next slice up to this long
 
 
 @dataclass
@@ -77,17 +91,20 @@ def load_page(body: bytes | str, url: str, content_type: str | None = None) -> P
     """Check, decode and parse a page; NoArticle when it cannot hold an article."""
     if isinstance(body, bytes):
         _refuse_non_html(body, content_type)
-        decoded = decode(body, content_type, kind="html")
-        text, encoding = decoded.text, decoded.encoding
+        charset = choose_charset(body, content_type, kind="html")
+        encoding = charset.encoding
+
+        def pieces() -> Iterator[str]:
+            return iter_decode(body, charset)
     else:
-        text, encoding = body, "utf-8"
-    text = _XML_DECLARATION.sub("", text, count=1).replace("\x00", "")
-    # libxml2 drops what follows a stray </html> (shared headers carry one); the parser
-    # closes the document by itself.
-    text = _END_OF_DOCUMENT.sub("", text)
-    if not text.strip():
-        raise NoArticle("the page is empty")
-    tree = _parse(text)
+        encoding = "utf-8"
+
+        def pieces() -> Iterator[str]:
+            return (body[i : i + DECODE_STEP] for i in range(0, len(body), DECODE_STEP))
+
+    tree, read_all = _parse(pieces)
+    if not read_all:
+        log.warning("%s: only the first %s elements and attributes are read", url, f"{MAX_NODES:,}")
     page = Page(url=url, tree=tree, encoding=encoding)
     _unwrap_archive_copy(page)
     return page
@@ -109,26 +126,75 @@ def _refuse_non_html(body: bytes, content_type: str | None) -> None:
         raise NoArticle("not HTML but binary data")
 
 
-def _parse(text: str) -> lxml.html.HtmlElement:
-    tree, too_deep = _parse_once(text)
+def _parse(pieces: Callable[[], Iterator[str]]) -> tuple[lxml.html.HtmlElement, bool]:
+    """The page's tree, and False when it was cut at MAX_NODES."""
+    text = _Text(pieces())
+    tree, too_deep, read_all = _parse_once(text)
+    if not text.seen:
+        raise NoArticle("the page is empty")
     if too_deep:
         # Deep nesting is nearly always unclosed inline tags (<font> x 1000): drop them.
-        tree, too_deep = _parse_once(_INLINE_TAGS.sub("", text))
+        tree = None  # before the second parse, not after it
+        tree, too_deep, read_all = _parse_once(_Text(pieces(), _INLINE_TAGS))
         if too_deep:
             raise NoArticle("the page is nested more than 2,048 elements deep")
     if tree is None or not len(tree):
         raise NoArticle("the page has no HTML elements")
-    return tree
+    return tree, read_all
 
 
-def _parse_once(text: str) -> tuple[lxml.html.HtmlElement | None, bool]:
-    parser = lxml.html.HTMLParser(huge_tree=True, remove_comments=True, remove_pis=True)
+class _Text:
+    """A page's text a slice at a time, as the parser is to read it: without an XML declaration
+    (lxml refuses one in text), NUL characters, or a stray </html> or </body> (libxml2 drops
+    what follows one; shared headers carry them, and the parser closes the document itself)."""
+
+    def __init__(self, pieces: Iterable[str], *remove: re.Pattern[str]) -> None:
+        self._pieces = pieces
+        self._remove = (_END_OF_DOCUMENT, *remove)
+        self.seen = False  # whether any of it is not white space
+
+    def __iter__(self) -> Iterator[str]:
+        held = ""
+        for number, piece in enumerate(self._pieces):
+            if number == 0:
+                piece = _XML_DECLARATION.sub("", piece, count=1)
+            piece = held + piece.replace("\x00", "")
+            cut = piece.find("<", piece.rfind(">") + 1)  # a tag not closed in this piece
+            if cut >= 0 and len(piece) - cut <= _LONGEST_TAG:
+                piece, held = piece[:cut], piece[cut:]
+            else:
+                held = ""
+            yield self._clean(piece)
+        yield self._clean(held)
+
+    def _clean(self, piece: str) -> str:
+        for pattern in self._remove:
+            piece = pattern.sub("", piece)
+        self.seen = self.seen or (bool(piece) and not piece.isspace())
+        return piece
+
+
+def _parse_once(text: Iterable[str]) -> tuple[lxml.html.HtmlElement | None, bool, bool]:
+    """(tree, nested too deep, read to the end)."""
+    parser = lxml.etree.HTMLPullParser(
+        events=("start",), huge_tree=True, remove_comments=True, remove_pis=True
+    )
+    parser.set_element_class_lookup(lxml.html.HtmlElementClassLookup())
+    nodes = 0
+    read_all = True
+    for piece in text:
+        parser.feed(piece)
+        for _event, element in parser.read_events():
+            nodes += 1 + len(element.attrib)
+        if nodes > MAX_NODES:
+            read_all = False
+            break
     try:
-        tree = lxml.html.document_fromstring(text, parser=parser)
-    except (lxml.etree.ParserError, ValueError):
+        tree = parser.close()
+    except lxml.etree.LxmlError:
         tree = None
-    too_deep = any(MAX_DEPTH_ERROR in entry.message for entry in parser.error_log)
-    return tree, too_deep
+    too_deep = any(MAX_DEPTH_ERROR in entry.message for entry in parser.feed_error_log)
+    return tree, too_deep, read_all
 
 
 def _unwrap_archive_copy(page: Page) -> None:

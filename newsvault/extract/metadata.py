@@ -85,6 +85,9 @@ _AUTHOR_META = [
     "parsely-author",
 ]
 _SITE_SUFFIX = re.compile(rf"\s*(?:[_|｜–—]|\s-\s|－|--|(?<=[{_CJK}])-(?=[{_CJK}]))\s*")
+_SPACES = re.compile(r"\s+")
+# JSON-LD longer than this is not read: its objects take ten times its size in memory
+MAX_JSON_LD = 1_000_000
 WINDOW = 400  # characters after the headline where bylines, dates and source lines are looked for
 
 
@@ -119,6 +122,8 @@ def meta_values(tree: lxml.html.HtmlElement) -> dict[str, str]:
 def json_ld(tree: lxml.html.HtmlElement) -> dict[str, Any]:
     """The first article-like JSON-LD object on the page (headline, author, datePublished)."""
     for script in tree.xpath('//script[@type="application/ld+json"]'):
+        if len(script.text or "") > MAX_JSON_LD:
+            continue
         try:
             data = json.loads(script.text or "")
         except ValueError:
@@ -137,8 +142,14 @@ def _ld_items(data: Any) -> list[Any]:
     return [data]
 
 
+def squeeze(text: str) -> str:
+    """White space runs made one space, ends trimmed: " ".join(text.split()) without a list of
+    every word (a large page has millions)."""
+    return _SPACES.sub(" ", text).strip()
+
+
 def element_text(element: lxml.html.HtmlElement) -> str:
-    return " ".join(element.text_content().split())
+    return squeeze(element.text_content())
 
 
 def title_tag(tree: lxml.html.HtmlElement) -> str:
@@ -180,16 +191,16 @@ _TITLE_XPATH = (
 
 def _title_candidates(tree: lxml.html.HtmlElement) -> list[str]:
     """Headline-like texts outside links and menus, in page order."""
-    found = []
+    found: dict[str, None] = {}
     for element in tree.xpath(_TITLE_XPATH):
         if any(a.tag in ("a", "nav", "li", "ul", "footer") for a in element.iterancestors()):
             continue
         if element.find(".//a") is not None and element.tag not in ("h2", "h3"):
             continue
         text = element_text(element)
-        if 8 <= len(text) <= 120 and text not in found:
-            found.append(text)
-    return found
+        if 8 <= len(text) <= 120:
+            found.setdefault(text)
+    return list(found)
 
 
 def strip_site_name(title: str) -> str:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import codecs
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Literal
 
@@ -18,6 +19,7 @@ import charset_normalizer
 
 SNIFF_BYTES = 16 * 1024  # where a declaration may appear
 DETECT_BYTES = 64 * 1024  # how much detection reads
+DECODE_STEP = 64 * 1024  # bytes decoded at a time
 
 _WIDER = {
     "gb2312": "gb18030",
@@ -45,6 +47,14 @@ _XML_DECL_ANY = re.compile(rb"""^(\s*<\?xml[^>]*?encoding\s*=\s*["'])([\w.:-]+)(
 _META_CHARSET = re.compile(rb"""<meta[^>]+?charset\s*=\s*["']?\s*([\w.:-]+)""", re.I)
 
 Kind = Literal["html", "xml"]
+
+
+@dataclass(frozen=True)
+class Charset:
+    encoding: str  # a Python codec name
+    source: str  # "bom" | "header" | "declaration" | "detected" | "fallback"
+    skip: int = 0  # the byte-order mark's length
+    errors: str = "strict"  # "replace" where no candidate decoded strictly
 
 
 @dataclass(frozen=True)
@@ -84,31 +94,43 @@ def declared_charset(body: bytes, kind: Kind = "html") -> str | None:
     return normalize_label(match.group(1).decode("ascii", "replace")) if match else None
 
 
-def decode(body: bytes, content_type: str | None = None, *, kind: Kind = "html") -> Decoded:
-    """Decode fetched bytes; never raises (the last resort is UTF-8 with replacement)."""
+def choose_charset(body: bytes, content_type: str | None = None, *, kind: Kind = "html") -> Charset:
+    """How to decode fetched bytes; never raises. Candidates are tried a slice at a time, so
+    that choosing makes no copy of a large page (iter_decode then decodes it the same way)."""
     for bom, encoding in _BOMS:
         if body.startswith(bom):
-            return Decoded(body[len(bom) :].decode(encoding, "replace"), encoding, "bom")
+            return Charset(encoding, "bom", skip=len(bom), errors="replace")
     candidates = (
         (charset_from_content_type(content_type), "header"),
         (declared_charset(body, kind), "declaration"),
     )
     for encoding, source in candidates:
-        text = _strict(body, encoding)
-        if text is not None and _single_byte(encoding) and not text.isascii():
+        decodes, ascii = _scan(body, encoding)
+        if decodes and _single_byte(encoding) and not ascii and _scan(body, "utf-8")[0]:
             # UTF-8 served under a Latin label is a common lie; real Latin-1 text almost
             # never forms valid multi-byte UTF-8 sequences.
-            utf8 = _strict(body, "utf-8")
-            if utf8 is not None:
-                return Decoded(utf8, "utf-8", "detected")
-        if text is not None:
-            return Decoded(text, encoding, source)  # type: ignore[arg-type]
+            return Charset("utf-8", "detected")
+        if decodes:
+            return Charset(encoding, source)  # type: ignore[arg-type]
     detected = _detect(body)
-    if detected is not None:
-        text = _strict(body, detected)
-        if text is not None:
-            return Decoded(text, detected, "detected")
-    return Decoded(body.decode("utf-8", "replace"), "utf-8", "fallback")
+    if detected is not None and _scan(body, detected)[0]:
+        return Charset(detected, "detected")
+    return Charset("utf-8", "fallback", errors="replace")
+
+
+def iter_decode(body: bytes, charset: Charset, step: int = DECODE_STEP) -> Iterator[str]:
+    """The text of `body` a slice at a time, as `charset` says to decode it."""
+    decoder = codecs.getincrementaldecoder(charset.encoding)(charset.errors)
+    for start in range(charset.skip, len(body), step):
+        yield decoder.decode(body[start : start + step])
+    yield decoder.decode(b"", final=True)
+
+
+def decode(body: bytes, content_type: str | None = None, *, kind: Kind = "html") -> Decoded:
+    """Decode fetched bytes; never raises (the last resort is UTF-8 with replacement)."""
+    charset = choose_charset(body, content_type, kind=kind)
+    text = str(memoryview(body)[charset.skip :], charset.encoding, charset.errors)
+    return Decoded(text, charset.encoding, charset.source)
 
 
 def to_utf8_xml(body: bytes, content_type: str | None) -> bytes:
@@ -128,13 +150,17 @@ def to_utf8_xml(body: bytes, content_type: str | None) -> bytes:
     return data
 
 
-def _strict(body: bytes, encoding: str | None) -> str | None:
+def _scan(body: bytes, encoding: str | None) -> tuple[bool, bool]:
+    """Whether `body` decodes strictly as `encoding`, and whether its text is all ASCII."""
     if encoding is None:
-        return None
+        return False, False
+    ascii = True
     try:
-        return body.decode(encoding)
+        for text in iter_decode(body, Charset(encoding, "candidate")):
+            ascii = ascii and text.isascii()
     except (UnicodeDecodeError, LookupError):
-        return None
+        return False, False
+    return True, ascii
 
 
 def _single_byte(encoding: str | None) -> bool:
@@ -148,10 +174,13 @@ def _detect(body: bytes) -> str | None:
 
 
 __all__ = [
+    "Charset",
     "Decoded",
     "charset_from_content_type",
+    "choose_charset",
     "declared_charset",
     "decode",
+    "iter_decode",
     "normalize_label",
     "to_utf8_xml",
 ]
