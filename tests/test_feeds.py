@@ -180,3 +180,9 @@ def test_html_entity_names_in_xml_keep_the_text_after_them() -> None:
     (item,) = feed.items
     assert item.title == "café & bar"
     assert item.content_html == "前文\u00a0后文 — 完 <b>粗</b>"
+
+
+def test_a_utf16_declaration_on_ascii_bytes_is_a_feed_or_a_feed_error() -> None:
+    body = b'<?xml version="1.0" encoding="utf-16"?><rss version="2.0"><channel></channel></rss>'
+    with pytest.raises(FeedError):  # found by the fuzz tests: a UnicodeError escaped
+        parse_feed(body, None, BASE)

@@ -158,7 +158,7 @@ def _scan(body: bytes, encoding: str | None) -> tuple[bool, bool]:
     try:
         for text in iter_decode(body, Charset(encoding, "candidate")):
             ascii = ascii and text.isascii()
-    except (UnicodeDecodeError, LookupError):
+    except (UnicodeError, LookupError):  # UnicodeError: "utf-16" with no byte order mark
         return False, False
     return True, ascii
 
