@@ -28,6 +28,10 @@ _BLOCK_TAGS = {
     "p", "div", "br", "li", "h1", "h2", "h3", "h4", "h5", "h6", "blockquote", "pre",
     "figure", "figcaption", "tr", "table", "ul", "ol", "section", "article", "hr",
 }  # fmt: skip
+_BLOCK_IN_P = re.compile(
+    r"<p\b[^>]*>(?:(?!</p>).)*?<(?:div|p|ul|ol|table|h[1-6]|blockquote|pre|figure|section|article|hr)\b",
+    re.S,
+)
 _SPACES = re.compile(r"[ \t\r\f\v\u00a0\u3000]+")
 # Characters text has no use for: C0 controls, surrogates and U+FFFE/U+FFFF are invalid in XML
 # (lxml refuses them, and a lone surrogate cannot even be written as UTF-8); C1 controls are
@@ -73,14 +77,19 @@ def sanitize_html(html: str, base_url: str) -> str:
             return web_url(value, base_url) or None
         return value
 
-    cleaned = nh3.clean(
-        CONTROL.sub("", html),
-        tags=_TAGS,
-        attributes=_ATTRIBUTES,
-        attribute_filter=absolutize,
-        link_rel="noopener noreferrer nofollow",
-        url_schemes={"http", "https"},
-    )
+    def clean(markup: str) -> str:
+        return nh3.clean(
+            markup,
+            tags=_TAGS,
+            attributes=_ATTRIBUTES,
+            attribute_filter=absolutize,
+            link_rel="noopener noreferrer nofollow",
+            url_schemes={"http", "https"},
+        )
+
+    cleaned = clean(CONTROL.sub("", html))
+    if _BLOCK_IN_P.search(cleaned):  # a block left inside <p> (its wrapper was removed) moves
+        cleaned = clean(cleaned)  # on the next parse: parse once more, so the output is final
     # Character references bring back what CONTROL removes (`&#1;`, `&#xfffe;`) and what the
     # next parse would change (`&#13;` for "\n"; a U+FEFF in front, taken for a byte order
     # mark): the output is final, sanitizing it again changes nothing.
