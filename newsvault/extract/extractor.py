@@ -118,9 +118,7 @@ def _extract_page(page: Page, rule: Rule | None) -> Extraction:
     scripted_time = md.script_time(tree)
     lxml.etree.strip_elements(tree, *_NEVER_CONTENT, with_tail=False)
     found.title = found.title or md.find_title(tree, meta, ld)
-    # From here on a very large page is its first part, and the rest is freed.
-    first_part = _bounded(tree)
-    if first_part is not tree:
+    if _keep_first_part(tree):
         log.warning(
             "%s: the article is looked for in the first %s elements and attributes and %s "
             "characters of the page",
@@ -128,9 +126,8 @@ def _extract_page(page: Page, rule: Rule | None) -> Extraction:
             f"{PEER_NODES:,}",
             f"{PEER_CHARS:,}",
         )
-    tree = page.tree = first_part
     if body is not None:
-        body = _bounded(body)
+        _keep_first_part(body)
     page_text = _text_of(tree)
     anchors = {md.element_text(a) for a in tree.iter("a")} if body is None else set()
     # A page's lang attribute is often a template default: the text decides when they differ.
@@ -475,39 +472,62 @@ def _text_of(tree: lxml.html.HtmlElement) -> str:
     return md.squeeze(" ".join((body if body is not None else tree).itertext()))
 
 
-def _bounded(root: lxml.html.HtmlElement) -> lxml.html.HtmlElement:
-    """`root` when it is within PEER_NODES elements and attributes and PEER_CHARS characters of
-    text, else a copy of its first part in document order: readability, trafilatura and
-    htmldate each copy the tree they are given several times over, and no article is longer."""
-    nodes = chars = 0
-    for element in root.iter():
-        nodes += 1 + len(element.attrib)
-        chars += len(element.text or "") + len(element.tail or "")
-        if nodes > PEER_NODES or chars > PEER_CHARS:
-            return _first_part(root)
-    return root
+def _keep_first_part(root: lxml.html.HtmlElement) -> bool:
+    """Cut `root` in place after its first PEER_NODES elements and attributes and PEER_CHARS
+    characters of text; whether it was cut. Readability, trafilatura and htmldate each copy
+    the tree they are given several times over, and no article is that long."""
+    end = _end_of_first_part(root)
+    if end is None:
+        return False
+    element, where, room = end
+    if where == "element":
+        _drop_following(element, root)
+        element.getparent().remove(element)  # its tail with it
+        return True
+    if where == "text":
+        del element[:]
+        element.tail = None
+    try:
+        setattr(element, where, getattr(element, where)[:room])
+    except ValueError:  # a control character the parser let through and lxml refuses to set
+        setattr(element, where, None)
+    _drop_following(element, root)
+    return True
 
 
-def _first_part(root: lxml.html.HtmlElement) -> lxml.html.HtmlElement:
-    copies: dict[lxml.html.HtmlElement, lxml.html.HtmlElement] = {}
+def _end_of_first_part(
+    root: lxml.html.HtmlElement,
+) -> tuple[lxml.html.HtmlElement, str, int] | None:
+    """Where the first part of `root` ends: at an element ("element": the first one left out)
+    or in the text or tail of one ("text", "tail", with how many characters of it are kept);
+    None when all of it fits."""
     nodes = chars = 0
-    for element in root.iter():
-        attributes = dict(element.attrib)
-        nodes += 1 + len(attributes)
-        if copies and (nodes > PEER_NODES or chars >= PEER_CHARS):
-            break
-        parent = copies.get(element.getparent())
-        if parent is None:  # in a document of its own, so that "//" finds only the copy
-            copy = lxml.html.Element(element.tag, attributes)
+    for event, element in lxml.etree.iterwalk(root, events=("start", "end")):
+        if event == "start":
+            nodes += 1 + len(element.attrib)
+            if nodes > PEER_NODES and element is not root:
+                return element, "element", 0
+            where = "text"
+        elif element is root:
+            continue  # its tail is not part of it
         else:
-            copy = lxml.etree.SubElement(parent, element.tag, attributes)
-        for where in ("text", "tail"):
-            value = (getattr(element, where) or "")[: PEER_CHARS - chars]
-            setattr(copy, where, value or None)
-            chars += len(value)
-        copies[element] = copy
-    copies[root].tail = None  # what follows the part, not in it
-    return copies[root]
+            where = "tail"
+        length = len(getattr(element, where) or "")
+        if chars + length > PEER_CHARS:
+            return element, where, PEER_CHARS - chars
+        chars += length
+    return None
+
+
+def _drop_following(element: lxml.html.HtmlElement, root: lxml.html.HtmlElement) -> None:
+    """Remove what follows `element` inside `root`, in document order."""
+    while element is not root:
+        parent = element.getparent()
+        while (following := element.getnext()) is not None:
+            parent.remove(following)
+        if parent is not root:
+            parent.tail = None
+        element = parent
 
 
 def _published(tree, meta, ld, window: str, zone: dt.tzinfo) -> int | None:
