@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pytest
 
+from newsvault.extract import load_page
 from newsvault.loopback import LoopbackServer, Route
 from tests.conftest import make_archive
 
@@ -171,3 +172,12 @@ def test_extracting_a_page_at_the_size_cap_stays_under_256_mib(kind: str, tmp_pa
     body = PAGES[kind](SIZE)
     peak = extract_peak(tmp_path / "page.html", body)
     assert peak < LIMIT_MIB, f"{kind}: peak RSS {peak} MiB extracting a {len(body):,}-byte page"
+
+
+# Pages are decoded a slice at a time (never held whole as text) through codecs' incremental
+# decoders, which differ from bytes.decode on these labels: none may stop a page being read.
+@pytest.mark.parametrize("label", ["rot13", "base64", "hex", "zlib", "idna", "undefined", "utf-16"])
+def test_a_page_labelled_with_a_codec_that_is_no_charset_is_read(label: str) -> None:
+    body = f'<html><head><meta charset="{label}"></head><body><p>{EN}</p></body></html>'
+    page = load_page(body.encode(), URL, f"text/html; charset={label}")
+    assert "The minister said" in page.tree.text_content()

@@ -156,6 +156,7 @@ def _scan(body: bytes, encoding: str | None) -> tuple[bool, bool]:
         return False, False
     ascii = True
     try:
+        "".encode(encoding)  # LookupError for codecs that are not text encodings (rot13, hex)
         for text in iter_decode(body, Charset(encoding, "candidate")):
             ascii = ascii and text.isascii()
     except (UnicodeError, LookupError):  # UnicodeError: "utf-16" with no byte order mark
@@ -165,7 +166,10 @@ def _scan(body: bytes, encoding: str | None) -> tuple[bool, bool]:
 
 def _single_byte(encoding: str | None) -> bool:
     # A single-byte codec turns the two bytes of UTF-8 "é" into two characters.
-    return encoding is not None and len(b"\xc3\xa9".decode(encoding, "replace")) == 2
+    try:
+        return encoding is not None and len(b"\xc3\xa9".decode(encoding, "replace")) == 2
+    except UnicodeError:  # codecs such as idna have no "replace"
+        return False
 
 
 def _detect(body: bytes) -> str | None:
