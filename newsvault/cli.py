@@ -17,7 +17,7 @@ from typer.core import TyperGroup
 
 from newsvault import logs, pipeline
 from newsvault.archive import Archive
-from newsvault.errors import NewsvaultError, SourceError
+from newsvault.errors import NewsvaultError, SourceError, describe
 from newsvault.models import Article, Source, ms_to_iso, to_ms
 from newsvault.opml import make_slug, parse_opml, to_opml
 from newsvault.publish.images import images_to_mirror, mirror_images
@@ -41,9 +41,8 @@ class NewsvaultGroup(TyperGroup):
             # usage errors and exits are the command line's own (typer carries its click)
             if logs.debugging() or type(exc).__module__.split(".")[0] in ("click", "typer"):
                 raise
-            detail = " ".join(str(exc).split())[:300]
             err.print(
-                f"newsvault: internal error: {type(exc).__name__}: {detail} "
+                f"newsvault: internal error: {describe(exc)} "
                 "(what was archived is kept; NEWSVAULT_DEBUG=1 shows the traceback)",
                 markup=False,
                 highlight=False,

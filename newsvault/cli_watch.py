@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import time
 from typing import Annotated
 
@@ -127,22 +126,9 @@ def diff_command(
             highlight=False,
         )
         if step.diff is not None and step.counted:
-            out.print(diffs.to_rich(_changed_only(step.diff)))
+            out.print(diffs.to_rich(diffs.changed_only(step.diff)))
     if not edits:
         out.print("\nNo edits recorded.")
-
-
-def _changed_only(diff: diffs.Diff) -> diffs.Diff:
-    """The title if it changed and the paragraphs that did: a terminal shows what changed."""
-
-    def changed(changes: tuple[diffs.Change, ...]) -> bool:
-        return any(change.kind != "equal" for change in changes)
-
-    return dataclasses.replace(
-        diff,
-        title=diff.title if changed(diff.title) else (),
-        paragraphs=tuple(p for p in diff.paragraphs if changed(p)),
-    )
 
 
 @app.command("status")

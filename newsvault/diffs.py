@@ -34,7 +34,7 @@ from __future__ import annotations
 import html
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from itertools import chain, pairwise
 from typing import Any, Literal, Protocol
 
@@ -94,7 +94,20 @@ class Diff:
 
     @property
     def changed(self) -> bool:
-        return any(c.kind != "equal" for c in chain(self.title, *self.paragraphs))
+        return _has_change(self.title) or any(_has_change(p) for p in self.paragraphs)
+
+
+def changed_only(diff: Diff) -> Diff:
+    """The title if it changed and the paragraphs that did: what a reader looks for."""
+    return replace(
+        diff,
+        title=diff.title if _has_change(diff.title) else (),
+        paragraphs=tuple(p for p in diff.paragraphs if _has_change(p)),
+    )
+
+
+def _has_change(changes: tuple[Change, ...]) -> bool:
+    return any(change.kind != "equal" for change in changes)
 
 
 def compare(old: Versioned, new: Versioned) -> Diff:

@@ -87,3 +87,15 @@ class NoArticle(NewsvaultError):
 
 class RuleError(NewsvaultError):
     pass
+
+
+def one_line(text: str, limit: int = 300) -> str:
+    """`text` on one line (whitespace folded), at most `limit` characters."""
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def describe(exc: BaseException, limit: int = 300) -> str:
+    """An exception nobody foresaw, in one line: its type, then its message."""
+    text = one_line(str(exc), limit)
+    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__

@@ -13,6 +13,8 @@ import os
 import sys
 from typing import Any
 
+from newsvault.errors import describe
+
 QUIET = {"readability": logging.CRITICAL, "trafilatura": logging.ERROR, "htmldate": logging.ERROR}
 _configured = False
 
@@ -34,7 +36,7 @@ class OneLine(logging.Formatter):
         message = " ".join(record.getMessage().split())
         if record.exc_info and record.exc_info[1] is not None:
             exc = record.exc_info[1]
-            message += f" ({type(exc).__name__}: {' '.join(str(exc).split())[:200]})"
+            message += f" ({describe(exc, 200)})"
         return f"newsvault: {record.levelname.lower()}: {record.name}: {message}"
 
 

@@ -14,6 +14,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import overload
 from urllib.parse import urlsplit
 
 from multidict import CIMultiDict, CIMultiDictProxy
@@ -105,8 +106,7 @@ async def _archive_all(archive, store, urls, saved, on_done) -> list[PageReport]
                 # crawling, as the Wayback Machine's Save Page Now does
                 response = await fetcher.get(url, accept=PAGE_ACCEPT, robots=False)
             except FetchError as exc:
-                if isinstance(exc, HTTPStatusError) and getattr(exc, "response", None):
-                    keep_capture(store, writer, exc.response)
+                keep_error_page(store, writer, exc)
                 report = PageReport(url, f"failed: {exc.reason}")
                 store.record_page(
                     url, report.outcome, seen=to_ms(time.time()), capture_id=None, article_id=None
@@ -144,8 +144,7 @@ def archive_response(
 ) -> PageReport:
     for hop in response.history:
         keep_capture(store, writer, hop)
-    capture = keep_capture(store, writer, response)
-    capture_id = capture if isinstance(capture, int) else None
+    capture_id = keep_capture(store, writer, response)
     fetched = to_ms(response.fetched)
     try:
         found = extract(response.body, response.url, response.content_type, rules=rules)
@@ -211,6 +210,16 @@ def to_article(found: Extraction, slug: str, fetched: int, capture_id: int | Non
     )
 
 
+@overload
+def keep_capture(store: Store, writer: CaptureWriter, response: Response) -> int: ...
+
+
+@overload
+def keep_capture(
+    store: Store, writer: CaptureWriter, response: Response, *, commit: bool
+) -> CaptureRef | int: ...
+
+
 def keep_capture(
     store: Store, writer: CaptureWriter, response: Response, *, commit: bool = True
 ) -> CaptureRef | int:
@@ -221,3 +230,9 @@ def keep_capture(
         return existing
     ref = writer.write(response)
     return store.add_capture(ref) if commit else ref
+
+
+def keep_error_page(store: Store, writer: CaptureWriter, exc: FetchError) -> int | None:
+    """The capture of the page an HTTP error came with, if any: a 404 page is evidence too."""
+    failed = getattr(exc, "response", None) if isinstance(exc, HTTPStatusError) else None
+    return keep_capture(store, writer, failed) if failed is not None else None

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 
 from newsvault.archive import Archive
 from newsvault.captures import CaptureRef, CaptureWriter
-from newsvault.errors import FeedError, FetchError, HTTPStatusError, NoArticle
+from newsvault.errors import FeedError, FetchError, NoArticle, describe
 from newsvault.extract import extract
 from newsvault.feeds import Feed, FeedItem, parse_feed
 from newsvault.fetch.client import Fetcher
@@ -27,7 +27,7 @@ from newsvault.normalize import (
     sanitize_html,
     text_and_images,
 )
-from newsvault.pages import PAGE_ACCEPT, archive_rules, keep_capture
+from newsvault.pages import PAGE_ACCEPT, archive_rules, keep_capture, keep_error_page
 from newsvault.publish.markdown import PublishResult, publish_markdown
 from newsvault.store import Store
 from newsvault.store.db import content_hash
@@ -183,9 +183,7 @@ async def _archive_source(
             robots=False,  # a person chose to follow this feed, as feed readers do
         )
     except FetchError as exc:
-        failed = getattr(exc, "response", None) if isinstance(exc, HTTPStatusError) else None
-        if failed is not None:
-            keep_capture(store, writer, failed)
+        keep_error_page(store, writer, exc)
         report.error = exc.reason
         store.record_fetch(source_id, now=now, error=report.error)
         return report
@@ -215,7 +213,7 @@ async def _archive_source(
             try:
                 pairs.append((item, to_article(item, feed, source.slug, fetched)))
             except Exception as exc:  # one bad item never stops the rest of its feed
-                report.skipped.append(f"{item.url or item.key}: {_one_line(exc)}")
+                report.skipped.append(f"{item.url or item.key}: {describe(exc)}")
         wanted = [
             article
             for item, article in pairs
@@ -272,11 +270,6 @@ def _note(report: SourceReport) -> str | None:
     return "; ".join(notes) or None
 
 
-def _one_line(exc: BaseException) -> str:
-    text = str(exc).splitlines()[0][:160] if str(exc).strip() else ""
-    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
-
-
 def _short(text: str) -> bool:
     return len(text) < FULL_TEXT_CHARS
 
@@ -292,12 +285,11 @@ async def _fill_from_page(fetcher, store, writer, rules, article: Article) -> bo
             article_id=None,
         )  # fmt: skip
         return False
-    capture = keep_capture(store, writer, response)
-    capture_id = capture if isinstance(capture, int) else None
+    capture_id = keep_capture(store, writer, response)
     try:
         found = extract(response.body, response.url, response.content_type, rules=rules)
     except Exception as exc:  # no article, or an extractor failing on one page: summary kept
-        outcome = str(exc) if isinstance(exc, NoArticle) else f"failed: {_one_line(exc)}"
+        outcome = str(exc) if isinstance(exc, NoArticle) else f"failed: {describe(exc)}"
         store.record_page(
             response.url, outcome, seen=article.fetched, capture_id=capture_id, article_id=None
         )

@@ -156,19 +156,6 @@ def versions_path(row: Row) -> str:
     return f"articles/{row.source}/{row.number}/versions.html"
 
 
-def changed_only(diff: diffs.Diff) -> diffs.Diff:
-    """The title if it changed and the paragraphs that did: what a reader looks for."""
-
-    def changed(changes: tuple[diffs.Change, ...]) -> bool:
-        return any(change.kind != "equal" for change in changes)
-
-    return replace(
-        diff,
-        title=diff.title if changed(diff.title) else (),
-        paragraphs=tuple(p for p in diff.paragraphs if changed(p)),
-    )
-
-
 class SiteBuilder:
     def __init__(
         self, store: Store, root: Path, settings: Settings, followed: list[Source]
@@ -478,7 +465,7 @@ class SiteBuilder:
                 steps.append((step, None, None))
             else:
                 full = diffs.to_html(step.diff)
-                steps.append((step, diffs.to_html(changed_only(step.diff)), full))
+                steps.append((step, diffs.to_html(diffs.changed_only(step.diff)), full))
         return self.render("versions.html", path, article=row, watch=watch, steps=steps)
 
     def _steps(self, article_id: int) -> list[Step]:
@@ -545,7 +532,7 @@ class SiteBuilder:
         for row, watch in items:
             href = f"{base}/{versions_path(row)}" if base else None
             edits = [step.diff for step in self._steps(row.id) if step.counted and step.diff]
-            change = diffs.to_html(changed_only(edits[-1])) if edits else ""
+            change = diffs.to_html(diffs.changed_only(edits[-1])) if edits else ""
             entry = self._entry(row, "")
             entries.append(
                 replace(

@@ -516,12 +516,7 @@ class Store:
         return done.rowcount > 0
 
     def version_count(self, article_id: int) -> int:
-        """Edits: versions after the first archived one (a page's baseline is no edit)."""
-        query = select(func.count()).where(
-            versions.c.article_id == article_id, versions.c.counted == 1
-        )
-        with self.engine.connect() as conn:
-            return int(conn.execute(query).scalar() or 0)
+        return self.watch.edit_count(article_id)
 
     def submissions_waiting(self) -> int:
         """Submissions queued or being archived."""

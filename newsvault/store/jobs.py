@@ -41,19 +41,6 @@ class JobQueue:
         with self.engine.begin() as conn:
             enqueue(conn, kind, target, due, now=now)
 
-    def reschedule(self, kind: str, target: str, due: int | None, *, now: int) -> None:
-        """Set when (kind, target) is next due, or finish it (None), unless a worker holds
-        it: for work done outside the queue (a re-check asked for by hand)."""
-        values: dict[str, Any] = {"finished": now} if due is None else {"due": due}
-        if due is not None:
-            values["finished"] = None
-        with self.engine.begin() as conn:
-            conn.execute(
-                update(jobs)
-                .where(jobs.c.kind == kind, jobs.c.target == target, jobs.c.lease_owner.is_(None))
-                .values(**values)
-            )
-
     def settle(
         self,
         finished: list[tuple[Job, int | None]],
@@ -61,15 +48,12 @@ class JobQueue:
         *,
         now: int,
     ) -> None:
-        """`finish` for leased jobs and `reschedule` for others, in one transaction."""
+        """In one transaction: `finish` each leased job of `finished`; and set when each
+        (kind, target, due) of `rescheduled` is next due (None: finished), unless a worker
+        holds it, for work done outside the queue (a re-check asked for by hand)."""
         with self.engine.begin() as conn:
             for job, next_due in finished:
-                values: dict[str, Any] = {"lease_owner": None, "lease_until": None,
-                                          "last_error": None}  # fmt: skip
-                values.update(
-                    {"finished": now} if next_due is None else {"due": next_due, "attempts": 0}
-                )
-                conn.execute(update(jobs).where(_held(job)).values(**values))
+                conn.execute(update(jobs).where(_held(job)).values(**_done(now, next_due)))
             for kind, target, due in rescheduled:
                 change = {"finished": now} if due is None else {"due": due, "finished": None}
                 conn.execute(
@@ -103,12 +87,7 @@ class JobQueue:
     def finish(self, job: Job, *, now: int, next_due: int | None = None) -> bool:
         """Done: finished for good, or due again at `next_due` (a recurring job). False when
         the lease was lost meanwhile."""
-        values: dict[str, Any] = {"lease_owner": None, "lease_until": None, "last_error": None}
-        if next_due is None:
-            values["finished"] = now
-        else:
-            values.update(due=next_due, attempts=0)
-        return self._update_held(job, values)
+        return self._update_held(job, _done(now, next_due))
 
     def fail(self, job: Job, error: str, *, retry_at: int | None) -> bool:
         """Failed this time: due again at `retry_at`, or given up (finished) when None."""
@@ -161,6 +140,16 @@ class JobQueue:
     def _update_held(self, job: Job, values: dict[str, Any]) -> bool:
         with self.engine.begin() as conn:
             return bool(conn.execute(update(jobs).where(_held(job)).values(**values)).rowcount)
+
+
+def _done(now: int, next_due: int | None) -> dict[str, Any]:
+    """A leased job's row once its work is done: finished, or due again at `next_due`."""
+    values: dict[str, Any] = {"lease_owner": None, "lease_until": None, "last_error": None}
+    if next_due is None:
+        values["finished"] = now
+    else:
+        values.update(due=next_due, attempts=0)
+    return values
 
 
 def _held(job: Job) -> Any:

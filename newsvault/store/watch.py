@@ -81,15 +81,11 @@ class WatchStore:
         with self.engine.connect() as conn:
             return {row.article_id: CheckState(**row._asdict()) for row in conn.execute(query)}
 
-    def record(self, article_id: int, finding: Finding, *, now: int) -> tuple[str | None, str]:
-        """Store a re-check's finding; returns (status before, status now). A change of
-        status is kept as an event."""
-        return self.record_many([(article_id, finding)], now=now)[0]
-
     def record_many(
         self, findings: list[tuple[int, Finding]], *, now: int
     ) -> list[tuple[str | None, str]]:
-        """`record` for many articles in one transaction."""
+        """Store each re-check's finding, in one transaction; returns (status before, status
+        now) for each. A change of status is kept as an event."""
         with self.engine.begin() as conn:
             return [_record(conn, article_id, finding, now) for article_id, finding in findings]
 
@@ -98,12 +94,6 @@ class WatchStore:
         gone_since (ISO 8601, UTC) and versions (its edits). An article never re-checked is
         live, last seen when it was archived."""
         state = self.state(article.id or 0)
-        with self.engine.connect() as conn:
-            edits = conn.execute(
-                select(func.count()).where(
-                    versions.c.article_id == article.id, versions.c.counted == 1
-                )
-            ).scalar()
         return {
             "status": state.status if state else "live",
             "gone_reason": state.reason if state and state.status == "gone" else None,
@@ -111,8 +101,16 @@ class WatchStore:
                 state.last_seen if state and state.last_seen else article.fetched
             ),
             "gone_since": ms_to_iso(state.gone_since) if state else None,
-            "versions": int(edits or 0),
+            "versions": self.edit_count(article.id or 0),
         }
+
+    def edit_count(self, article_id: int) -> int:
+        """Edits: versions after the first archived one (a page's baseline is no edit)."""
+        query = select(func.count()).where(
+            versions.c.article_id == article_id, versions.c.counted == 1
+        )
+        with self.engine.connect() as conn:
+            return int(conn.execute(query).scalar() or 0)
 
     def versions(self, article_id: int) -> list[Version]:
         """Every version after the first archived one, oldest first (baselines included)."""

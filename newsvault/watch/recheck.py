@@ -19,12 +19,12 @@ from typing import Any
 
 from newsvault.archive import Archive
 from newsvault.captures import CaptureWriter, body_digest
-from newsvault.errors import FetchError, HTTPStatusError, NoArticle
+from newsvault.errors import FetchError, NoArticle
 from newsvault.extract import Extraction, RuleSet, extract
 from newsvault.fetch.client import Fetcher
 from newsvault.models import Article, Job
 from newsvault.normalize import text_and_images
-from newsvault.pages import PAGE_ACCEPT, archive_rules, keep_capture
+from newsvault.pages import PAGE_ACCEPT, archive_rules, keep_capture, keep_error_page
 from newsvault.store import Store
 from newsvault.store.db import content_hash
 from newsvault.store.watch import CheckState, Finding
@@ -120,17 +120,13 @@ async def _check_batch(fetcher, store, writer, rules, ids, by_id, schedule, now)
     and write what was found in two transactions (the database is not the bottleneck)."""
     articles = store.articles_by_ids(ids)
     states = store.watch.states(ids)
-    last_ids = [
-        capture_id
-        for article_id in ids
-        if (capture_id := _last_capture(articles.get(article_id), states.get(article_id)))
-    ]
-    last = store.capture_identities(last_ids)
     looking = [
         article_id
         for article_id in ids
         if (a := articles.get(article_id)) is not None and not a.removed and a.url
     ]
+    last_capture = {i: _last_capture(articles[i], states.get(i)) for i in looking}
+    identities = store.capture_identities([c for c in last_capture.values() if c is not None])
     looks = await asyncio.gather(
         *(
             _look(
@@ -140,7 +136,7 @@ async def _check_batch(fetcher, store, writer, rules, ids, by_id, schedule, now)
                 rules,
                 articles[article_id],
                 states.get(article_id),
-                last.get(_last_capture(articles[article_id], states.get(article_id)) or 0),
+                identities.get(last_capture[article_id] or 0),
                 now,
             )
             for article_id in looking
@@ -172,10 +168,11 @@ async def _check_batch(fetcher, store, writer, rules, ids, by_id, schedule, now)
     return reports
 
 
-def _last_capture(article: Article | None, state: CheckState | None) -> int | None:
+def _last_capture(article: Article, state: CheckState | None) -> int | None:
+    """The capture the page was last seen as: the last re-check's, else the archived one."""
     if state is not None and state.capture_id is not None:
         return state.capture_id
-    return article.capture_id if article is not None else None
+    return article.capture_id
 
 
 async def _look(
@@ -198,10 +195,9 @@ async def _look(
             accept=PAGE_ACCEPT,
         )
     except FetchError as exc:
-        failed = exc.response if isinstance(exc, HTTPStatusError) else None
-        capture = keep_capture(store, writer, failed) if failed is not None else None
+        capture_id = keep_error_page(store, writer, exc)
         verdict = judge(article.url, article.text, exc, None)
-        return Finding(verdict.status, verdict.reason, _id(capture)), False, False
+        return Finding(verdict.status, verdict.reason, capture_id), False, False
     for hop in response.history:
         keep_capture(store, writer, hop)
     validators = {
@@ -212,7 +208,7 @@ async def _look(
         return _unchanged(state), False, True
     if last is not None and last == (response.url, body_digest(response.body)):
         return _unchanged(state), False, True  # the same bytes: nothing extracted
-    capture_id = _id(keep_capture(store, writer, response))
+    capture_id = keep_capture(store, writer, response)
     try:
         extraction: Extraction | NoArticle = extract(
             response.body, response.url, response.content_type, rules=rules
@@ -271,7 +267,3 @@ def _next_due(
         return now + min(RETRY_FIRST_MS * 2 ** (failures - 1), RETRY_MAX_MS)
     later = [article.fetched + step for step in schedule if article.fetched + step > now]
     return later[0] if later else None
-
-
-def _id(capture: object) -> int | None:
-    return capture if isinstance(capture, int) else None

@@ -18,7 +18,7 @@ from urllib.parse import urlsplit
 from sqlalchemy import select
 
 from newsvault.archive import Archive
-from newsvault.errors import ArchiveError, NewsvaultError
+from newsvault.errors import ArchiveError, NewsvaultError, describe, one_line
 from newsvault.fetch.guard import is_allowed
 from newsvault.normalize import canonical_url
 from newsvault.pages import archive_pages, check_url
@@ -214,7 +214,7 @@ class Queue:
             return
         except Exception as exc:
             log.exception("submission %d (%s) failed", job.id, job.url)
-            self._set(job.id, "failed", one_line(f"internal error: {type(exc).__name__}: {exc}"))
+            self._set(job.id, "failed", one_line(f"internal error: {describe(exc)}"))
             return
         if report.article is None:
             self._set(job.id, "failed", report.outcome)
@@ -243,9 +243,3 @@ class Queue:
             values["article_id"] = article_id
         with self.store.engine.begin() as conn:
             conn.execute(submissions.update().where(submissions.c.id == job_id).values(**values))
-
-
-def one_line(text: str, limit: int = 300) -> str:
-    """`text` on one line, at most `limit` characters."""
-    text = " ".join(text.split())
-    return text if len(text) <= limit else text[: limit - 1] + "…"
