@@ -3,7 +3,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install test test-all lint demo bench clean
+.PHONY: install browser test test-all lint demo bench clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -13,13 +13,17 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)
 
-test: $(STAMP)
+# Debian's chromium for the browser tests (installed when missing)
+browser:
+	scripts/install-browser
+
+test: $(STAMP) browser
 	$(BIN)/ruff check newsvault tests benchmarks scripts
 	$(BIN)/ruff format --check newsvault tests benchmarks scripts
 	$(BIN)/pytest -q -m "not slow"
 
 # everything, the slow hostile-input corpora too, with ten times the fuzzing examples (CI)
-test-all: $(STAMP)
+test-all: $(STAMP) browser
 	$(BIN)/ruff check newsvault tests benchmarks scripts
 	$(BIN)/ruff format --check newsvault tests benchmarks scripts
 	HYPOTHESIS_PROFILE=ci $(BIN)/pytest -q

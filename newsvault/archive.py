@@ -1,14 +1,15 @@
 """The archive directory: found like a git repository, laid out as DESIGN.md describes.
 
-newsvault.toml   sources and settings        captures/   raw responses (WARC)
-newsvault.db     SQLite database             articles/   the markdown archive
-newsvault.lock   held by the writing process lists/      one page per source
+newsvault.toml    sources and settings       captures/   raw responses (WARC)
+newsvault.db      SQLite database            articles/   the markdown archive
+newsvault.*.lock  one step at a time         lists/      one page per source
 """
 
 from __future__ import annotations
 
 import fcntl
 import os
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -102,6 +103,8 @@ def find_root(explicit: Path | None = None, cwd: Path | None = None) -> Path:
 
 
 FETCH_FULL = ("auto", "always", "never")
+LOCK_NAMES = ("publish", "stories", "git", "images")
+LOCK_WAIT = 600.0  # seconds a step waits for another process doing the same
 IMAGES = ("keep", "proxy", "mirror")
 
 
@@ -147,16 +150,27 @@ class Archive:
         return store
 
     @contextmanager
-    def lock(self) -> Iterator[None]:
-        """Hold the archive for writing; a second writer gets a clear error, not a wait."""
-        with open(self.root / "newsvault.lock", "a+") as handle:
-            try:
-                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            except BlockingIOError:
-                raise ArchiveError(
-                    f"{self.root}: another newsvault process is writing to this archive; "
-                    "wait for it to finish"
-                ) from None
+    def lock(self, name: str, *, wait: float | None = None) -> Iterator[None]:
+        """Hold one step that two processes must not take at once (`publish`, `stories`,
+        `git`, `images`): a second one waits for the first, up to `wait` seconds. Fetching
+        and storing need no lock: the database and the capture files take writers side by
+        side, so the `watch` daemon and any command run together."""
+        LOCK_NAMES.index(name)  # a typo is a bug, not a new lock
+        path = self.root / f"newsvault.{name}.lock"
+        wait = LOCK_WAIT if wait is None else wait
+        with open(path, "a+") as handle:
+            deadline = time.monotonic() + wait
+            while True:
+                try:
+                    fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                    break
+                except BlockingIOError:
+                    if time.monotonic() >= deadline:
+                        raise ArchiveError(
+                            f"{self.root}: another newsvault process has been busy with "
+                            f"{name} for {wait:.0f} s ({path.name}); try again later"
+                        ) from None
+                    time.sleep(0.05)
             try:
                 yield
             finally:

@@ -1,14 +1,17 @@
 """Raw captures: every HTTP response, bytes as received and headers, in `captures/*.warc.gz`.
 
 Files are append-only and rotated by size. Each record is its own gzip member, so a record
-is readable on its own from (file, offset). A writer never appends to a file whose tail is
-not known to the database (a run killed mid-write may leave a torn record there): it starts
-a new file instead, so nothing already written is ever touched.
+is readable on its own from (file, offset). A writer holds a lock on the file it appends to,
+so processes writing at once (the `watch` daemon and a command) each write files of their
+own. A writer never appends to a file whose tail is not known to the database (a run killed
+mid-write may leave a torn record there): it starts a new file instead, so nothing already
+written is ever touched.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import fcntl
 import hashlib
 import io
 import os
@@ -88,7 +91,7 @@ class CaptureWriter:
     def close(self) -> None:
         if self._fh is not None:
             os.fsync(self._fh.fileno())
-            self._fh.close()
+            self._fh.close()  # the file's lock goes with it
             self._fh = None
 
     def _current(self) -> BinaryIO:
@@ -97,15 +100,40 @@ class CaptureWriter:
         self.close()
         self.directory.mkdir(parents=True, exist_ok=True)
         names = sorted(p.name for p in self.directory.glob("*.warc.gz"))
-        name = names[-1] if names else _file_name(1)
-        path = self.directory / name
-        size = path.stat().st_size if path.exists() else 0
-        if size >= self.rotate_bytes or size != self._committed.get(name, 0):
-            name = _file_name(int(name.split(".", 1)[0]) + 1)
-            path = self.directory / name
-        self._name = name
-        self._fh = open(path, "ab")  # noqa: SIM115 - kept open across records, closed in close()
+        if names:
+            self._fh = self._continue(names[-1])
+        if self._fh is None:
+            self._fh = self._start(_serial(names[-1]) + 1 if names else 1)
         return self._fh
+
+    def _continue(self, name: str) -> BinaryIO | None:
+        """The last file, when no other process writes to it and its tail is known."""
+        handle = open(self.directory / name, "ab")  # noqa: SIM115 - kept open until close()
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:  # another process's writer has it
+            handle.close()
+            return None
+        size = handle.seek(0, os.SEEK_END)
+        if size >= self.rotate_bytes or size != self._committed.get(name, 0):
+            handle.close()
+            return None
+        self._name = name
+        return handle
+
+    def _start(self, serial: int) -> BinaryIO:
+        """A new file of this writer's own, with the next free number."""
+        while True:
+            name = _file_name(serial)
+            try:
+                fd = os.open(self.directory / name, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+            except FileExistsError:  # another process started that one just now
+                serial += 1
+                continue
+            handle = os.fdopen(fd, "ab")
+            fcntl.flock(handle, fcntl.LOCK_EX)
+            self._name = name
+            return handle
 
 
 def read_capture(
@@ -119,6 +147,10 @@ def read_capture(
             headers = list(record.http_headers.headers)
             return status, headers, record.content_stream().read()
     raise FileNotFoundError(f"no WARC record at {file}:{offset}")
+
+
+def _serial(name: str) -> int:
+    return int(name.split(".", 1)[0])
 
 
 def _file_name(serial: int) -> str:

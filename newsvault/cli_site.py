@@ -18,7 +18,7 @@ def publish_site_command() -> None:
     """(Re)write the static website in site/: only pages whose content changed."""
     archive = _archive()
     followed = archive.sources()  # a broken newsvault.toml is told before any work
-    with archive.lock():
+    with archive.lock("publish"):
         store = archive.store()
         try:
             process_pending(store)  # stories and the index must be current for story pages

@@ -41,7 +41,7 @@ def caught_up_store() -> Iterator[Store]:
     store = archive.store()
     try:
         try:
-            with archive.lock():
+            with archive.lock("stories", wait=0):
                 process_pending(store)
         except ArchiveError:
             pass

@@ -252,7 +252,7 @@ def test_pushes_run_under_the_archive_lock(tmp_path: Path, server: LoopbackServe
         while not server.hits("/slow.git/info/refs") and time.monotonic() < deadline:
             time.sleep(0.01)
         try:
-            with Archive(archive.root).lock():
+            with Archive(archive.root).lock("git", wait=0):
                 pass
         except ArchiveError as exc:
             refused.append(str(exc))

@@ -25,7 +25,7 @@ IDENTITY = ("-c", "user.name=newsvault", "-c", "user.email=newsvault@localhost")
 NO_DETACH = ("-c", "gc.autoDetach=false", "-c", "maintenance.autoDetach=false")
 IGNORED = (
     "newsvault.db*",
-    "newsvault.lock",
+    "newsvault.*.lock",
     "newsvault.toml",  # may hold serve.admin_token
     "captures/",
     "media/",
@@ -60,13 +60,13 @@ class GitReport:
 
 
 def publish_git(archive: Archive, *, timeout: float = PUSH_TIMEOUT) -> GitReport:
-    """Commit the published folders, then push to each remote, holding the archive lock."""
+    """Commit the published folders, then push to each remote, holding the archive's git lock."""
     git = _git_binary()
     settings = archive.settings
     branch = settings["publish.git.branch"]
     folders = ["articles", "lists"] + (["site"] if settings["publish.git.site"] else [])
     report = GitReport(root=archive.root, branch=branch)
-    with archive.lock():
+    with archive.lock("git"):
         report.initialized = _ensure_repository(git, archive.root, branch)
         report.stale_locks = remove_stale_locks(archive.root)
         report.commit, report.message = commit_folders(git, archive.root, folders)

@@ -23,6 +23,7 @@ from newsvault.errors import FetchError
 from newsvault.fetch.client import Fetcher, FetchOptions
 from newsvault.files import write_atomic
 from newsvault.store import Store
+from newsvault.store.engine import writing
 from newsvault.store.schema import articles, media, sources
 
 MAGIC: tuple[tuple[bytes, int, str, str], ...] = (  # signature, offset, type, extension
@@ -135,7 +136,7 @@ async def _mirror_all(store, root, urls, options, max_bytes, report, on_done) ->
                 report.fetched += 1
                 row.update(_keep(root, response.body, report))
             row["fetched"] = int(time.time() * 1000)
-            with store.engine.begin() as conn:
+            with writing(store.engine) as conn:
                 ignore = "OR IGNORE" if conn.dialect.name == "sqlite" else ""
                 conn.execute(media.insert().prefix_with(ignore), row)
             if on_done:

@@ -15,6 +15,7 @@ from typing import Any
 from sqlalchemy import Connection, Engine, and_, case, func, select, text, update
 
 from newsvault.models import Job
+from newsvault.store.engine import writing
 from newsvault.store.schema import jobs
 
 _CLAIM = """
@@ -38,7 +39,7 @@ class JobQueue:
     def enqueue(self, kind: str, target: str, due: int, *, now: int) -> None:
         """Make (kind, target) due at `due`, or earlier if it already is; a finished job of
         the same kind and target is taken up again."""
-        with self.engine.begin() as conn:
+        with writing(self.engine) as conn:
             enqueue(conn, kind, target, due, now=now)
 
     def settle(
@@ -51,7 +52,7 @@ class JobQueue:
         """In one transaction: `finish` each leased job of `finished`; and set when each
         (kind, target, due) of `rescheduled` is next due (None: finished), unless a worker
         holds it, for work done outside the queue (a re-check asked for by hand)."""
-        with self.engine.begin() as conn:
+        with writing(self.engine) as conn:
             for job, next_due in finished:
                 conn.execute(update(jobs).where(_held(job)).values(**_done(now, next_due)))
             for kind, target, due in rescheduled:
@@ -80,7 +81,7 @@ class JobQueue:
             ),
             skip_locked="FOR UPDATE SKIP LOCKED" if self.engine.dialect.name != "sqlite" else "",
         )
-        with self.engine.begin() as conn:
+        with writing(self.engine) as conn:
             rows = conn.execute(text(statement), params).all()
         return sorted((Job(**row._asdict()) for row in rows), key=lambda j: (j.due, j.id))
 
@@ -100,7 +101,7 @@ class JobQueue:
 
     def release(self, owner: str) -> int:
         """Give back every job `owner` holds, due as they were (a worker stopping)."""
-        with self.engine.begin() as conn:
+        with writing(self.engine) as conn:
             result = conn.execute(
                 update(jobs)
                 .where(jobs.c.lease_owner == owner, jobs.c.finished.is_(None))
@@ -138,7 +139,7 @@ class JobQueue:
             return [_job(row) for row in conn.execute(query)]
 
     def _update_held(self, job: Job, values: dict[str, Any]) -> bool:
-        with self.engine.begin() as conn:
+        with writing(self.engine) as conn:
             return bool(conn.execute(update(jobs).where(_held(job)).values(**values)).rowcount)
 
 

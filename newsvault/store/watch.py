@@ -14,6 +14,7 @@ from typing import Any
 from sqlalchemy import Connection, Engine, case, func, insert, or_, select, update
 
 from newsvault.models import Article, ms_to_iso
+from newsvault.store.engine import writing
 from newsvault.store.schema import article_status, articles, sources, status_events, versions
 
 
@@ -86,7 +87,7 @@ class WatchStore:
     ) -> list[tuple[str | None, str]]:
         """Store each re-check's finding, in one transaction; returns (status before, status
         now) for each. A change of status is kept as an event."""
-        with self.engine.begin() as conn:
+        with writing(self.engine) as conn:
             return [_record(conn, article_id, finding, now) for article_id, finding in findings]
 
     def fields(self, article: Article) -> dict[str, Any]:
@@ -129,7 +130,7 @@ class WatchStore:
         capture_id: int | None, counted: bool,
     ) -> bool:  # fmt: skip
         """A version of the article's page; False when this content was kept before."""
-        with self.engine.begin() as conn:
+        with writing(self.engine) as conn:
             known = conn.execute(
                 select(versions.c.id).where(
                     versions.c.article_id == article.id, versions.c.content_hash == digest

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from sqlalchemy import Connection, func, select, text, update
 
 from newsvault.store import Store
+from newsvault.store.engine import writing
 from newsvault.store.schema import articles
 from newsvault.stories.clusters import assign_story, salient_terms
 from newsvault.stories.duplicates import find_original, shingles
@@ -51,7 +52,7 @@ def process_pending(store: Store) -> ProcessReport:
                 select(func.count()).select_from(articles).where(articles.c.grouped == DONE)
             ).scalar()
         try:
-            with store.engine.begin() as conn:  # a batch per transaction, `grouped` with it
+            with writing(store.engine) as conn:  # a batch per transaction, `grouped` with it
                 batch = ProcessReport()
                 for number, row in enumerate(pending):
                     _process(conn, row, batch, sqlite, total + number)
@@ -65,12 +66,12 @@ def _one_by_one(store: Store, pending, sqlite: bool, total: int) -> ProcessRepor
     report = ProcessReport()
     for row in pending:
         try:
-            with store.engine.begin() as conn:
+            with writing(store.engine) as conn:
                 _process(conn, row, report, sqlite, total)
                 total += 1
         except Exception as exc:
             log.warning("article %s left out of search and stories: %s", row.id, exc)
-            with store.engine.begin() as conn:
+            with writing(store.engine) as conn:
                 conn.execute(update(articles).where(articles.c.id == row.id).values(grouped=FAILED))
             report.failed += 1
     return report

@@ -61,13 +61,12 @@ def recheck(
     now: int,
     on_done: Callable[[CheckReport], None] | None = None,
 ) -> list[CheckReport]:
-    """Re-check these articles now, whatever their schedule; the archive lock is held."""
-    with archive.lock():
-        store = archive.store()
-        try:
-            return asyncio.run(_check_all(archive, store, article_ids, [], now, on_done))
-        finally:
-            store.close()
+    """Re-check these articles now, whatever their schedule."""
+    store = archive.store()
+    try:
+        return asyncio.run(_check_all(archive, store, article_ids, [], now, on_done))
+    finally:
+        store.close()
 
 
 def recheck_due(
@@ -78,7 +77,7 @@ def recheck_due(
     limit: int = 1000,
     on_done: Callable[[CheckReport], None] | None = None,
 ) -> list[CheckReport]:
-    """The re-checks that are due, as leased jobs (the caller holds the archive lock)."""
+    """The re-checks that are due, as leased jobs."""
     owner = f"recheck-{id(store)}-{now}"
     jobs = store.jobs.claim(owner, now=now, lease_ms=LEASE_MS, limit=limit, kinds=["recheck"])
     if not jobs:

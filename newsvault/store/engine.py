@@ -1,0 +1,54 @@
+"""The database engine, and transactions that several processes can share it with.
+
+Several newsvault processes write to one archive at once (the `watch` daemon, `serve`, a cron
+`run`, a command typed meanwhile). SQLite lets one write at a time; a transaction that reads
+and then writes must take the write lock when it begins (BEGIN IMMEDIATE), or it fails with
+"database is locked" when another process wrote in between. Reads begin as usual and never
+wait for writers (WAL). `writing(engine)` is such a write transaction on any database.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from sqlalchemy import Connection, Engine, create_engine, event
+
+BUSY_TIMEOUT_MS = 30_000  # how long a writer waits for another process's transaction
+
+
+def open_engine(url: str, *, durable: bool = False) -> Engine:
+    """`durable` commits with synchronous=FULL: for what is acknowledged to a person."""
+    engine = create_engine(url)
+    if engine.dialect.name == "sqlite":
+        event.listen(engine, "connect", _sqlite_pragmas("FULL" if durable else "NORMAL"))
+        event.listen(engine, "begin", _sqlite_begin)
+    return engine
+
+
+@contextmanager
+def writing(engine: Engine) -> Iterator[Connection]:
+    """A write transaction: committed at the end, rolled back on an exception."""
+    with engine.connect() as conn:
+        conn.execution_options(newsvault_writing=True)
+        with conn.begin():
+            yield conn
+
+
+def _sqlite_pragmas(synchronous: str):
+    def apply(dbapi_connection: Any, _record: Any) -> None:
+        dbapi_connection.isolation_level = None  # transactions begun by _sqlite_begin alone
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute(f"PRAGMA synchronous={synchronous}")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
+        cursor.close()
+
+    return apply
+
+
+def _sqlite_begin(conn: Connection) -> None:
+    writes = conn.get_execution_options().get("newsvault_writing")
+    conn.exec_driver_sql("BEGIN IMMEDIATE" if writes else "BEGIN")
