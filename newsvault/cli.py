@@ -23,6 +23,7 @@ from newsvault.opml import make_slug, parse_opml, to_opml
 from newsvault.publish.images import images_to_mirror, mirror_images
 from newsvault.publish.markdown import import_markdown, publish_markdown, render_article
 from newsvault.stories.process import process_pending
+from newsvault.watch.health import Problem, by_source, problems
 
 
 class NewsvaultGroup(TyperGroup):
@@ -341,6 +342,7 @@ def sources_list(as_json: JsonOption = False) -> None:
     store = archive.store()
     try:
         states = store.source_states()
+        health = by_source(problems(store, archive.settings, to_ms(time.time())))
     finally:
         store.close()
     rows = []
@@ -357,22 +359,28 @@ def sources_list(as_json: JsonOption = False) -> None:
                 "last_error": state.last_error if state else None,
                 "failures": state.failures if state else 0,
                 "note": state.note if state else None,
+                "health": [p.to_json() for p in health.get(source.slug, [])],
             }
         )
     if as_json:
         _print_json(rows)
         return
     table = Table()
-    for column in ("slug", "name", "articles", "last fetched", "failures", "status", "url"):
+    columns = ("slug", "name", "articles", "last fetched", "failures", "status", "health", "url")
+    for column in columns:
         table.add_column(column)
     for r in rows:
         status = f"[red]{escape(r['last_error'])}[/red]" if r["last_error"] else ""
         status = status or (f"[yellow]{escape(r['note'])}[/yellow]" if r["note"] else "ok")
         table.add_row(
             r["slug"], escape(r["name"]), str(r["articles"]), r["last_fetched"] or "never",
-            str(r["failures"]), status, escape(r["url"]),
+            str(r["failures"]), status, _health_cell(health.get(r["slug"], [])), escape(r["url"]),
         )  # fmt: skip
     out.print(table)
+
+
+def _health_cell(found: list[Problem]) -> str:
+    return "; ".join(f"[yellow]{escape(p.summary)}[/yellow]" for p in found) or "ok"
 
 
 @sources_app.command("remove")

@@ -14,6 +14,7 @@ from newsvault import diffs
 from newsvault.cli import _archive, _find_article, _print_json, app, out
 from newsvault.errors import NewsvaultError
 from newsvault.models import ms_to_iso, to_ms
+from newsvault.watch.health import problems
 from newsvault.watch.history import versions_and_diffs
 from newsvault.watch.recheck import CheckReport, recheck, recheck_due
 
@@ -136,7 +137,9 @@ def status_command(
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of tables.")] = False,
 ) -> None:
     """What is due, what fails and since when: jobs waiting, sources failing, re-checks
-    failing, and how many archived articles were found gone or unreachable."""
+    failing, sources whose extraction is unhealthy (a site rule that stopped matching, pages
+    with no article, a silent feed), and how many archived articles were found gone or
+    unreachable."""
     archive = _archive()
     now = to_ms(time.time())
     store = archive.store()
@@ -145,6 +148,7 @@ def status_command(
         failing_jobs = store.jobs.failing(limit=20)
         states = store.source_states()
         statuses = store.watch.counts()
+        health = problems(store, archive.settings, now)
     finally:
         store.close()
     failing_sources = [
@@ -165,6 +169,7 @@ def status_command(
             for j in failing_jobs
         ],
         "articles": statuses,
+        "problems": [problem.to_json() for problem in health],
     }
     if as_json:
         _print_json(data)
@@ -191,3 +196,20 @@ def status_command(
             markup=False,
             highlight=False,
         )
+    print_problems(data["problems"])
+
+
+def print_problems(found: list[dict]) -> None:
+    """The extraction health problems, as `status` prints them."""
+    if not found:
+        out.print("extraction health: no problems")
+        return
+    table = Table(title="extraction health", title_justify="left")
+    for column in ("source", "check", "in a row", "since", "what"):
+        table.add_column(column)
+    for p in found:
+        table.add_row(
+            escape(p["source"]), p["check"], str(p["count"]), p["since"] or "",
+            escape(p["message"]),
+        )  # fmt: skip
+    out.print(table)

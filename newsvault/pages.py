@@ -30,6 +30,7 @@ from newsvault.normalize import canonical_url
 from newsvault.publish.markdown import publish_markdown
 from newsvault.store import Store
 from newsvault.stories.process import process_pending
+from newsvault.watch.health import note_page
 
 PAGE_ACCEPT = "text/html,application/xhtml+xml;q=0.9,*/*;q=0.5"
 
@@ -152,6 +153,8 @@ def archive_response(
         store.record_page(
             response.url, str(exc), seen=fetched, capture_id=capture_id, article_id=None
         )
+        rule = rules.match(response.url)
+        note_page(store, rule.slug if rule else host_slug(response.url), exc, now=fetched)
         return PageReport(response.url, str(exc))
     # A page archived before, from a feed or on request, stays in the source that has it.
     known = store.article_by_url(canonical_url(found.url), found.url, response.url)
@@ -162,6 +165,7 @@ def archive_response(
         slug = rule.slug if rule else host_slug(found.url)
         name = rule.name if rule else (urlsplit(found.url).hostname or slug)
     source_id = store.ensure_source(slug, name)
+    note_page(store, slug, found, now=fetched)
     article = to_article(found, slug, fetched, capture_id)
     if known is not None:
         article.key = known.key

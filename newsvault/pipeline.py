@@ -32,6 +32,7 @@ from newsvault.publish.markdown import PublishResult, publish_markdown
 from newsvault.store import Store
 from newsvault.store.db import content_hash
 from newsvault.stories.process import process_pending
+from newsvault.watch.health import note_page, note_poll
 from newsvault.watch.recheck import CheckReport, recheck_due
 
 BATCH = 200  # items converted and stored per transaction
@@ -192,6 +193,7 @@ async def _archive_source(
     if response.not_modified:
         report.not_modified = True
         store.record_fetch(source_id, now=now)
+        note_poll(store, source.slug, 0, True, now)
         return report
     capture = keep_capture(store, writer, response, commit=False)
     try:
@@ -241,6 +243,7 @@ async def _archive_source(
         forget_validators=deferred,
         note=_note(report),
     )
+    note_poll(store, source.slug, report.new, True, now)
     return report
 
 
@@ -293,7 +296,9 @@ async def _fill_from_page(fetcher, store, writer, rules, article: Article) -> bo
         store.record_page(
             response.url, outcome, seen=article.fetched, capture_id=capture_id, article_id=None
         )
+        note_page(store, article.source, exc, now=article.fetched)
         return False
+    note_page(store, article.source, found, now=article.fetched)
     article.html, article.text, article.images = found.html, found.text, found.images
     article.author = article.author or found.author
     article.origin = article.origin or found.origin

@@ -83,6 +83,24 @@ SETTINGS: tuple[Setting, ...] = (
         "When each archived article is re-checked, counted from when it was archived "
         "(s, m, h, d); after the last, no more.",
     ),
+    Setting(
+        "watch.health_misses",
+        3,
+        "Pages in a row whose site rule missed (the generic extractor ran instead) before "
+        "`status` and `sources list` say the rule no longer matches.",
+    ),
+    Setting(
+        "watch.health_failures",
+        5,
+        "Pages in a row of one source that held no article, with none extracted between, "
+        "before `status` and `sources list` say its extraction fails.",
+    ),
+    Setting(
+        "watch.silent_after",
+        "3d",
+        "A feed that answers but brings no new item for this long (s, m, h, d) is reported "
+        "as silent.",
+    ),
     Setting("site.title", "newsvault", "The site's name, shown on every page and feed."),
     Setting("site.base_url", "", "Absolute URL the site is served from (for feed links)."),
     Setting(
@@ -128,6 +146,7 @@ class Settings:
             if key not in _BY_KEY
         ]
         self.recheck_schedule()  # a bad duration is refused when the archive opens
+        duration_ms(self["watch.silent_after"], "watch.silent_after")
         if unknown:
             raise ArchiveError(
                 f"newsvault.toml: unknown setting {unknown[0]!r}; "

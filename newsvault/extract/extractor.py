@@ -68,6 +68,7 @@ class Extraction:
     images: list[dict[str, Any]] = field(default_factory=list)
     rule: str | None = None  # the site rule's file name, None for the generic extractor
     wrapper: str | None = None
+    rule_missed: bool = False  # the rule's body selectors found nothing: the generic ran
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -81,6 +82,7 @@ class Extraction:
             "html": self.html,
             "images": self.images,
             "rule": self.rule,
+            "rule_missed": self.rule_missed,
         }
 
 
@@ -182,6 +184,7 @@ def _extract_page(page: Page, rule: Rule | None) -> Extraction:
         ],
         rule=rule.path.name if rule is not None else None,
         wrapper=page.wrapper,
+        rule_missed=rule is not None and not ruled,
     )
 
 

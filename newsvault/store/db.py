@@ -22,6 +22,7 @@ from newsvault.captures import CaptureRef
 from newsvault.links import safe_links, web_url
 from newsvault.models import Article, to_ms
 from newsvault.store import schema
+from newsvault.store.health import HealthStore
 from newsvault.store.jobs import JobQueue, enqueue
 from newsvault.store.schema import articles, captures, pages, sources, submissions, versions
 from newsvault.store.watch import WatchStore
@@ -95,6 +96,10 @@ class Store:
     @property
     def watch(self) -> WatchStore:
         return WatchStore(self.engine)
+
+    @property
+    def health(self) -> HealthStore:
+        return HealthStore(self.engine)
 
     def close(self) -> None:
         self.engine.dispose()

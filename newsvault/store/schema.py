@@ -208,6 +208,20 @@ MIGRATIONS: list[list[str]] = [
         "INSERT INTO jobs (kind, target, due, created) "
         "SELECT 'recheck', CAST(id AS TEXT), fetched + 3600000, fetched FROM articles",
     ],
+    [
+        # Extraction health: per source and check (rule_missed, extraction_failed,
+        # silent_feed), the bad outcomes in a row, since when, and the last bad and good.
+        """CREATE TABLE health (
+            source TEXT NOT NULL,
+            kind TEXT NOT NULL,
+            bad INTEGER NOT NULL DEFAULT 0,
+            since BIGINT,
+            last_bad BIGINT,
+            last_good BIGINT,
+            detail TEXT,
+            PRIMARY KEY (source, kind)
+        )""",
+    ],
 ]
 ONLY_ON = "::"  # "sqlite::CREATE ..." runs on SQLite only
 
@@ -397,4 +411,17 @@ status_events = Table(
     Column("at", BigInteger, nullable=False),
     Column("status", Text, nullable=False),
     Column("reason", Text),
+)
+
+
+health = Table(
+    "health",
+    metadata,
+    Column("source", Text, primary_key=True),
+    Column("kind", Text, primary_key=True),
+    Column("bad", Integer, nullable=False, server_default="0"),
+    Column("since", BigInteger),
+    Column("last_bad", BigInteger),
+    Column("last_good", BigInteger),
+    Column("detail", Text),
 )

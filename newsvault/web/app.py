@@ -30,6 +30,7 @@ from newsvault.publish.site import CONTENT_CSP, build_site, templates
 from newsvault.store.schema import articles, sources
 from newsvault.stories.search import list_stories, search
 from newsvault.web.guards import ForwardedClient, RequestLimits, networks
+from newsvault.web.status import register_status
 from newsvault.web.submissions import Queue, RateLimit, Refused, validate_url
 
 APP_CSP = (
@@ -264,6 +265,8 @@ def create_app(root: Path) -> FastAPI:
         except NewsvaultError as exc:
             raise HTTPException(404, str(exc)) from None
         return {"slug": slug, "removed": True}
+
+    register_status(app, store, settings, page)  # GET /status: health, jobs, failing jobs
 
     # -- the static site ----------------------------------------------------------------------
 
