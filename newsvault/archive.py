@@ -21,7 +21,7 @@ from tomlkit.items import AoT
 from newsvault.errors import ArchiveError, SourceError
 from newsvault.files import write_atomic
 from newsvault.models import Source, slug_problem
-from newsvault.settings import Settings
+from newsvault.settings import Settings, duration_ms
 from newsvault.store import Store
 
 CONFIG_NAME = "newsvault.toml"
@@ -200,9 +200,15 @@ class Archive:
                     f"use one of {', '.join(IMAGES)}"
                 )
             name = str(table.get("name") or slug)
+            interval = table.get("interval")
             found.append(
-                Source(slug=slug, name=name, url=url, fetch_full=fetch_full, images=images)
-            )
+                Source(
+                    slug=slug, name=name, url=url, fetch_full=fetch_full, images=images,
+                    interval=None if interval is None else duration_ms(
+                        str(interval), f"source {slug!r}: interval"
+                    ),
+                )
+            )  # fmt: skip
         slugs = [s.slug for s in found]
         if len(set(slugs)) != len(slugs):
             duplicate = next(s for s in slugs if slugs.count(s) > 1)

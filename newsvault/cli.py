@@ -126,7 +126,7 @@ def _mirror_with_progress(archive: Archive, slugs: list[str]) -> None:
     if not slugs:
         return
     with (
-        archive.lock(),
+        archive.lock("images"),
         Progress(
             TextColumn("[bold]mirroring images"),
             BarColumn(),
@@ -284,7 +284,7 @@ def import_markdown_command(
 ) -> None:
     """Import an existing markdown archive into the database, keeping its ids."""
     archive = _archive()
-    with archive.lock():
+    with archive.lock("publish"):
         store = archive.store()
         try:
             result = import_markdown(store, directory, now=to_ms(time.time()))
@@ -303,7 +303,7 @@ def import_markdown_command(
 def publish_markdown_command() -> None:
     """(Re)write articles/ and lists/ from the database."""
     archive = _archive()
-    with archive.lock():
+    with archive.lock("publish"):
         store = archive.store()
         try:
             result = publish_markdown(
@@ -450,4 +450,11 @@ def main() -> None:
 
 
 # Commands about single pages live in their own module and register themselves on `app`.
-from newsvault import cli_pages, cli_publish, cli_site, cli_stories, cli_watch  # noqa: E402, F401
+from newsvault import (  # noqa: E402, F401
+    cli_daemon,
+    cli_pages,
+    cli_publish,
+    cli_site,
+    cli_stories,
+    cli_watch,
+)

@@ -9,6 +9,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from newsvault.cli import _archive, app, err, out, publish_app
+from newsvault.errors import NewsvaultError
 from newsvault.publish.site import build_site
 from newsvault.stories.process import process_pending
 
@@ -62,13 +63,24 @@ def publish_site_command() -> None:
 def serve(
     host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
+    watch: Annotated[
+        bool, typer.Option("--watch", help="Also do `newsvault watch`'s work in this process.")
+    ] = False,
+    log_format: Annotated[
+        str, typer.Option("--log-format", help="The watcher's log lines: text or json.")
+    ] = "text",
 ) -> None:
     """Serve the archive: reading, search, stories, URL submission, JSON API (/docs)."""
     import uvicorn
 
+    from newsvault.logs import LOG_FORMATS, EventLog
     from newsvault.web.app import server_config
 
+    if log_format not in LOG_FORMATS:
+        raise NewsvaultError(f"--log-format {log_format!r}: use text or json")
     archive = _archive()
-    config = server_config(archive.root, host, port)  # the app is built here: errors first
+    config = server_config(  # the app is built here: errors first
+        archive.root, host, port, watch=watch, events=EventLog(log_format)
+    )
     out.print(f"newsvault: serving {archive.root} on http://{host}:{port}/ (Ctrl-C stops)")
     uvicorn.Server(config).run()

@@ -54,12 +54,11 @@ def recheck_command(
     if article_ids or source is not None or every:
         reports = recheck(archive, ids, now=now)
     else:
-        with archive.lock():
-            store = archive.store()
-            try:
-                reports = recheck_due(archive, store, now=now)
-            finally:
-                store.close()
+        store = archive.store()
+        try:
+            reports = recheck_due(archive, store, now=now)
+        finally:
+            store.close()
     if as_json:
         _print_json([report.to_json() for report in reports])
     else:

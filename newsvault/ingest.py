@@ -9,18 +9,23 @@ from __future__ import annotations
 
 from newsvault.archive import Archive
 from newsvault.publish.markdown import PublishResult, publish_markdown
+from newsvault.publish.site import build_site
 from newsvault.store import Store
 from newsvault.stories.process import process_pending
 
 
-def catch_up(archive: Archive, store: Store) -> PublishResult:
-    """Group and index what was stored, then write the markdown files it lacks."""
+def catch_up(archive: Archive, store: Store, *, site: bool = False) -> PublishResult:
+    """Group and index what was stored, then write the markdown files it lacks (and, with
+    `site`, bring the static site up to date)."""
     with archive.lock("stories"):
         process_pending(store)
     with archive.lock("publish"):
-        return publish_markdown(
+        result = publish_markdown(
             store,
             archive.root,
             list_size=archive.settings["publish.list_size"],
             only_missing=True,
         )
+        if site:
+            build_site(store, archive.root, archive.settings, archive.sources())
+    return result

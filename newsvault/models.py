@@ -51,6 +51,7 @@ class Source:
     url: str
     fetch_full: str = "auto"  # fetch the article page for summary-only items: auto|always|never
     images: str = "keep"  # what published pages point images at: keep|proxy|mirror
+    interval: int | None = None  # ms between `watch` polls; None: watch.interval
 
 
 @dataclass

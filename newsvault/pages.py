@@ -25,11 +25,10 @@ from newsvault.errors import FetchError, HTTPStatusError, NewsvaultError, NoArti
 from newsvault.extract import Extraction, RuleSet, extract, read_file
 from newsvault.extract.rules import PACKAGE_RULES
 from newsvault.fetch.client import Fetcher, Response
+from newsvault.ingest import catch_up
 from newsvault.models import RESERVED_SLUGS, Article, to_ms
 from newsvault.normalize import canonical_url
-from newsvault.publish.markdown import publish_markdown
 from newsvault.store import Store
-from newsvault.stories.process import process_pending
 from newsvault.watch.health import note_page
 
 PAGE_ACCEPT = "text/html,application/xhtml+xml;q=0.9,*/*;q=0.5"
@@ -74,19 +73,12 @@ def archive_pages(
             saved = read_file(from_file.read_bytes())
         except OSError as exc:
             raise NewsvaultError(f"{from_file}: cannot read ({exc.strerror})") from None
-    with archive.lock():
-        store = archive.store(durable=True)  # a person is told it is archived
-        try:
-            reports = asyncio.run(_archive_all(archive, store, urls, saved, on_done))
-            process_pending(store)
-            publish_markdown(
-                store,
-                archive.root,
-                list_size=archive.settings["publish.list_size"],
-                only_missing=True,
-            )
-        finally:
-            store.close()
+    store = archive.store(durable=True)  # a person is told it is archived
+    try:
+        reports = asyncio.run(_archive_all(archive, store, urls, saved, on_done))
+        catch_up(archive, store)
+    finally:
+        store.close()
     return reports
 
 
@@ -100,20 +92,9 @@ async def _archive_all(archive, store, urls, saved, on_done) -> list[PageReport]
 
     async def one(url: str) -> PageReport:
         if saved is not None:
-            response = saved_response(url, saved)
+            report = archive_response(store, writer, rules, saved_response(url, saved))
         else:
-            try:
-                # a person asked for this URL: archived even where robots.txt disallows
-                # crawling, as the Wayback Machine's Save Page Now does
-                response = await fetcher.get(url, accept=PAGE_ACCEPT, robots=False)
-            except FetchError as exc:
-                keep_error_page(store, writer, exc)
-                report = PageReport(url, f"failed: {exc.reason}")
-                store.record_page(
-                    url, report.outcome, seen=to_ms(time.time()), capture_id=None, article_id=None
-                )
-                return report
-        report = archive_response(store, writer, rules, response)
+            report = await archive_url(fetcher, store, writer, rules, url)
         if on_done:
             on_done(report)
         return report
@@ -123,6 +104,23 @@ async def _archive_all(archive, store, urls, saved, on_done) -> list[PageReport]
             return list(await asyncio.gather(*(one(url) for url in urls)))
     finally:
         writer.close()
+
+
+async def archive_url(
+    fetcher: Fetcher, store: Store, writer: CaptureWriter, rules: RuleSet, url: str
+) -> PageReport:
+    """Fetch the page a person asked for and archive it. It is archived even where
+    robots.txt disallows crawling, as the Wayback Machine's Save Page Now does."""
+    try:
+        response = await fetcher.get(url, accept=PAGE_ACCEPT, robots=False)
+    except FetchError as exc:
+        keep_error_page(store, writer, exc)
+        report = PageReport(url, f"failed: {exc.reason}")
+        store.record_page(
+            url, report.outcome, seen=to_ms(time.time()), capture_id=None, article_id=None
+        )
+        return report
+    return archive_response(store, writer, rules, response)
 
 
 def saved_response(url: str, body: bytes) -> Response:

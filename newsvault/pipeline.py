@@ -16,9 +16,10 @@ from dataclasses import dataclass, field
 from newsvault.archive import Archive
 from newsvault.captures import CaptureRef, CaptureWriter
 from newsvault.errors import FeedError, FetchError, NoArticle, describe
-from newsvault.extract import extract
+from newsvault.extract import RuleSet, extract
 from newsvault.feeds import Feed, FeedItem, parse_feed
 from newsvault.fetch.client import Fetcher
+from newsvault.ingest import catch_up
 from newsvault.models import Article, Source, to_ms
 from newsvault.normalize import (
     find_origin,
@@ -28,10 +29,9 @@ from newsvault.normalize import (
     text_and_images,
 )
 from newsvault.pages import PAGE_ACCEPT, archive_rules, keep_capture, keep_error_page
-from newsvault.publish.markdown import PublishResult, publish_markdown
-from newsvault.store import Store
+from newsvault.publish.markdown import PublishResult
+from newsvault.store import SourceState, Store
 from newsvault.store.db import content_hash
-from newsvault.stories.process import process_pending
 from newsvault.watch.health import note_page, note_poll
 from newsvault.watch.recheck import CheckReport, recheck_due
 
@@ -56,6 +56,7 @@ class SourceReport:
     pages_failed: int = 0  # pages wanted for full text that could not be had: summary kept
     skipped: list[str] = field(default_factory=list)  # items not archived, one line each
     deferred: int = 0  # new items past fetch.max_items, left for the next poll
+    changed: list[int] = field(default_factory=list)  # ids of new and edited articles
 
     @property
     def failed(self) -> bool:
@@ -114,21 +115,14 @@ def run(
     sources: list[Source],
     on_source_done: Callable[[SourceReport], None] | None = None,
 ) -> RunReport:
-    """Archive every source once; the archive lock is held throughout."""
-    with archive.lock():
-        store = archive.store()
-        try:
-            reports = asyncio.run(_run_all(archive, store, sources, on_source_done))
-            process_pending(store)
-            rechecks = recheck_due(archive, store, now=to_ms(time.time()))
-            published = publish_markdown(
-                store,
-                archive.root,
-                list_size=archive.settings["publish.list_size"],
-                only_missing=True,
-            )
-        finally:
-            store.close()
+    """Archive every source once, then do the re-checks that are due."""
+    store = archive.store()
+    try:
+        reports = asyncio.run(_run_all(archive, store, sources, on_source_done))
+        rechecks = recheck_due(archive, store, now=to_ms(time.time()))
+        published = catch_up(archive, store)
+    finally:
+        store.close()
     return RunReport(sources=reports, published=published, rechecks=rechecks)
 
 
@@ -150,7 +144,7 @@ async def _run_all(
     max_items = archive.settings["fetch.max_items"]
 
     async def one(source: Source) -> None:
-        report = await _archive_source(
+        report = await archive_source(
             fetcher, store, writer, rules, source, states.get(source.slug), max_items
         )
         reports[source.slug] = report
@@ -165,9 +159,16 @@ async def _run_all(
     return [reports[s.slug] for s in sources]
 
 
-async def _archive_source(
-    fetcher, store, writer, rules, source, state, max_items: int
+async def archive_source(
+    fetcher: Fetcher,
+    store: Store,
+    writer: CaptureWriter,
+    rules: RuleSet,
+    source: Source,
+    state: SourceState | None,
+    max_items: int,
 ) -> SourceReport:
+    """Poll one source's feed and archive its new items; failures are in the report."""
     report = SourceReport(slug=source.slug, name=source.name)
     source_id = store.ensure_source(source.slug, source.name, source.url)
     now = to_ms(time.time())
@@ -232,6 +233,7 @@ async def _archive_source(
         report.pages_failed += len(filled) - sum(filled)
         added = store.add_articles(source_id, [article for _, article in pairs], capture_id)
         report.new += len(added.new)
+        report.changed += [a.id for a in added.new if a.id is not None] + added.edited_ids
         report.unchanged += added.unchanged
         report.edited += added.edited
     deferred = report.deferred > 0  # the next poll must get the whole document again

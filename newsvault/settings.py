@@ -78,6 +78,19 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("publish.git.site", False, "Commit site/ too, not only articles/ and lists/."),
     Setting("site.language", "zh", "Interface language of the site and the web app: zh or en."),
     Setting(
+        "watch.interval",
+        "30m",
+        "How often `watch` polls a source's feed (s, m, h, d); a source's own `interval` "
+        "in its [[sources]] table overrides it.",
+    ),
+    Setting(
+        "watch.max_interval",
+        "6h",
+        "The longest `watch` waits between polls of a source while it backs off: the wait "
+        "doubles after each failed poll and each poll that brings nothing new.",
+    ),
+    Setting("watch.workers", 8, "Jobs `watch` runs at once (polls, re-checks, submissions)."),
+    Setting(
         "watch.recheck",
         ["1h", "6h", "1d", "3d", "7d", "30d"],
         "When each archived article is re-checked, counted from when it was archived "
@@ -146,6 +159,8 @@ class Settings:
             if key not in _BY_KEY
         ]
         self.recheck_schedule()  # a bad duration is refused when the archive opens
+        for key in ("watch.interval", "watch.max_interval"):
+            duration_ms(self[key], key)
         duration_ms(self["watch.silent_after"], "watch.silent_after")
         if unknown:
             raise ArchiveError(

@@ -270,9 +270,11 @@ def test_import_markdown_then_publish(tmp_path: Path) -> None:
     assert "no articles/ folder" in missing.stderr
 
 
-def test_a_second_writer_is_refused(tmp_path: Path) -> None:
+def test_a_second_publisher_waits_then_is_refused(tmp_path: Path, monkeypatch) -> None:
     cli("init", str(tmp_path / "news"))
     archive = Archive(tmp_path / "news")
-    with archive.lock():
+    monkeypatch.setattr("newsvault.archive.LOCK_WAIT", 0.3)
+    with archive.lock("publish"):
         result = cli("-a", str(archive.root), "publish", "markdown", code=2)
-    assert "another newsvault process" in result.stderr
+    assert "another newsvault process has been busy with publish" in result.stderr
+    cli("-a", str(archive.root), "publish", "markdown")  # once it is free, it goes on

@@ -4,8 +4,8 @@ an unexpected error, and ids out of SQLite's range."""
 
 from __future__ import annotations
 
+import asyncio
 import json
-import logging
 import select
 import socket
 import threading
@@ -20,7 +20,7 @@ import pytest
 import uvicorn
 
 from newsvault.loopback import LoopbackServer, Route
-from newsvault.web import submissions
+from newsvault.watch import daemon
 from newsvault.web.app import server_config
 
 from .conftest import make_archive
@@ -188,13 +188,13 @@ def test_a_full_queue_answers_503_with_retry_after(
     for name in ("a", "b", "c"):
         server.set(f"/{name}.html", Route(ARTICLE, headers=HTML))
     gate = threading.Event()
-    real = submissions.archive_pages
+    real = daemon.archive_url
 
-    def held(archive, urls, **kwargs):
-        gate.wait(30)
-        return real(archive, urls, **kwargs)
+    async def held(*args):
+        await asyncio.to_thread(gate.wait, 30)
+        return await real(*args)
 
-    monkeypatch.setattr(submissions, "archive_pages", held)
+    monkeypatch.setattr(daemon, "archive_url", held)
     root = tmp_path / "news"
     make_archive(root, [])
     configure(root, "[serve]\nqueue_max = 2\nsubmissions_per_minute = 50\n")
@@ -298,27 +298,28 @@ def test_the_worker_survives_an_unexpected_error(
     tmp_path: Path,
     server: LoopbackServer,
     monkeypatch: pytest.MonkeyPatch,
-    caplog: pytest.LogCaptureFixture,
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
     server.set("/boom.html", Route(ARTICLE, headers=HTML))
     server.set("/news/rain.html", Route(ARTICLE, headers=HTML))
-    real = submissions.archive_pages
+    real = daemon.archive_url
 
-    def flaky(archive, urls, **kwargs):
-        if urls[0].endswith("/boom.html"):
+    async def flaky(fetcher, store, writer, rules, url):
+        if url.endswith("/boom.html"):
             raise RuntimeError("disk on fire\nsecond line")
-        return real(archive, urls, **kwargs)
+        return await real(fetcher, store, writer, rules, url)
 
-    monkeypatch.setattr(submissions, "archive_pages", flaky)
+    monkeypatch.setattr(daemon, "archive_url", flaky)
     root = tmp_path / "news"
     make_archive(root, [])
-    with caplog.at_level(logging.ERROR), serving(root) as (base, _):
+    with serving(root) as (base, _):
         failed = settle(base, submit(base, server.url("/boom.html"))[1]["id"])
         assert failed["status"] == "failed" and "disk on fire" in failed["message"]
         assert "\n" not in failed["message"]
         done = settle(base, submit(base, server.url("/news/rain.html"))[1]["id"])
         assert done["status"] == "done" and done["article_id"]
-    assert any("disk on fire" in r.getMessage() + (r.exc_text or "") for r in caplog.records)
+    logged = [line for line in capsys.readouterr().err.splitlines() if "disk on fire" in line]
+    assert len(logged) == 1 and " error error " in logged[0] and "job=submission" in logged[0]
 
 
 # -- 5. ids out of range --------------------------------------------------------------------

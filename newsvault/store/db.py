@@ -1,9 +1,9 @@
 """The store: sources' fetch state, captures, articles and their versions.
 
-SQLite in WAL mode by default (one writer: the archive lock guarantees it), any SQLAlchemy
-URL otherwise. A feed's new articles are written in batches, each in one transaction; the
-feed's validators (ETag, Last-Modified) only after the last, so a killed run is finished by
-the next one.
+SQLite in WAL mode by default, shared by several processes (store/engine.py), any
+SQLAlchemy URL otherwise. A feed's new articles are written in batches, each in one
+transaction; the feed's validators (ETag, Last-Modified) only after the last, so a killed
+run is finished by the next one.
 """
 
 from __future__ import annotations
@@ -11,20 +11,22 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
-from sqlalchemy import Connection, Engine, create_engine, event, func, select, text, update
+from sqlalchemy import Connection, Engine, func, select, text, update
 from sqlalchemy.engine import Row
 
 from newsvault.captures import CaptureRef
 from newsvault.links import safe_links, web_url
 from newsvault.models import Article, to_ms
 from newsvault.store import schema
+from newsvault.store.engine import open_engine, writing
 from newsvault.store.health import HealthStore
 from newsvault.store.jobs import JobQueue, enqueue
-from newsvault.store.schema import articles, captures, pages, sources, submissions, versions
+from newsvault.store.schema import articles, captures, pages, sources, versions
+from newsvault.store.submissions import SubmissionStore
 from newsvault.store.watch import WatchStore
 
 FIRST_NUMBER = 0xFFFFF - 1  # ids count down from 1048575: the first article is 1048574
@@ -70,6 +72,7 @@ class AddResult:
     new: list[Article]
     unchanged: int
     edited: int
+    edited_ids: list[int] = field(default_factory=list)
 
 
 def content_hash(title: str, html: str) -> str:
@@ -79,10 +82,8 @@ def content_hash(title: str, html: str) -> str:
 class Store:
     def __init__(self, url: str, *, durable: bool = False) -> None:
         """`durable` commits with synchronous=FULL: for what is acknowledged to a person."""
-        self.engine: Engine = create_engine(url)
+        self.engine: Engine = open_engine(url, durable=durable)
         self.first_recheck_ms = 3_600_000  # watch.recheck's first step; the archive sets it
-        if self.engine.dialect.name == "sqlite":
-            event.listen(self.engine, "connect", _sqlite_pragmas("FULL" if durable else "NORMAL"))
         self.migrate()
 
     @classmethod
@@ -92,6 +93,10 @@ class Store:
     @property
     def jobs(self) -> JobQueue:
         return JobQueue(self.engine)
+
+    @property
+    def submissions(self) -> SubmissionStore:
+        return SubmissionStore(self.engine)
 
     @property
     def watch(self) -> WatchStore:
@@ -108,7 +113,7 @@ class Store:
 
     def migrate(self) -> int:
         pk = schema.PRIMARY_KEYS[self.engine.dialect.name]
-        with self.engine.begin() as conn:
+        with writing(self.engine) as conn:
             conn.execute(
                 text("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)")
             )
@@ -135,7 +140,7 @@ class Store:
     def ensure_source(
         self, slug: str, name: str, url: str = "", list_name: str | None = None
     ) -> int:
-        with self.engine.begin() as conn:
+        with writing(self.engine) as conn:
             return self._ensure_source(conn, slug, name, url, list_name)
 
     def _ensure_source(
@@ -179,6 +184,26 @@ class Store:
         with self.engine.connect() as conn:
             return {row.slug: SourceState(**row._asdict()) for row in conn.execute(query)}
 
+    def source_state(self, slug: str) -> SourceState | None:
+        """One source's fetch state (its `articles` left at 0: not counted)."""
+        with self.engine.connect() as conn:
+            row = conn.execute(select(sources).where(sources.c.slug == slug)).first()
+        return SourceState(**row._asdict()) if row else None
+
+    def article_sources(self, ids: Sequence[int]) -> dict[int, str]:
+        """The slug of each article's source."""
+        found: dict[int, str] = {}
+        wanted = sorted(set(ids))
+        with self.engine.connect() as conn:
+            for start in range(0, len(wanted), _IN_CHUNK):
+                query = (
+                    select(articles.c.id, sources.c.slug)
+                    .join(sources, sources.c.id == articles.c.source_id)
+                    .where(articles.c.id.in_(wanted[start : start + _IN_CHUNK]))
+                )
+                found.update(dict(conn.execute(query).all()))
+        return found
+
     def record_fetch(
         self,
         source_id: int,
@@ -193,7 +218,7 @@ class Store:
         """A poll's outcome: an error, or success with the feed's validators (kept as they
         were when it sent none, dropped with `forget_validators`) and a `note` on items it
         could not take."""
-        with self.engine.begin() as conn:
+        with writing(self.engine) as conn:
             if error is None:
                 values: dict[str, Any] = dict(
                     last_fetched=now, last_success=now, last_error=None, failures=0, note=note
@@ -219,7 +244,7 @@ class Store:
             return conn.execute(query.limit(1)).scalar()
 
     def add_capture(self, ref: CaptureRef) -> int:
-        with self.engine.begin() as conn:
+        with writing(self.engine) as conn:
             return self._add_capture(conn, ref)
 
     def _add_capture(self, conn: Connection, ref: CaptureRef) -> int:
@@ -250,7 +275,7 @@ class Store:
         order given (oldest first), known ones are skipped or, when their content changed,
         get a version row. An item is known by its key or its URL."""
         result = AddResult(new=[], unchanged=0, edited=0)
-        with self.engine.begin() as conn:
+        with writing(self.engine) as conn:
             capture_id = (
                 self._add_capture(conn, capture) if isinstance(capture, CaptureRef) else capture
             )
@@ -297,6 +322,7 @@ class Store:
                 article_id = target if isinstance(target, int) else target.id
                 if self._add_version(conn, article_id, item, digest, capture_id):
                     result.edited += 1
+                    result.edited_ids.append(article_id)
                 else:
                     result.unchanged += 1
         return result
@@ -310,7 +336,7 @@ class Store:
         self, url: str, outcome: str, *, seen: int, capture_id: int | None, article_id: int | None
     ) -> None:
         """What came of archiving a page: 'new', 'unchanged', 'edited', or 'no article found: …'."""
-        with self.engine.begin() as conn:
+        with writing(self.engine) as conn:
             conn.execute(
                 pages.insert().values(
                     url=url,
@@ -380,7 +406,7 @@ class Store:
 
     def import_article(self, source_id: int, item: Article) -> bool:
         """Insert an article keeping its number; False when one with that number exists."""
-        with self.engine.begin() as conn:
+        with writing(self.engine) as conn:
             exists = conn.execute(
                 select(articles.c.id).where(
                     articles.c.source_id == source_id, articles.c.number == item.number
@@ -512,7 +538,7 @@ class Store:
 
     def remove_article(self, article_id: int, when: int) -> bool:
         """Take an article out of everything published; its row and capture are kept."""
-        with self.engine.begin() as conn:
+        with writing(self.engine) as conn:
             done = conn.execute(
                 articles.update()
                 .where(articles.c.id == article_id, articles.c.removed.is_(None))
@@ -522,12 +548,6 @@ class Store:
 
     def version_count(self, article_id: int) -> int:
         return self.watch.edit_count(article_id)
-
-    def submissions_waiting(self) -> int:
-        """Submissions queued or being archived."""
-        query = select(func.count()).where(submissions.c.status.in_(("queued", "running")))
-        with self.engine.connect() as conn:
-            return int(conn.execute(query).scalar() or 0)
 
 
 def _article_row(source_id: int, item: Article, digest: str) -> dict[str, Any]:
@@ -584,15 +604,3 @@ def _web_images(images: list[dict[str, Any]]) -> list[dict[str, Any]]:
         if src:
             kept.append({**image, "src": src})
     return kept
-
-
-def _sqlite_pragmas(synchronous: str):
-    def apply(dbapi_connection: Any, _record: Any) -> None:
-        cursor = dbapi_connection.cursor()
-        cursor.execute("PRAGMA journal_mode=WAL")
-        cursor.execute(f"PRAGMA synchronous={synchronous}")
-        cursor.execute("PRAGMA foreign_keys=ON")
-        cursor.execute("PRAGMA busy_timeout=10000")
-        cursor.close()
-
-    return apply

@@ -9,6 +9,8 @@ short transaction; no lock is held while a job runs.
 
 from __future__ import annotations
 
+import os
+import socket
 from collections.abc import Iterable
 from typing import Any
 
@@ -41,6 +43,48 @@ class JobQueue:
         the same kind and target is taken up again."""
         with writing(self.engine) as conn:
             enqueue(conn, kind, target, due, now=now)
+
+    def ensure(self, kind: str, targets: Iterable[str], *, due: int, now: int) -> int:
+        """A job of `kind` for each target that has none, due at `due`, and one finished
+        taken up again; jobs that exist keep their due time. How many were added."""
+        wanted = sorted(set(targets))
+        with writing(self.engine) as conn:
+            have = {
+                target: finished
+                for target, finished in conn.execute(
+                    select(jobs.c.target, jobs.c.finished).where(jobs.c.kind == kind)
+                )
+            }
+            added = [t for t in wanted if t not in have or have[t] is not None]
+            for target in added:
+                enqueue(conn, kind, target, due, now=now)
+        return len(added)
+
+    def retire(self, kind: str, keep: Iterable[str], *, now: int) -> int:
+        """Finish the unleased jobs of `kind` whose target is not in `keep` (a source no
+        longer followed): how many."""
+        with writing(self.engine) as conn:
+            result = conn.execute(
+                update(jobs)
+                .where(jobs.c.kind == kind, jobs.c.finished.is_(None))
+                .where(jobs.c.target.not_in(sorted(set(keep))), jobs.c.lease_owner.is_(None))
+                .values(finished=now)
+            )
+        return result.rowcount
+
+    def next_due(self, kinds: Iterable[str] = ()) -> int | None:
+        """When the next unfinished job of these kinds (all: none given) can be claimed:
+        when it falls due, or when the lease on it runs out."""
+        claimable = case(
+            (and_(jobs.c.lease_until.is_not(None), jobs.c.lease_until > jobs.c.due),
+             jobs.c.lease_until),
+            else_=jobs.c.due,
+        )  # fmt: skip
+        query = select(func.min(claimable)).where(jobs.c.finished.is_(None))
+        if names := sorted(set(kinds)):
+            query = query.where(jobs.c.kind.in_(names))
+        with self.engine.connect() as conn:
+            return conn.execute(query).scalar()
 
     def settle(
         self,
@@ -109,6 +153,16 @@ class JobQueue:
             )
         return result.rowcount
 
+    def owners(self) -> set[str]:
+        """Everyone holding a lease on an unfinished job now."""
+        query = (
+            select(jobs.c.lease_owner)
+            .distinct()
+            .where(jobs.c.lease_owner.is_not(None), jobs.c.finished.is_(None))
+        )
+        with self.engine.connect() as conn:
+            return {owner for (owner,) in conn.execute(query)}
+
     def get(self, kind: str, target: str) -> Job | None:
         with self.engine.connect() as conn:
             row = conn.execute(
@@ -141,6 +195,12 @@ class JobQueue:
     def _update_held(self, job: Job, values: dict[str, Any]) -> bool:
         with writing(self.engine) as conn:
             return bool(conn.execute(update(jobs).where(_held(job)).values(**values)).rowcount)
+
+
+def owner_name(role: str) -> str:
+    """A lease owner's name: host, process id (a watcher taking back a dead process's jobs
+    reads them), then what it is."""
+    return f"{socket.gethostname()}:{os.getpid()}:{role}"
 
 
 def _done(now: int, next_due: int | None) -> dict[str, Any]:

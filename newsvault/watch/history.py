@@ -10,7 +10,6 @@ from newsvault import diffs
 from newsvault.models import Article
 from newsvault.normalize import text_and_images
 from newsvault.store import Store
-from newsvault.watch.recheck import text_from_page
 
 
 @dataclass(frozen=True)
@@ -33,3 +32,11 @@ def versions_and_diffs(store: Store, article: Article) -> list[Step]:
         steps.append(Step(version.seen, version.origin, version.counted, version.title, diff))
         last[version.origin] = current
     return steps
+
+
+def text_from_page(store: Store, article: Article) -> bool:
+    """Whether the stored text is its page's (archived as a page, or a feed item whose page
+    replaced its summary): the article's capture is of its own URL. A feed's text, or an
+    article imported from markdown, has no page to compare with yet."""
+    capture = store.capture(article.capture_id) if article.capture_id else None
+    return capture is not None and capture.url == article.url

@@ -27,7 +27,9 @@ from newsvault.normalize import text_and_images
 from newsvault.pages import PAGE_ACCEPT, archive_rules, keep_capture, keep_error_page
 from newsvault.store import Store
 from newsvault.store.db import content_hash
+from newsvault.store.jobs import owner_name
 from newsvault.store.watch import CheckState, Finding
+from newsvault.watch.history import text_from_page
 from newsvault.watch.verdict import judge
 
 RETRY_FIRST_MS = 10 * 60_000  # an unreachable page: again in 10 minutes, doubling
@@ -78,7 +80,7 @@ def recheck_due(
     on_done: Callable[[CheckReport], None] | None = None,
 ) -> list[CheckReport]:
     """The re-checks that are due, as leased jobs."""
-    owner = f"recheck-{id(store)}-{now}"
+    owner = owner_name(f"recheck-{id(store)}")
     jobs = store.jobs.claim(owner, now=now, lease_ms=LEASE_MS, limit=limit, kinds=["recheck"])
     if not jobs:
         return []
@@ -167,6 +169,21 @@ async def _check_batch(fetcher, store, writer, rules, ids, by_id, schedule, now)
     return reports
 
 
+async def check_jobs(
+    fetcher: Fetcher,
+    store: Store,
+    writer: CaptureWriter,
+    rules: RuleSet,
+    jobs: list[Job],
+    schedule: list[int],
+    *,
+    now: int,
+) -> list[CheckReport]:
+    """Run these leased re-check jobs (the `watch` daemon's), each finished or rescheduled."""
+    by_id = {int(job.target): job for job in jobs}
+    return await _check_batch(fetcher, store, writer, rules, list(by_id), by_id, schedule, now)
+
+
 def _last_capture(article: Article, state: CheckState | None) -> int | None:
     """The capture the page was last seen as: the last re-check's, else the archived one."""
     if state is not None and state.capture_id is not None:
@@ -248,14 +265,6 @@ def _keep_version(
         capture_id=capture_id, counted=not baseline,
     )  # fmt: skip
     return not baseline
-
-
-def text_from_page(store: Store, article: Article) -> bool:
-    """Whether the stored text is its page's (archived as a page, or a feed item whose page
-    replaced its summary): the article's capture is of its own URL. A feed's text, or an
-    article imported from markdown, has no page to compare with yet."""
-    capture = store.capture(article.capture_id) if article.capture_id else None
-    return capture is not None and capture.url == article.url
 
 
 def _next_due(

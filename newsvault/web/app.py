@@ -25,13 +25,15 @@ from sqlalchemy import func, select
 
 from newsvault.archive import Archive
 from newsvault.errors import NewsvaultError
+from newsvault.logs import EventLog
 from newsvault.models import Source, to_ms
 from newsvault.publish.site import CONTENT_CSP, build_site, templates
 from newsvault.store.schema import articles, sources
 from newsvault.stories.search import list_stories, search
+from newsvault.watch.daemon import KINDS, BackgroundWatcher, Watcher
 from newsvault.web.guards import ForwardedClient, RequestLimits, networks
 from newsvault.web.status import register_status
-from newsvault.web.submissions import Queue, RateLimit, Refused, validate_url
+from newsvault.web.submissions import RateLimit, Refused, submit, validate_url
 
 APP_CSP = (
     "default-src 'none'; img-src 'self' https: http: data:; style-src 'self'; "
@@ -61,7 +63,9 @@ class SourceIn(BaseModel):
     url: str
 
 
-def create_app(root: Path) -> FastAPI:
+def create_app(root: Path, *, watch: bool = False, events: EventLog | None = None) -> FastAPI:
+    """The app; its watcher archives submissions (with `watch`, it does all the watch
+    daemon's work: polls and re-checks too) and keeps the site it serves up to date."""
     archive = Archive(root)
     store = archive.store()
     settings = archive.settings
@@ -75,15 +79,19 @@ def create_app(root: Path) -> FastAPI:
         with site_lock:
             build_site(store, archive.root, settings, archive.sources())
 
-    queue = Queue(archive, store, rebuild_site, settings["serve.queue_max"])
+    watcher = BackgroundWatcher(
+        Watcher(
+            archive.root, events or EventLog(), kinds=KINDS if watch else ["submission"], site=True
+        )
+    )
 
     @asynccontextmanager
     async def lifespan(_: FastAPI):
         if not (archive.root / "site" / "index.html").exists():
             rebuild_site()
-        queue.start()
+        watcher.start()
         yield
-        queue.stop()
+        watcher.stop()
         store.close()
 
     app = FastAPI(
@@ -135,7 +143,7 @@ def create_app(root: Path) -> FastAPI:
     def accept(url: str, client: str):
         limit.check(client)
         checked = validate_url(url, allow_private=settings["fetch.allow_private_networks"])
-        return queue.submit(checked, client)
+        return submit(store, checked, client, capacity=settings["serve.queue_max"])
 
     # -- pages ----------------------------------------------------------------------------
 
@@ -193,7 +201,7 @@ def create_app(root: Path) -> FastAPI:
     @app.get("/submissions", response_class=HTMLResponse)
     def submissions_page(ids: str = "") -> HTMLResponse:
         numbers = [n for n in map(_id, ids.split(",")) if n][:10]
-        jobs = [job for job in (queue.get(n) for n in numbers) if job]
+        jobs = [job for job in (store.submissions.get(n) for n in numbers) if job]
         if not jobs:
             return page("message.html", status=404, message=words["not_found"])
         pending = any(job.status in ("queued", "running") for job in jobs)
@@ -212,7 +220,7 @@ def create_app(root: Path) -> FastAPI:
 
     @app.get("/api/submissions/{submission_id}")
     def api_submission(submission_id: int) -> dict[str, Any]:
-        job = queue.get(submission_id) if 0 < submission_id <= MAX_ID else None
+        job = store.submissions.get(submission_id) if 0 < submission_id <= MAX_ID else None
         if job is None:
             raise HTTPException(404, f"no submission {submission_id}")
         return job.to_json()
@@ -284,11 +292,14 @@ def create_app(root: Path) -> FastAPI:
     return app
 
 
-def server_config(root: Path, host: str = "127.0.0.1", port: int = 8000) -> uvicorn.Config:
+def server_config(
+    root: Path, host: str = "127.0.0.1", port: int = 8000, *, watch: bool = False,
+    events: EventLog | None = None,
+) -> uvicorn.Config:  # fmt: skip
     """uvicorn as `newsvault serve` runs it: forwarding headers are never taken from uvicorn
     (the app reads them from serve.trusted_proxies only), request heads are capped."""
     return uvicorn.Config(
-        create_app(root),
+        create_app(root, watch=watch, events=events),
         host=host,
         port=port,
         log_level="warning",

@@ -1,0 +1,56 @@
+"""`newsvault watch`: the daemon, in the foreground (a service manager keeps it running)."""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from newsvault.cli import _archive, app, err
+from newsvault.errors import NewsvaultError
+from newsvault.logs import LOG_FORMATS, EventLog
+from newsvault.watch.daemon import Watcher, WatchSummary
+
+STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT)
+
+
+@app.command("watch")
+def watch_command(
+    log_format: Annotated[
+        str, typer.Option("--log-format", help="Log lines as text or json, on stderr.")
+    ] = "text",
+) -> None:
+    """Run until stopped (SIGTERM or Ctrl-C): poll each source on its interval, re-check
+    archived articles as they fall due, archive submitted URLs, publish what changed."""
+    early: list[int] = []  # a stop asked for while starting is kept, not lost
+    for signum in STOP_SIGNALS:
+        signal.signal(signum, lambda number, _frame: early.append(number))
+    if log_format not in LOG_FORMATS:
+        raise NewsvaultError(f"--log-format {log_format!r}: use text or json")
+    archive = _archive()
+    archive.sources()  # a broken newsvault.toml is told before anything starts
+    watcher = Watcher(archive.root, EventLog(log_format))
+    summary = asyncio.run(_until_signalled(watcher, early))
+    print_summary(summary)
+
+
+async def _until_signalled(watcher: Watcher, early: list[int]) -> WatchSummary:
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in STOP_SIGNALS:
+        loop.add_signal_handler(signum, stop.set)
+    if early:
+        stop.set()
+    return await watcher.run(stop)
+
+
+def print_summary(summary: WatchSummary) -> None:
+    table = Table(title="newsvault watch", title_justify="left", show_header=False)
+    table.add_column()
+    table.add_column(justify="right")
+    for name, value in summary.rows():
+        table.add_row(name, value)
+    err.print(table)
