@@ -21,7 +21,7 @@ from multidict import CIMultiDict, CIMultiDictProxy
 
 from newsvault.archive import Archive
 from newsvault.captures import CaptureRef, CaptureWriter, body_digest
-from newsvault.errors import FetchError, HTTPStatusError, NewsvaultError, NoArticle
+from newsvault.errors import FetchError, HTTPStatusError, NewsvaultError, NoArticle, describe
 from newsvault.extract import Extraction, RuleSet, extract, read_file
 from newsvault.extract.rules import PACKAGE_RULES
 from newsvault.fetch.client import Fetcher, Response
@@ -30,6 +30,7 @@ from newsvault.models import RESERVED_SLUGS, Article, to_ms
 from newsvault.normalize import canonical_url
 from newsvault.store import Store
 from newsvault.watch.health import note_page
+from newsvault.watch.history import keep_page_version
 
 PAGE_ACCEPT = "text/html,application/xhtml+xml;q=0.9,*/*;q=0.5"
 
@@ -37,7 +38,9 @@ PAGE_ACCEPT = "text/html,application/xhtml+xml;q=0.9,*/*;q=0.5"
 @dataclass
 class PageReport:
     url: str
-    outcome: str  # new | unchanged | edited | no article found: … | failed: …
+    # new | unchanged | edited | first page (of an article archived from its feed's text,
+    # kept beside it) | no article found: … | failed: …
+    outcome: str
     article: Article | None = None
 
     @property
@@ -111,16 +114,58 @@ async def archive_url(
 ) -> PageReport:
     """Fetch the page a person asked for and archive it. It is archived even where
     robots.txt disallows crawling, as the Wayback Machine's Save Page Now does."""
+    response = await fetch_page(fetcher, store, writer, url, seen=to_ms(time.time()), robots=False)
+    if isinstance(response, str):
+        return PageReport(url, response)
+    return archive_response(store, writer, rules, response)
+
+
+# -- the steps every page goes through: a submitted URL, a feed item's page --------------------
+
+
+@dataclass
+class PageLook:
+    """A fetched page, kept as a capture, and the article found in it (None: `outcome`
+    says why not)."""
+
+    response: Response
+    capture_id: int
+    found: Extraction | None
+    outcome: str
+    error: Exception | None = None
+
+
+async def fetch_page(
+    fetcher: Fetcher, store: Store, writer: CaptureWriter, url: str, *, seen: int, robots: bool
+) -> Response | str:
+    """GET a page; on failure the error page is kept (a 404 page is evidence too), the
+    failure recorded against the URL and returned as "failed: <reason>"."""
     try:
-        response = await fetcher.get(url, accept=PAGE_ACCEPT, robots=False)
+        return await fetcher.get(url, accept=PAGE_ACCEPT, robots=robots)
     except FetchError as exc:
         keep_error_page(store, writer, exc)
-        report = PageReport(url, f"failed: {exc.reason}")
+        outcome = f"failed: {exc.reason}"
+        store.record_page(url, outcome, seen=seen, capture_id=None, article_id=None)
+        return outcome
+
+
+def look_at(store: Store, writer: CaptureWriter, rules: RuleSet, response: Response) -> PageLook:
+    """Keep the response (and the redirects before it) as captures and extract its article.
+    No article, or an extractor failing on this one page, is an outcome, not an exception;
+    that outcome is recorded against the URL."""
+    for hop in response.history:
+        keep_capture(store, writer, hop)
+    capture_id = keep_capture(store, writer, response)
+    try:
+        found = extract(response.body, response.url, response.content_type, rules=rules)
+    except Exception as exc:
+        outcome = str(exc) if isinstance(exc, NoArticle) else f"failed: {describe(exc)}"
         store.record_page(
-            url, report.outcome, seen=to_ms(time.time()), capture_id=None, article_id=None
-        )
-        return report
-    return archive_response(store, writer, rules, response)
+            response.url, outcome, seen=to_ms(response.fetched), capture_id=capture_id,
+            article_id=None,
+        )  # fmt: skip
+        return PageLook(response, capture_id, None, outcome, exc)
+    return PageLook(response, capture_id, found, "found")
 
 
 def saved_response(url: str, body: bytes) -> Response:
@@ -141,36 +186,32 @@ def saved_response(url: str, body: bytes) -> Response:
 def archive_response(
     store: Store, writer: CaptureWriter, rules: RuleSet, response: Response
 ) -> PageReport:
-    for hop in response.history:
-        keep_capture(store, writer, hop)
-    capture_id = keep_capture(store, writer, response)
-    fetched = to_ms(response.fetched)
-    try:
-        found = extract(response.body, response.url, response.content_type, rules=rules)
-    except NoArticle as exc:
-        store.record_page(
-            response.url, str(exc), seen=fetched, capture_id=capture_id, article_id=None
-        )
+    """Archive one page: a new article, or a look at one archived before (from a feed or on
+    request), which stays in the source that has it. Its page is compared with the last
+    page seen of it, never with a feed's text: a changed page is a new version."""
+    look = look_at(store, writer, rules, response)
+    fetched, capture_id, found = to_ms(response.fetched), look.capture_id, look.found
+    if found is None:
         rule = rules.match(response.url)
-        note_page(store, rule.slug if rule else host_slug(response.url), exc, now=fetched)
-        return PageReport(response.url, str(exc))
-    # A page archived before, from a feed or on request, stays in the source that has it.
+        slug = rule.slug if rule else host_slug(response.url)
+        note_page(store, slug, look.error or NoArticle(look.outcome), now=fetched)
+        return PageReport(response.url, look.outcome)
     known = store.article_by_url(canonical_url(found.url), found.url, response.url)
-    rule = rules.match(found.url)
     if known is not None:
-        slug, name = known.source, ""
+        note_page(store, known.source, found, now=fetched)
+        outcome = keep_page_version(store, known, found, capture_id, fetched)
+        article = known
     else:
+        rule = rules.match(found.url)
         slug = rule.slug if rule else host_slug(found.url)
         name = rule.name if rule else (urlsplit(found.url).hostname or slug)
-    source_id = store.ensure_source(slug, name)
-    note_page(store, slug, found, now=fetched)
-    article = to_article(found, slug, fetched, capture_id)
-    if known is not None:
-        article.key = known.key
-    added = store.add_articles(source_id, [article], capture_id)
-    outcome = "new" if added.new else "edited" if added.edited else "unchanged"
-    if not added.new:
-        article = store.article_by_key(slug, article.key) or article
+        source_id = store.ensure_source(slug, name)
+        note_page(store, slug, found, now=fetched)
+        article = to_article(found, slug, fetched, capture_id)
+        added = store.add_articles(source_id, [article], capture_id)
+        outcome = "new" if added.new else "unchanged"  # stored meanwhile by another process
+        if not added.new:
+            article = store.article_by_key(slug, article.key) or article
     store.record_page(
         response.url, outcome, seen=fetched, capture_id=capture_id, article_id=article.id
     )

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from newsvault.archive import Archive
 from newsvault.captures import CaptureRef, CaptureWriter
 from newsvault.errors import FeedError, FetchError, NoArticle, describe
-from newsvault.extract import RuleSet, extract
+from newsvault.extract import RuleSet
 from newsvault.feeds import Feed, FeedItem, parse_feed
 from newsvault.fetch.client import Fetcher
 from newsvault.ingest import catch_up
@@ -28,7 +28,7 @@ from newsvault.normalize import (
     sanitize_html,
     text_and_images,
 )
-from newsvault.pages import PAGE_ACCEPT, archive_rules, keep_capture, keep_error_page
+from newsvault.pages import archive_rules, fetch_page, keep_capture, keep_error_page, look_at
 from newsvault.publish.markdown import PublishResult
 from newsvault.store import SourceState, Store
 from newsvault.store.db import content_hash
@@ -282,23 +282,15 @@ def _short(text: str) -> bool:
 async def _fill_from_page(fetcher, store, writer, rules, article: Article) -> bool:
     """Replace a summary with the article extracted from its page; False (the summary kept)
     when the page cannot be fetched or holds no article."""
-    try:
-        response = await fetcher.get(article.url, accept=PAGE_ACCEPT)
-    except FetchError as exc:
-        store.record_page(
-            article.url, f"failed: {exc.reason}", seen=article.fetched, capture_id=None,
-            article_id=None,
-        )  # fmt: skip
+    response = await fetch_page(
+        fetcher, store, writer, article.url, seen=article.fetched, robots=True
+    )
+    if isinstance(response, str):
         return False
-    capture_id = keep_capture(store, writer, response)
-    try:
-        found = extract(response.body, response.url, response.content_type, rules=rules)
-    except Exception as exc:  # no article, or an extractor failing on one page: summary kept
-        outcome = str(exc) if isinstance(exc, NoArticle) else f"failed: {describe(exc)}"
-        store.record_page(
-            response.url, outcome, seen=article.fetched, capture_id=capture_id, article_id=None
-        )
-        note_page(store, article.source, exc, now=article.fetched)
+    look = look_at(store, writer, rules, response)
+    found, capture_id = look.found, look.capture_id
+    if found is None:  # no article, or an extractor failing on one page: summary kept
+        note_page(store, article.source, look.error or NoArticle(look.outcome), now=article.fetched)
         return False
     note_page(store, article.source, found, now=article.fetched)
     article.html, article.text, article.images = found.html, found.text, found.images

@@ -355,7 +355,10 @@ def test_run_honours_robots_txt_and_a_submitted_url_is_archived_anyway(
     (submitted,) = json.loads(
         cli("-a", str(root), "archive", server.url("/news/rain.html"), "--json").output
     )
-    assert submitted["outcome"] == "edited"  # the page's full text is a new version
+    # the page is kept beside the feed's text, never compared with it: not an edit
+    assert submitted["outcome"] == "first page"
+    shown = json.loads(cli("-a", str(root), "show", str(article["id"]), "--format", "json").output)
+    assert shown["versions"] == 0
     assert server.hits("/news/rain.html") == 1
 
 

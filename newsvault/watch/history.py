@@ -7,9 +7,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from newsvault import diffs
+from newsvault.extract import Extraction
 from newsvault.models import Article
 from newsvault.normalize import text_and_images
 from newsvault.store import Store
+from newsvault.store.db import content_hash
 
 
 @dataclass(frozen=True)
@@ -40,3 +42,26 @@ def text_from_page(store: Store, article: Article) -> bool:
     article imported from markdown, has no page to compare with yet."""
     capture = store.capture(article.capture_id) if article.capture_id else None
     return capture is not None and capture.url == article.url
+
+
+def keep_page_version(
+    store: Store, article: Article, page: Extraction, capture_id: int | None, now: int
+) -> str:
+    """Keep the page as a version when its title or text differ from the last page seen:
+    "edited"; "first page" when it is the first page seen of an article archived from its
+    feed's text (kept as the baseline, not an edit); else "unchanged"."""
+    pages = [v for v in store.watch.versions(article.id or 0) if v.origin == "page"]
+    if pages:
+        last_title, last_text = pages[-1].title, text_and_images(pages[-1].html)[0]
+    elif text_from_page(store, article):
+        last_title, last_text = article.title, article.text
+    else:
+        last_title = last_text = None
+    if (last_title, last_text) == (page.title, page.text):
+        return "unchanged"
+    baseline = last_title is None
+    store.watch.add_page_version(
+        article, page.title, page.html, content_hash(page.title, page.html), seen=now,
+        capture_id=capture_id, counted=not baseline,
+    )  # fmt: skip
+    return "first page" if baseline else "edited"

@@ -23,13 +23,11 @@ from newsvault.errors import FetchError, NoArticle
 from newsvault.extract import Extraction, RuleSet, extract
 from newsvault.fetch.client import Fetcher
 from newsvault.models import Article, Job
-from newsvault.normalize import text_and_images
 from newsvault.pages import PAGE_ACCEPT, archive_rules, keep_capture, keep_error_page
 from newsvault.store import Store
-from newsvault.store.db import content_hash
 from newsvault.store.jobs import owner_name
 from newsvault.store.watch import CheckState, Finding
-from newsvault.watch.history import text_from_page
+from newsvault.watch.history import keep_page_version
 from newsvault.watch.verdict import judge
 
 RETRY_FIRST_MS = 10 * 60_000  # an unreachable page: again in 10 minutes, doubling
@@ -234,7 +232,7 @@ async def _look(
     verdict = judge(article.url, article.text, response, extraction)
     edited = False
     if verdict.status == "live" and isinstance(extraction, Extraction):
-        edited = _keep_version(store, article, extraction, capture_id, now)
+        edited = keep_page_version(store, article, extraction, capture_id, now) == "edited"
     return Finding(verdict.status, verdict.reason, capture_id, **validators), edited, False
 
 
@@ -243,28 +241,6 @@ def _unchanged(state: CheckState | None, capture_id: int | None = None) -> Findi
     and now answers as before is live)."""
     status = state.status if state and state.status != "unreachable" else "live"
     return Finding(status, state.reason if status == "gone" and state else None, capture_id)
-
-
-def _keep_version(
-    store: Store, article: Article, page: Extraction, capture_id: int | None, now: int
-) -> bool:
-    """Keep the page as a version when its title or text differ from the last page seen;
-    True when that is an edit (not the first look at a feed article's page)."""
-    pages = [v for v in store.watch.versions(article.id or 0) if v.origin == "page"]
-    if pages:
-        last_title, last_text = pages[-1].title, text_and_images(pages[-1].html)[0]
-    elif text_from_page(store, article):
-        last_title, last_text = article.title, article.text
-    else:
-        last_title = last_text = None
-    if (last_title, last_text) == (page.title, page.text):
-        return False
-    baseline = last_title is None
-    store.watch.add_page_version(
-        article, page.title, page.html, content_hash(page.title, page.html), seen=now,
-        capture_id=capture_id, counted=not baseline,
-    )  # fmt: skip
-    return not baseline
 
 
 def _next_due(
