@@ -7,19 +7,26 @@ import json
 import os
 import random
 import signal
+import socket
 import subprocess
 import sys
+import threading
 import time
+import urllib.parse
+import urllib.request
 from collections.abc import Callable
 from pathlib import Path
 
+import uvicorn
 from typer.testing import CliRunner
 
 from newsvault.archive import Archive
 from newsvault.cli import app
+from newsvault.logs import EventLog
 from newsvault.loopback import LoopbackServer, Route
 from newsvault.pipeline import SourceReport
 from newsvault.watch.daemon import Watcher
+from newsvault.web.app import server_config
 
 from .conftest import make_archive
 from .feedgen import rss
@@ -193,6 +200,39 @@ def test_polls_back_off_on_failures_and_quiet_feeds(tmp_path: Path) -> None:
 
 
 def _silent():
-    from newsvault.logs import EventLog
 
     return EventLog(stream=open(os.devnull, "w"))
+
+
+def test_serve_with_watch_polls_and_publishes_the_site(
+    tmp_path: Path, server: LoopbackServer
+) -> None:
+    base = server.base_url
+    server.set("/feed.xml", Route(summary_feed(base, ["one"]), headers=RSS))
+    server.set("/a/one.html", Route(page("one 报道"), headers=HTML))
+    root = tmp_path / "news"
+    make_archive(root, [("news", "N", server.url("/feed.xml"))])
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    app_server = uvicorn.Server(server_config(root, watch=True, events=_silent()))
+    thread = threading.Thread(target=app_server.run, kwargs={"sockets": [sock]}, daemon=True)
+    thread.start()
+    port = sock.getsockname()[1]
+    try:
+        until(lambda: app_server.started, "the app to start")
+
+        def listed() -> bool:
+            query = urllib.parse.quote("普京")
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/api/search?q={query}") as answer:
+                return bool(json.loads(answer.read())["results"])
+
+        until(listed, "the feed's article, polled by the app's own watcher")
+        until(
+            lambda: any((root / "site" / "articles").rglob("*.html")),
+            "the site to be published with it",
+        )
+    finally:
+        app_server.should_exit = True
+        thread.join(timeout=20)
+        sock.close()
+    assert not thread.is_alive()

@@ -96,7 +96,7 @@ class Watcher:
         self._quiet: dict[str, int] = {}  # polls in a row that brought nothing new
         self._change = Change()
         self._published = 0.0
-        self._problems: set[str] = set()
+        self._problems: set[tuple[str, str]] = set()
 
     async def run(self, stop: asyncio.Event) -> WatchSummary:
         """Work until `stop` is set, then stop within GRACE_S plus the final publish."""
@@ -339,12 +339,16 @@ class Watcher:
         self._report_health()
 
     def _report_health(self) -> None:
-        """Say each extraction-health problem once, when it first appears."""
-        found = problems(self.store, self.archive.settings, _now())
-        messages = {p.message for p in found}
-        for message in sorted(messages - self._problems):
-            self.events.emit("health", level="warning", message=message)
-        self._problems = messages
+        """Say each extraction-health problem once when it arises, and once when it is over."""
+        now = problems(self.store, self.archive.settings, _now())
+        found = {(p.source, p.check): p for p in now}
+        for key in sorted(found.keys() - self._problems):
+            problem = found[key]
+            self.events.emit("health", level="warning", source=problem.source,
+                             check=problem.check, message=problem.message)  # fmt: skip
+        for source, check in sorted(self._problems - found.keys()):
+            self.events.emit("health", source=source, check=check, message="over")
+        self._problems = set(found)
 
 
 def _alive(pid: int) -> bool:
