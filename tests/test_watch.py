@@ -107,6 +107,8 @@ def test_watch_follows_the_newsroom_while_other_commands_run(
         cli(root, "search", "普京")
         assert "new" in cli(root, "archive", server.url("/a/asked.html"))
         cli(root, "publish", "markdown")
+        cli(root, "run")  # the cron form too, polling the same feeds at the same time
+        cli(root, "recheck", str(ids["kept.html"]))
         until(lambda: "later.html" in articles_of(root), "the source added meanwhile")
 
         def gone_and_edited() -> bool:
