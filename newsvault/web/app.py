@@ -31,7 +31,7 @@ from newsvault.publish.site import CONTENT_CSP, build_site, templates
 from newsvault.store.schema import articles, sources
 from newsvault.stories.search import list_stories, search
 from newsvault.watch.daemon import KINDS, BackgroundWatcher, Watcher
-from newsvault.web.guards import ForwardedClient, RequestLimits, networks
+from newsvault.web.guards import ForwardedClient, HeadAsGet, RequestLimits, networks
 from newsvault.web.status import register_status
 from newsvault.web.submissions import RateLimit, Refused, submit, validate_url
 
@@ -102,6 +102,7 @@ def create_app(root: Path, *, watch: bool = False, events: EventLog | None = Non
     # inside the security headers (added below, so outside these): refusals carry them too
     app.add_middleware(RequestLimits, max_body=settings["serve.max_body_bytes"])
     app.add_middleware(ForwardedClient, trusted=networks(settings["serve.trusted_proxies"]))
+    app.add_middleware(HeadAsGet)
 
     @app.middleware("http")
     async def security_headers(request: Request, call_next):

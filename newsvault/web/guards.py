@@ -1,6 +1,6 @@
 """Pure ASGI middleware between uvicorn and the app: which address a request comes from
-(X-Forwarded-For only from trusted proxies), and how big a request may be (its target and its
-body, refused before they are read whole)."""
+(X-Forwarded-For only from trusted proxies), how big a request may be (its target and its
+body, refused before they are read whole), and HEAD answered like GET."""
 
 from __future__ import annotations
 
@@ -66,6 +66,25 @@ class ForwardedClient:
                 outside = [hop for hop in hops if not _within(hop, self.trusted)]
                 scope = dict(scope, client=(outside[-1] if outside else hops[0], 0))
         await self.app(scope, receive, send)
+
+
+class HeadAsGet:
+    """HEAD answered as GET is, without the body: the same status and headers (monitoring,
+    link checkers and `curl -I` use it; the routes are declared for GET only)."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["method"] != "HEAD":
+            return await self.app(scope, receive, send)
+
+        async def without_body(message: Message) -> None:
+            if message["type"] == "http.response.body":
+                message = dict(message, body=b"")
+            await send(message)
+
+        await self.app(dict(scope, method="GET"), receive, without_body)
 
 
 class _TooLarge(Exception):
