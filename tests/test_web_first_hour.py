@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import socket
 from pathlib import Path
 
@@ -31,3 +32,18 @@ def test_head_answers_like_get_without_the_body(tmp_path: Path) -> None:
             assert body == b"" and got_body, target
             length = [h for h in head.split(b"\r\n") if h.lower().startswith(b"content-length")]
             assert length and int(length[0].split(b":")[1]) == len(got_body), target
+
+
+def test_the_api_docs_work_offline(tmp_path: Path) -> None:
+    root = tmp_path / "news"
+    seeded(root)
+    with serving(root) as (_, port):
+        head, page = exchange(port, b"GET", b"/docs")
+        assert head.startswith(b"HTTP/1.1 200")
+        found = re.findall(rb'(?:src|href)=["\']([^"\']+)', page)
+        assert found and all(url.startswith(b"/") for url in found), found  # nothing from a CDN
+        policy = [h for h in head.split(b"\r\n") if h.lower().startswith(b"content-security")]
+        assert b"https:" not in policy[0]
+        for url in found:
+            file_head, body = exchange(port, b"GET", url)
+            assert file_head.startswith(b"HTTP/1.1 200") and body, url

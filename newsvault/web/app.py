@@ -20,6 +20,7 @@ from typing import Annotated, Any
 import uvicorn
 from fastapi import Depends, FastAPI, Form, Header, HTTPException, Request
 from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, RedirectResponse
+from fastapi_offline import FastAPIOffline
 from pydantic import BaseModel
 from sqlalchemy import func, select
 
@@ -40,9 +41,10 @@ APP_CSP = (
     "form-action 'self'; base-uri 'none'; frame-ancestors 'none'"
 )
 DOCS_CSP = (
-    "default-src 'self'; img-src 'self' data: https:; style-src 'self' 'unsafe-inline' https:; "
-    "script-src 'self' 'unsafe-inline' https:"
+    "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; "
+    "script-src 'self' 'unsafe-inline'; frame-ancestors 'none'"
 )
+DOCS_FILES = "/docs-files"
 MEDIA_CSP = "default-src 'none'; style-src 'unsafe-inline'; sandbox"
 SITE_FILES = re.compile(
     r"^(?:style\.css|index\.html|(?:articles|sources|days|stories|deleted|edited)/[\w./-]+\.html"
@@ -94,10 +96,12 @@ def create_app(root: Path, *, watch: bool = False, events: EventLog | None = Non
         watcher.stop()
         store.close()
 
-    app = FastAPI(
+    app = FastAPIOffline(  # /docs from the package's own files: no request leaves the site
         title="newsvault",
         summary="A news archive: read, search, and submit pages to archive.",
         lifespan=lifespan,
+        redoc_url=None,
+        static_url=DOCS_FILES,
     )
     # inside the security headers (added below, so outside these): refusals carry them too
     app.add_middleware(RequestLimits, max_body=settings["serve.max_body_bytes"])
@@ -115,7 +119,7 @@ def create_app(root: Path, *, watch: bool = False, events: EventLog | None = Non
             policy = CONTENT_CSP
         else:
             policy = APP_CSP
-        if path.startswith("/docs"):  # Swagger UI: no archived content, its own scripts
+        if path.startswith("/docs"):  # Swagger UI (and its files): no archived content
             policy = DOCS_CSP
         response.headers["Content-Security-Policy"] = policy
         response.headers["X-Content-Type-Options"] = "nosniff"
