@@ -8,10 +8,11 @@ version, the baseline later pages are compared with.
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, Engine, case, func, insert, or_, select, update
+from sqlalchemy import Connection, Engine, case, func, insert, or_, select, true, update
 
 from newsvault.models import Article, ms_to_iso
 from newsvault.store.engine import writing
@@ -177,9 +178,18 @@ class WatchStore:
         with self.engine.connect() as conn:
             return [article_id for (article_id,) in conn.execute(query)]
 
-    def summaries(self) -> dict[int, Watched]:
+    def summaries(self, ids: Collection[int] | None = None) -> dict[int, Watched]:
         """What readers are shown of every article that is gone or was edited, by article id,
-        in one query (the site builder's, for all articles at once)."""
+        in one query (the site builder's, for all articles at once); or of those among `ids`,
+        a few hundred per query through the indexes (a publish of what changed)."""
+        if ids is not None:
+            wanted, found = sorted(ids), {}
+            for start in range(0, len(wanted), 400):
+                found.update(self._summaries(wanted[start : start + 400]))
+            return found
+        return self._summaries(None)
+
+    def _summaries(self, ids: list[int] | None) -> dict[int, Watched]:
         gone = article_status.c.status == "gone"
         counts = (
             select(
@@ -189,6 +199,7 @@ class WatchStore:
                 func.max(versions.c.seen).label("last_version"),
                 func.max(case((versions.c.counted == 1, versions.c.seen))).label("last_edit"),
             )
+            .where(true() if ids is None else versions.c.article_id.in_(ids))
             .group_by(versions.c.article_id)
             .subquery()
         )
@@ -203,6 +214,7 @@ class WatchStore:
             )
             .select_from(joined)
             .where(articles.c.removed.is_(None), or_(gone, counts.c.edits > 0))
+            .where(true() if ids is None else articles.c.id.in_(ids))
         )  # fmt: skip
         with self.engine.connect() as conn:
             return {
