@@ -16,13 +16,16 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
 from newsvault.errors import ImportFormatError
 from newsvault.files import remove_stale_temporaries, write_if_changed
 from newsvault.models import CHINA_TIME, Article
+from newsvault.publish.changes import Change
 from newsvault.store import Store
+from newsvault.store.publishing import Listings
 
 _HEADER = re.compile(r"<!--(-?\d+)-->\n\[(.*)\]\((.*)\)\n------\n\n", re.S)
 # A title is text: `<` and `>` as entities (no markup in any renderer that allows HTML), and
@@ -58,6 +61,13 @@ class PublishResult:
     written: int = 0
     unchanged: int = 0
     lists_written: int = 0
+
+    def count(self, written: bool) -> None:
+        """One article file: written, or found as it would have been written."""
+        if written:
+            self.written += 1
+        else:
+            self.unchanged += 1
 
 
 def flatten(html: str) -> str:
@@ -137,7 +147,9 @@ def publish_markdown(
     for folder in (articles_dir, lists_dir):
         folder.mkdir(parents=True, exist_ok=True)
         remove_stale_temporaries(folder)
-    for slug, state in store.source_states().items():
+    states = store.source_states()
+    owners = list_owners((s.id, slug, s.list_name) for slug, s in states.items() if s.articles)
+    for slug, state in states.items():
         if state.articles == 0:
             continue
         folder = articles_dir / slug
@@ -150,16 +162,60 @@ def publish_markdown(
         else:
             to_write = store.articles(source=slug)
         for article in to_write:
-            if write_if_changed(folder / f"{article.number}.md", render_article(article)):
-                result.written += 1
-            else:
-                result.unchanged += 1
-        newest = list(store.articles(source=slug, limit=list_size, with_content=False))
-        if write_if_changed(
-            lists_dir / f"{state.list_name or slug}.md", render_list(state.name, newest)
-        ):
-            result.lists_written += 1
+            result.count(_write_article(articles_dir, article))
+        list_name = state.list_name or slug
+        if owners[list_name] == slug:
+            result.lists_written += _write_list(
+                store, lists_dir / f"{list_name}.md", slug, state.name, list_size
+            )
     return result
+
+
+def publish_markdown_changes(
+    store: Store, root: Path, change: Change, *, list_size: int = 300
+) -> PublishResult:
+    """Bring articles/ and lists/ up to date with a change: the files of its articles (new
+    ones written, others checked) and the list pages of their sources, and nothing else."""
+    result = PublishResult()
+    articles_dir, lists_dir = root / "articles", root / "lists"
+    lists_dir.mkdir(parents=True, exist_ok=True)
+    found = store.articles_by_ids(sorted(change.articles))
+    published = [a for _, a in sorted(found.items()) if a.removed is None]
+    for article in published:
+        (articles_dir / article.source).mkdir(parents=True, exist_ok=True)
+        result.count(_write_article(articles_dir, article))
+    listings = Listings(store.engine)
+    sources = listings.list_sources()
+    names = {s.slug: s.list_name or s.slug for s in sources}
+    wanted = {names[a.source] for a in published}
+    sharing = [s for s in sources if names[s.slug] in wanted]
+    holding = listings.holding_articles([s.id for s in sharing])
+    owners = list_owners((s.id, s.slug, s.list_name) for s in sharing if s.id in holding)
+    display = {s.slug: s.name for s in sources}
+    for list_name, slug in sorted(owners.items()):
+        path = lists_dir / f"{list_name}.md"
+        result.lists_written += _write_list(store, path, slug, display[slug], list_size)
+    return result
+
+
+def list_owners(sources: Iterable[tuple[int, str, str | None]]) -> dict[str, str]:
+    """List name -> the slug of the source whose articles lists/<name>.md shows, of the
+    sources (id, slug, list_name) that hold articles. A source's list page is named by its
+    list_name, else its slug; where several share a name, the page shows the last of them by
+    id (publish_markdown has always written each over the one before)."""
+    return {list_name or slug: slug for _, slug, list_name in sorted(sources)}
+
+
+def _write_article(articles_dir: Path, article: Article) -> bool:
+    return write_if_changed(
+        articles_dir / article.source / f"{article.number}.md", render_article(article)
+    )
+
+
+def _write_list(store: Store, path: Path, slug: str, name: str, list_size: int) -> bool:
+    """The list page of source `slug`: its newest `list_size` articles."""
+    newest = list(store.articles(source=slug, limit=list_size, with_content=False))
+    return write_if_changed(path, render_list(name, newest))
 
 
 @dataclass

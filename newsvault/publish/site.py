@@ -15,9 +15,12 @@ changed.
                                      for the two lists above
     site/media/...                   mirrored images used by pages
 
-Every page is named with the digest of what it shows in `site/.manifest.json`; a page whose
-digest is unchanged is not rendered again. Pages carry a strict Content-Security-Policy, use
-no JavaScript and work offline from the folder as well as from any static host.
+Every page is named with the digest of what it shows in the manifest (publish/manifest.py);
+a page whose digest is unchanged is not rendered again. `site/.state.json` keeps what the
+pages show of the whole archive (articles per day and per source, the newest stories, ...),
+so that a publish of a change (publish/site_update.py) reads only the rows the change touches.
+Pages carry a strict Content-Security-Policy, use no JavaScript and work offline from the
+folder as well as from any static host.
 """
 
 from __future__ import annotations
@@ -29,33 +32,37 @@ import os
 import shutil
 from collections import defaultdict
 from collections.abc import Callable, Iterable
-from dataclasses import astuple, dataclass, field, replace
+from dataclasses import asdict, astuple, dataclass, field, replace
 from functools import cache, partial
 from pathlib import Path
 from typing import Any
 
 from jinja2 import Environment, PackageLoader, select_autoescape
-from sqlalchemy import select
 
 from newsvault import diffs
 from newsvault.files import write_atomic, write_if_changed
-from newsvault.links import web_url
 from newsvault.models import ALL_SOURCES, CHINA_TIME, Source
 from newsvault.publish import atom
 from newsvault.publish.i18n import words
 from newsvault.publish.images import image_mapper, mirrored
+from newsvault.publish.manifest import Manifest
 from newsvault.publish.reader import reader_html
 from newsvault.settings import Settings
 from newsvault.store import Store
-from newsvault.store.schema import articles, captures, sources, stories
+from newsvault.store.publishing import ListingRow as Row
+from newsvault.store.publishing import Listings
 from newsvault.store.watch import Watched
 from newsvault.watch.history import Step, versions_and_diffs
 
 SITE_VERSION = "1"  # bump when templates change in a way every page must show
 PAGE_SIZE = 100
 FEED_SIZE = 50
+LATEST = 50  # articles on the home page
+STORY_LIST = 300  # stories on stories/index.html
+HOME_STORIES = 10
 FIRST_NUMBER = 1048574  # the markdown archive's first number in a source (counts down)
-MANIFEST = ".manifest.json"
+STATE = ".state.json"
+STATE_VERSION = 1
 CONTENT_CSP = (
     "default-src 'none'; img-src 'self' https: http: data:; style-src 'self'; "
     "form-action 'none'; base-uri 'none'; frame-ancestors 'none'; sandbox"
@@ -73,7 +80,6 @@ HEADERS_FILE = f"""/*
   Content-Disposition: attachment
   Content-Type: application/warc
 """
-_LISTING = [c for c in articles.c if c.name not in ("html", "text")]
 WATCH_LISTS = ("deleted", "edited")  # site/<name>/index.html and feeds/<name>.atom
 
 
@@ -84,26 +90,6 @@ class SiteReport:
     deleted: int = 0
     pages: int = 0
     articles: int = 0
-
-
-@dataclass
-class Row:
-    """An article as listings need it: everything but the content."""
-
-    id: int
-    source: str
-    number: int
-    title: str
-    url: str
-    published: int
-    author: str | None
-    origin: str | None
-    lang: str | None
-    images: list[str]
-    capture_id: int | None
-    copy_of: int | None
-    story_id: int | None
-    content_hash: str
 
 
 @dataclass
@@ -118,6 +104,71 @@ class StoryPage:
     def size(self) -> int:
         return len(self.articles)
 
+    @property
+    def summary(self) -> Told:
+        return Told(self.id, self.title, self.size, self.last_seen)
+
+
+@dataclass(frozen=True)
+class Told:
+    """A story as the lists of stories show it."""
+
+    id: int
+    title: str
+    size: int
+    last_seen: int
+
+
+@dataclass
+class SourceShown:
+    """What the site shows of one source besides its newest articles: the name and image
+    policy its pages were made with, how many articles it has, which of its pages of 100
+    exist (`buckets`), and the articles in its feed."""
+
+    name: str
+    images: str
+    count: int
+    buckets: list[int]
+    feed: list[int]
+
+
+@dataclass
+class SiteState:
+    """What the pages show of the whole archive, kept in site/.state.json: `config`, the
+    settings every page was made with; per source; `removed` articles per source (counted
+    in the stored totals, never shown); articles per day; the newest stories; how many
+    articles are deleted and edited. A full build writes it from every row, a publish of a
+    change brings it up to date from what the change touched."""
+
+    config: str
+    sources: dict[str, SourceShown]
+    removed: dict[str, int]
+    days: dict[str, int]
+    stories: list[Told]
+    watch: dict[str, int]
+    version: int = STATE_VERSION
+
+    def to_json(self) -> str:
+        return json.dumps(asdict(self), sort_keys=True, ensure_ascii=False)
+
+    @classmethod
+    def from_json(cls, text: str) -> SiteState | None:
+        """The state written by this version; None for any other (or a damaged file)."""
+        try:
+            data = json.loads(text)
+            if data.get("version") != STATE_VERSION:
+                return None
+            return cls(
+                config=data["config"],
+                sources={slug: SourceShown(**shown) for slug, shown in data["sources"].items()},
+                removed=data["removed"],
+                days=data["days"],
+                stories=[Told(**story) for story in data["stories"]],
+                watch=data["watch"],
+            )
+        except (ValueError, KeyError, TypeError, AttributeError):
+            return None
+
 
 def templates(language: str, site_title: str) -> Environment:
     env = Environment(
@@ -126,7 +177,7 @@ def templates(language: str, site_title: str) -> Environment:
         trim_blocks=True,
         lstrip_blocks=True,
     )
-    env.filters.update(iso=_iso, day=_day, minute=_minute)
+    env.filters.update(iso=_iso, day=day_of, minute=_minute)
     env.globals.update(w=words(language), site_title=site_title, csp=META_CSP, app=False)
     env.globals["all_feed"] = f"feeds/{ALL_SOURCES}.atom"
     return env
@@ -140,8 +191,15 @@ def _iso(ms: int) -> str:
     return _local(ms).isoformat(timespec="seconds")
 
 
-def _day(ms: int) -> str:
+def day_of(ms: int) -> str:
     return _local(ms).strftime("%Y-%m-%d")
+
+
+def day_span(day: str) -> tuple[int, int]:
+    """The times (ms since the epoch) of the day `day_of` names: start <= published < end."""
+    start = dt.datetime.strptime(day, "%Y-%m-%d").replace(tzinfo=CHINA_TIME)
+    ms = (start - dt.datetime(1970, 1, 1, tzinfo=dt.UTC)) // dt.timedelta(milliseconds=1)
+    return ms, ms + 86_400_000
 
 
 def _minute(ms: int) -> str:
@@ -152,21 +210,50 @@ def relative_root(path: str) -> str:
     return "../" * path.count("/")
 
 
+def article_path(row: Row) -> str:
+    return f"articles/{row.source}/{row.number}.html"
+
+
 def versions_path(row: Row) -> str:
     return f"articles/{row.source}/{row.number}/versions.html"
 
 
+def bucket_of(number: int) -> int:
+    """Which of its source's pages of PAGE_SIZE an article is listed on (0: the oldest)."""
+    return (FIRST_NUMBER - number) // PAGE_SIZE
+
+
+def bucket_numbers(bucket: int) -> tuple[int, int]:
+    """The lowest and the highest number listed on a source's page `bucket`."""
+    highest = FIRST_NUMBER - bucket * PAGE_SIZE
+    return highest - PAGE_SIZE + 1, highest
+
+
+def newest_first(row: Row) -> tuple[int, int]:
+    return (-row.published, -row.id)
+
+
 class SiteBuilder:
     def __init__(
-        self, store: Store, root: Path, settings: Settings, followed: list[Source]
+        self,
+        store: Store,
+        root: Path,
+        settings: Settings,
+        followed: list[Source],
+        manifest: Manifest | None = None,
+        env: Environment | None = None,
     ) -> None:
+        """`manifest` and `env` (the templates, for these settings) may be kept by a caller
+        that builds again and again."""
         self.store = store
+        self.listings = Listings(store.engine)
         self.root = root
         self.out = root / "site"
         self.settings = settings
         self.language = settings["site.language"]
-        self.env = templates(self.language, settings["site.title"])
+        self.env = env or templates(self.language, settings["site.title"])
         self.policies = {s.slug: s.images for s in followed}
+        self.manifest = manifest or Manifest(self.out)
         self.report = SiteReport()
         self._old: dict[str, str] = {}
         self._new: dict[str, str] = {}
@@ -176,8 +263,8 @@ class SiteBuilder:
 
     def build(self, on_progress: Callable[[int, int], None] | None = None) -> SiteReport:
         self.out.mkdir(parents=True, exist_ok=True)
-        self._old = self._read_manifest()
-        rows = self._rows()
+        self._old = self.manifest.read()
+        rows = self.listings.every()
         self.names = self.store.source_names()
         self.mirror = mirrored(self.store)
         self.watched = self.store.watch.summaries()
@@ -188,14 +275,55 @@ class SiteBuilder:
         self._article_pages(rows, by_id, told, on_progress)
         self._source_pages(rows)
         self._day_pages(rows)
-        self._story_pages(told)
+        for story in told.values():
+            self._story_page(story)
+        newest = [story.summary for story in told.values()][:STORY_LIST]
+        self._stories_index(newest)
         self._version_pages(rows)
         watch_counts = self._watch_pages(by_id)
-        self._home(rows, told, watch_counts)
-        self._feeds(rows)
+        counts: defaultdict[str, int] = defaultdict(int)
+        for row in rows:
+            counts[row.source] += 1
+        self._home(rows[:LATEST], newest[:HOME_STORIES], counts, watch_counts)
+        feeds = self._feeds(rows)
+        self._write_state(self._state(rows, feeds, newest, watch_counts))
         self._delete_stale()
-        write_atomic(self.out / MANIFEST, json.dumps(self._new, sort_keys=True, indent=0))
+        self.manifest.replace(self._new)
         return self.report
+
+    def config(self) -> str:
+        """The digest of the settings every page is made with."""
+        keys = ("site.title", "site.base_url", "publish.image_proxy")
+        return self._digest([self.settings[key] for key in keys])
+
+    def _state(
+        self,
+        rows: list[Row],
+        feeds: dict[str, list[Row]],
+        newest: list[Told],
+        watch_counts: dict[str, int],
+    ) -> SiteState:
+        by_source: defaultdict[str, list[Row]] = defaultdict(list)
+        days: defaultdict[str, int] = defaultdict(int)
+        for row in rows:
+            by_source[row.source].append(row)
+            days[day_of(row.published)] += 1
+        shown = {
+            slug: self._shown(slug, len(found), {bucket_of(r.number) for r in found}, feeds[slug])
+            for slug, found in by_source.items()
+        }
+        totals = self.listings.totals()
+        shown_of = {slug: len(found) for slug, found in by_source.items()}
+        removed = {s: n - shown_of.get(s, 0) for s, n in totals.items() if n > shown_of.get(s, 0)}
+        return SiteState(self.config(), shown, removed, dict(days), newest, watch_counts)
+
+    def _shown(self, slug: str, count: int, buckets: set[int], feed: list[Row]) -> SourceShown:
+        name, images = self.names.get(slug, slug), self.policies.get(slug, "keep")
+        return SourceShown(name, images, count, sorted(buckets), [row.id for row in feed])
+
+    def _write_state(self, state: SiteState) -> None:
+        write_atomic(self.out / STATE, state.to_json())
+        self._new[STATE] = "state"
 
     def page(self, path: str, inputs: Any, render: Callable[[], str | bytes]) -> None:
         """Write site/<path> unless its inputs are those it was last written from."""
@@ -234,57 +362,25 @@ class SiteBuilder:
 
     # -- reading the database ---------------------------------------------------------------
 
-    def _rows(self) -> list[Row]:
-        query = (
-            select(*_LISTING, sources.c.slug)
-            .join(sources)
-            .where(articles.c.removed.is_(None))
-            .order_by(articles.c.published.desc(), articles.c.id.desc())
-        )
-        with self.store.engine.connect() as conn:
-            return [
-                Row(
-                    id=r.id,
-                    source=r.slug,
-                    number=r.number,
-                    title=r.title.strip(),
-                    url=web_url(r.url),  # the outgoing URL rule, as for the store's articles
-                    published=r.published,
-                    author=r.author,
-                    origin=r.origin,
-                    lang=r.lang,
-                    images=[s for i in json.loads(r.images) if (s := web_url(i.get("src")))],
-                    capture_id=r.capture_id,
-                    copy_of=r.copy_of,
-                    story_id=r.story_id,
-                    content_hash=r.content_hash,
-                )
-                for r in conn.execute(query)
-            ]
-
     def _stories(self, rows: list[Row]) -> dict[int, StoryPage]:
         members: defaultdict[int, list[Row]] = defaultdict(list)
         for row in reversed(rows):  # oldest first within a story
             if row.story_id is not None:
                 members[row.story_id].append(row)
+        return self._told(members)
+
+    def _told(self, members: dict[int, list[Row]]) -> dict[int, StoryPage]:
+        """The stories told by several articles (`members`: each story's, oldest first), the
+        one seen last first."""
         told = {sid: found for sid, found in members.items() if len(found) > 1}
-        query = select(stories).where(stories.c.id.in_(list(told)))
-        pages: dict[int, StoryPage] = {}
-        with self.store.engine.connect() as conn:
-            for r in conn.execute(query):
-                found = told[r.id]
-                pages[r.id] = StoryPage(
-                    r.id, r.title, found[0].published, found[-1].published, found
-                )
+        pages = {
+            sid: StoryPage(sid, title, told[sid][0].published, told[sid][-1].published, told[sid])
+            for sid, title in self.listings.story_titles(told).items()
+        }
         return dict(sorted(pages.items(), key=lambda kv: (-kv[1].last_seen, -kv[0])))
 
     def _contents(self, ids: list[int]) -> Iterable[tuple[int, str]]:
-        for start in range(0, len(ids), 500):
-            query = select(articles.c.id, articles.c.html).where(
-                articles.c.id.in_(ids[start : start + 500])
-            )
-            with self.store.engine.connect() as conn:
-                yield from conn.execute(query)
+        return self.listings.contents(ids)
 
     # -- pages --------------------------------------------------------------------------------
 
@@ -305,7 +401,7 @@ class SiteBuilder:
         wanted: dict[int, tuple[str, str, list[Row], Row | None]] = {}
         changed: list[int] = []
         for row in rows:
-            path = f"articles/{row.source}/{row.number}.html"
+            path = article_path(row)
             story = told.get(row.story_id) if row.story_id is not None else None
             related = [r for r in story.articles if r.id != row.id][:20] if story else []
             original = by_id.get(row.copy_of) if row.copy_of else None
@@ -322,7 +418,7 @@ class SiteBuilder:
             digest = self._digest(inputs)
             if self._fresh(path, digest):
                 self._kept(path, digest)
-                self._capture(row)
+                self._files_of(row)
             else:
                 wanted[row.id] = (path, digest, related, original)
                 changed.append(row.id)
@@ -330,7 +426,7 @@ class SiteBuilder:
             path, digest, related, original = wanted[row_id]
             row = by_id[row_id]
             self._write(path, digest, partial(self._article, path, row, html, related, original))
-            self._capture(row)
+            self._files_of(row)
             if on_progress:
                 on_progress(done, len(changed))
 
@@ -339,8 +435,6 @@ class SiteBuilder:
         mapper = image_mapper(
             policy, self.settings["publish.image_proxy"], self.mirror, relative_root(path)
         )
-        if policy == "mirror":
-            self._copy_media([self.mirror[src] for src in row.images if src in self.mirror])
         capture = f"{relative_root(path)}captures/{row.capture_id}.warc.gz"
         watch = self.watched.get(row.id)
         return self.render(
@@ -355,6 +449,13 @@ class SiteBuilder:
             versions=relative_root(path) + versions_path(row) if watch and watch.edits else None,
         )
 
+    def _files_of(self, row: Row) -> None:
+        """What an article page links to besides pages: its capture and mirrored images (a
+        page left as it was still shows them: they stay in the manifest)."""
+        self._capture(row)
+        if self.policies.get(row.source, "keep") == "mirror":
+            self._copy_media([self.mirror[src] for src in row.images if src in self.mirror])
+
     def _capture(self, row: Row) -> None:
         """The raw response an article came from, as a one-record WARC file (downloaded, never
         rendered: see HEADERS_FILE)."""
@@ -367,8 +468,7 @@ class SiteBuilder:
         target = self.out / path
         if target.exists():
             return
-        with self.store.engine.connect() as conn:
-            found = conn.execute(select(captures).where(captures.c.id == row.capture_id)).first()
+        found = self.store.capture(row.capture_id)
         source = self.root / "captures" / found.warc_file if found else None
         if source is None or not source.exists():
             del self._new[path]
@@ -400,20 +500,26 @@ class SiteBuilder:
             found.sort(key=lambda r: r.number)  # newest first (numbers count down), as the lists
             buckets: defaultdict[int, list[Row]] = defaultdict(list)
             for row in found:
-                buckets[(FIRST_NUMBER - row.number) // PAGE_SIZE].append(row)
-            pager = [(str(b + 1), f"{b + 1}.html") for b in sorted(buckets, reverse=True)]
-            name = self.names.get(slug, slug)
-            words = self.env.globals["w"]
-            for bucket, items in buckets.items():
-                path = f"sources/{slug}/{bucket + 1}.html"
-                # only neighbours: a new page of articles must not rewrite every older one
-                nearby = [(name, "index.html")]
-                nearby += [(words["newer"], f"{bucket + 2}.html")] if bucket + 1 in buckets else []
-                nearby += [(words["older"], f"{bucket}.html")] if bucket - 1 in buckets else []
-                self._listing(path, f"{name} ({bucket + 1})", items, nearby, f"feeds/{slug}.atom")
-            newest = found[:PAGE_SIZE]
-            pages = pager if len(buckets) > 1 else []
-            self._listing(f"sources/{slug}/index.html", name, newest, pages, f"feeds/{slug}.atom")
+                buckets[bucket_of(row.number)].append(row)
+            self._source(slug, set(buckets), buckets, found[:PAGE_SIZE])
+
+    def _source(
+        self, slug: str, buckets: set[int], pages: dict[int, list[Row]], newest: list[Row]
+    ) -> None:
+        """sources/<slug>/index.html (`newest`) and the pages of `pages`, of the source's
+        `buckets` (every page of 100 it has)."""
+        pager = [(str(b + 1), f"{b + 1}.html") for b in sorted(buckets, reverse=True)]
+        name = self.names.get(slug, slug)
+        words = self.env.globals["w"]
+        for bucket, items in pages.items():
+            path = f"sources/{slug}/{bucket + 1}.html"
+            # only neighbours: a new page of articles must not rewrite every older one
+            nearby = [(name, "index.html")]
+            nearby += [(words["newer"], f"{bucket + 2}.html")] if bucket + 1 in buckets else []
+            nearby += [(words["older"], f"{bucket}.html")] if bucket - 1 in buckets else []
+            self._listing(path, f"{name} ({bucket + 1})", items, nearby, f"feeds/{slug}.atom")
+        pager = pager if len(buckets) > 1 else []
+        self._listing(f"sources/{slug}/index.html", name, newest, pager, f"feeds/{slug}.atom")
 
     def _listing(self, path, heading, items, pages, feed=None) -> None:
         inputs = [heading, [(r.id, r.source, r.number, r.title, r.published) for r in items], pages]
@@ -428,19 +534,22 @@ class SiteBuilder:
     def _day_pages(self, rows: list[Row]) -> None:
         by_day: defaultdict[str, list[Row]] = defaultdict(list)
         for row in rows:
-            by_day[_day(row.published)].append(row)
+            by_day[day_of(row.published)].append(row)
         for day, items in by_day.items():
             self._listing(f"days/{day}.html", day, items, [])
-        days = sorted(((d, len(items)) for d, items in by_day.items()), reverse=True)
+        self._days_index({d: len(items) for d, items in by_day.items()})
+
+    def _days_index(self, counts: dict[str, int]) -> None:
+        days = sorted(counts.items(), reverse=True)
         path = "days/index.html"
         self.page(path, days, lambda: self.render("days.html", path, days=days))
 
-    def _story_pages(self, told: dict[int, StoryPage]) -> None:
-        for story in told.values():
-            path = f"stories/{story.id}.html"
-            inputs = [story.title, [(r.id, r.source, r.number, r.title) for r in story.articles]]
-            self.page(path, inputs, lambda s=story, p=path: self.render("story.html", p, story=s))
-        newest = list(told.values())[:300]
+    def _story_page(self, story: StoryPage) -> None:
+        path = f"stories/{story.id}.html"
+        inputs = [story.title, [(r.id, r.source, r.number, r.title) for r in story.articles]]
+        self.page(path, inputs, lambda: self.render("story.html", path, story=story))
+
+    def _stories_index(self, newest: list[Told]) -> None:
         path = "stories/index.html"
         inputs = [(s.id, s.title, s.size, s.last_seen) for s in newest]
         self.page(path, inputs, lambda: self.render("stories.html", path, stories=newest))
@@ -546,16 +655,16 @@ class SiteBuilder:
         return self._atom(path, title, entries)
 
     def _home(
-        self, rows: list[Row], told: dict[int, StoryPage], watch_counts: dict[str, int]
+        self,
+        latest: list[Row],
+        stories_now: list[Told],
+        counts: dict[str, int],
+        watch_counts: dict[str, int],
     ) -> None:
-        latest = rows[:50]
-        stories_now = list(told.values())[:10]
-        counts: defaultdict[str, int] = defaultdict(int)
-        for row in rows:
-            counts[row.source] += 1
+        """index.html; `counts`: articles per source."""
         source_counts = sorted(
             ((slug, self.names.get(slug, slug), n) for slug, n in counts.items()),
-            key=lambda t: t[1],
+            key=lambda t: (t[1], t[0]),
         )
         inputs = [
             [(r.id, r.source, r.number, r.title, r.published) for r in latest],
@@ -576,18 +685,25 @@ class SiteBuilder:
             ),
         )
 
-    def _feeds(self, rows: list[Row]) -> None:
+    def _feeds(self, rows: list[Row]) -> dict[str, list[Row]]:
+        """Every feed; returns the articles of each source's."""
         by_source: defaultdict[str, list[Row]] = defaultdict(list)
         for row in rows:
             if len(by_source[row.source]) < FEED_SIZE:
                 by_source[row.source].append(row)
+        self._write_feeds(by_source, rows[:FEED_SIZE])
+        return by_source
+
+    def _write_feeds(self, by_source: dict[str, list[Row]], latest: list[Row]) -> None:
+        """feeds/<slug>.atom of the sources of `by_source` (each its newest articles), and
+        feeds/all.atom (`latest`)."""
         groups = {
             slug: (self.names.get(slug, slug), found)
             for slug, found in by_source.items()
             if slug not in WATCH_LISTS
         }
         # The site's own feeds win over a source an imported archive brought in under its name.
-        groups[ALL_SOURCES] = (self.settings["site.title"], rows[:FEED_SIZE])
+        groups[ALL_SOURCES] = (self.settings["site.title"], latest)
         needed = sorted({r.id for _, found in groups.values() for r in found})
         contents = cache(lambda: dict(self._contents(needed)))  # read once, if a feed changed
         for name, (title, found) in groups.items():
@@ -634,12 +750,6 @@ class SiteBuilder:
         )
 
     # -- the manifest -----------------------------------------------------------------------
-
-    def _read_manifest(self) -> dict[str, str]:
-        try:
-            return json.loads((self.out / MANIFEST).read_text(encoding="utf-8"))
-        except (FileNotFoundError, ValueError):
-            return {}
 
     def _delete_stale(self) -> None:
         for path in set(self._old) - set(self._new):
