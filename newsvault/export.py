@@ -19,8 +19,9 @@ from warcio.archiveiterator import ArchiveIterator
 from warcio.recordloader import ArchiveLoadFailed
 from warcio.warcwriter import WARCWriter
 
+from newsvault import days
 from newsvault.errors import NewsvaultError, SourceError
-from newsvault.models import CHINA_TIME, Article
+from newsvault.models import Article
 from newsvault.store import Store
 
 FORMATS = ("jsonl", "warc")
@@ -63,27 +64,9 @@ class ExportReport:
 
 
 def parse_day(value: str | None, option: str, *, end: bool = False) -> int | None:
-    """YYYY-MM-DD (a day in UTC+8, as list pages date articles) or an ISO 8601 time, in ms.
-    With `end`, a bare date means the end of that day: --until 2024-06-19 includes the 19th."""
-    if value is None:
-        return None
-    try:
-        day = dt.date.fromisoformat(value)
-    except ValueError:
-        day = None
-    try:
-        moment = (
-            dt.datetime.combine(day, dt.time(), CHINA_TIME)
-            if day
-            else dt.datetime.fromisoformat(value)
-        )
-    except ValueError:
-        raise NewsvaultError(f"{option} {value!r}: give a date as YYYY-MM-DD") from None
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=CHINA_TIME)
-    if day and end:
-        moment += dt.timedelta(days=1)
-    return round(moment.timestamp() * 1000)
+    """newsvault.days.parse_day in ms since the epoch."""
+    moment = days.parse_day(value, option, end=end)
+    return None if moment is None else round(moment.timestamp() * 1000)
 
 
 def selection(

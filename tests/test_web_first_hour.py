@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 import socket
 from pathlib import Path
 
-from .test_site import seeded
+from newsvault.models import CHINA_TIME
+from newsvault.stories.process import process_pending
+
+from .test_site import T0, article, seeded
 from .test_web_hostile import serving
 
 
@@ -47,3 +51,33 @@ def test_the_api_docs_work_offline(tmp_path: Path) -> None:
         for url in found:
             file_head, body = exchange(port, b"GET", url)
             assert file_head.startswith(b"HTTP/1.1 200") and body, url
+
+
+def test_search_has_pages_filters_and_a_form_without_a_query(tmp_path: Path) -> None:
+    root = tmp_path / "news"
+    archive = seeded(root)
+    store = archive.store()
+    voa = store.ensure_source("voa", "美国之音")
+    items = [article("voa", 100 + n, f"洪水第{n}报", "<p>长江洪水继续上涨。</p>", hours=n * 24)
+             for n in range(25)]  # fmt: skip
+    store.add_articles(voa, items, None)
+    process_pending(store)
+    store.close()
+    with serving(root) as (_, port):
+        _, empty = exchange(port, b"GET", b"/search")
+        assert b'name="source"' in empty and b'type="date"' in empty and b"<option" in empty
+        _, first = exchange(port, b"GET", b"/search?q=%E6%B4%AA%E6%B0%B4")  # 洪水
+        assert first.count(b"<li><time") == 20 and b'rel="next"' in first
+        next_page = re.search(rb'rel="next" href="([^"]+)"', first).group(1).replace(b"&amp;", b"&")
+        _, second = exchange(port, b"GET", next_page)
+        assert second.count(b"<li><time") == 5 and b'rel="prev"' in second
+        assert b'rel="next"' not in second and b'start="21"' in second
+        _, other = exchange(port, b"GET", b"/search?q=%E6%B4%AA%E6%B0%B4&source=rfa")
+        assert other.count(b"<li><time") == 0
+        day = dt.datetime.fromtimestamp(T0 / 1000 + 2 * 86400, CHINA_TIME).date().isoformat()
+        _, dated = exchange(
+            port, b"GET", f"/search?q=%E6%B4%AA%E6%B0%B4&since={day}&until={day}".encode()
+        )
+        assert dated.count(b"<li><time") == 1  # the until day is included
+        head, bad = exchange(port, b"GET", b"/search?q=%E6%B4%AA%E6%B0%B4&since=soon")
+        assert head.startswith(b"HTTP/1.1 200") and b"YYYY-MM-DD" in bad

@@ -97,7 +97,9 @@ def search(
     since: dt.datetime | None = None,
     until: dt.datetime | None = None,
     limit: int = 20,
+    offset: int = 0,
 ) -> list[Hit]:
+    """The best `limit` matches after the first `offset` (among the newest CANDIDATES)."""
     if store.engine.dialect.name != "sqlite":
         raise NewsvaultError("search needs the SQLite archive database (FTS5)")
     # The newest CANDIDATES matches are ranked by relevance (bm25, the headline weighing 4x):
@@ -122,7 +124,7 @@ def search(
     sql.append("ORDER BY search.rowid DESC LIMIT :limit")
     with store.engine.connect() as conn:
         newest = conn.execute(text(" ".join(sql)), params).all()
-        ranked = sorted(newest, key=lambda r: (r.rank, -r.id))[:limit]
+        ranked = sorted(newest, key=lambda r: (r.rank, -r.id))[offset : offset + limit]
         rows = {
             row.id: row
             for row in conn.execute(

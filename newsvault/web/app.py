@@ -16,6 +16,7 @@ from contextlib import asynccontextmanager
 from html import escape
 from pathlib import Path
 from typing import Annotated, Any
+from urllib.parse import urlencode
 
 import uvicorn
 from fastapi import Depends, FastAPI, Form, Header, HTTPException, Request
@@ -25,6 +26,7 @@ from pydantic import BaseModel
 from sqlalchemy import func, select
 
 from newsvault.archive import Archive
+from newsvault.days import parse_day
 from newsvault.errors import NewsvaultError
 from newsvault.logs import EventLog
 from newsvault.models import Source, to_ms
@@ -51,6 +53,8 @@ SITE_FILES = re.compile(
     r"|feeds/[\w-]+\.atom|captures/\d+\.warc\.gz|media/[0-9a-f]{2}/[0-9a-f]{64}\.\w+)$"
 )
 TYPES = {".atom": "application/atom+xml", ".gz": "application/warc", ".css": "text/css"}
+PER_PAGE = 20  # search results on one page
+MAX_PAGES = 20  # search ranks the newest 400 matches
 MAX_ID = 2**63 - 1  # the largest id SQLite stores; beyond it nothing can exist
 MAX_HEAD = 256 << 10  # request line and headers read whole, so a long target gets its 414
 
@@ -175,14 +179,31 @@ def create_app(root: Path, *, watch: bool = False, events: EventLog | None = Non
         )
 
     @app.get("/search", response_class=HTMLResponse)
-    def search_page(q: str = "") -> HTMLResponse:
-        hits, error = [], None
+    def search_page(
+        q: str = "", source: str = "", since: str = "", until: str = "", page_number: int = 1
+    ) -> HTMLResponse:
+        hits, error, more = [], None, False
+        number = max(1, min(page_number, MAX_PAGES))
         if q.strip():
             try:
-                hits = search(store, q, limit=50)
+                found = search(
+                    store, q, source=source or None, since=parse_day(since, words["since"]),
+                    until=parse_day(until, words["until"], end=True),
+                    limit=PER_PAGE + 1, offset=(number - 1) * PER_PAGE,
+                )  # fmt: skip
+                hits, more = found[:PER_PAGE], len(found) > PER_PAGE
             except NewsvaultError as exc:
                 error = str(exc)
-        return page("search.html", query=q, hits=hits, error=error, marked=_marked)
+        shown = {"q": q, "source": source, "since": since, "until": until}
+        links = {
+            name: "/search?" + urlencode({**shown, "page_number": n})
+            for name, n in (("newer", number - 1), ("older", number + 1))
+            if n >= 1 and (name == "newer" or more)
+        }
+        return page(
+            "search.html", query=q, hits=hits, error=error, marked=_marked, chosen=shown,
+            first=(number - 1) * PER_PAGE + 1, links=links,
+        )  # fmt: skip
 
     @app.get("/submit", response_class=HTMLResponse)
     def submit_page() -> HTMLResponse:
