@@ -17,6 +17,7 @@ import urllib.request
 from collections.abc import Callable
 from pathlib import Path
 
+import feedparser
 import uvicorn
 from typer.testing import CliRunner
 
@@ -93,6 +94,7 @@ def test_watch_follows_the_newsroom_while_other_commands_run(
     make_archive(root, [("news", "N", server.url("/feed.xml"))])
     with (root / "newsvault.toml").open("a") as config:
         config.write('interval = "1s"\n\n[watch]\ninterval = "1h"\nrecheck = ["4s", "8s"]\n')
+    cli(root, "publish", "site")  # built once: the watcher keeps it up to date from then on
     log = tmp_path / "watch.log"
     watch = start_watch(root, log)
     try:
@@ -126,6 +128,16 @@ def test_watch_follows_the_newsroom_while_other_commands_run(
         kept = json.loads(cli(root, "show", str(ids["kept.html"]), "--format", "json"))
         assert kept["status"] == "live" and kept["versions"] == 0
         assert server.hits("/feed.xml") >= 2  # its own 1 s interval (backing off), not 1 h
+
+        def deleted_on_the_site() -> bool:
+            gone_feed = root / "site" / "feeds" / "deleted.atom"
+            return gone_feed.is_file() and b"deleted" in gone_feed.read_bytes()
+
+        until(deleted_on_the_site, "the site's deleted feed to show the deletion")
+        entries = feedparser.parse((root / "site/feeds/deleted.atom").read_bytes()).entries
+        assert [e.title for e in entries] == ["deleted 报道"]
+        edited_page = (root / "site/edited/index.html").read_text(encoding="utf-8")
+        assert "edited 报道" in edited_page and "kept 报道" not in edited_page
     finally:
         started = time.monotonic()
         watch.send_signal(signal.SIGTERM)

@@ -25,7 +25,7 @@ from newsvault.archive import Archive
 from newsvault.captures import CaptureWriter
 from newsvault.errors import NewsvaultError, describe, one_line
 from newsvault.fetch.client import Fetcher
-from newsvault.ingest import catch_up
+from newsvault.ingest import catch_up, publish
 from newsvault.logs import EventLog
 from newsvault.models import Job, Source, to_ms
 from newsvault.pages import archive_rules, archive_url
@@ -321,21 +321,28 @@ class Watcher:
             self.events.emit("config", level="error", message=str(exc))
 
     def _publish(self, *, everything: bool = False) -> None:
+        """What the jobs since the last publish changed, published; with `everything`, all
+        that is missing (markdown files, the site in full), at a cost that follows the
+        archive: when starting."""
         change, self._change = self._change, Change()
         self._published = time.monotonic()
         if not change and not everything:
             return
         try:
-            result = catch_up(self.archive, self.store, site=self.site)
+            if everything:
+                built = (self.archive.site_dir / "index.html").is_file()
+                result = catch_up(self.archive, self.store, site=self.site or built)
+                done = {"markdown": f"{result.written} written, {result.lists_written} lists"}
+            else:
+                done = publish(self.archive, self.store, change, site=self.site or None)
         except Exception as exc:  # what was stored stays; the next publish writes it
             self._change.merge(change)
             self.events.emit("publish", level="error", message=describe(exc))
             return
         self.summary.publishes += 1
         self.events.emit(
-            "publish", articles=len(change.articles), statuses=len(change.statuses),
-            written=result.written, lists=result.lists_written,
-        )  # fmt: skip
+            "publish", articles=len(change.articles), statuses=len(change.statuses), **done
+        )
         self._report_health()
 
     def _report_health(self) -> None:
