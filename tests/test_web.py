@@ -244,4 +244,10 @@ def test_site_in_a_real_browser(tmp_path: Path, server: LoopbackServer, browser)
         page.screenshot(path=ARTIFACTS / "submission.png", full_page=True)
         page.locator("a.result").click()
         assert page.locator("article > h1").inner_text() == "Rain at last"
+        with page.expect_download(timeout=20_000) as download:  # the sandbox allows downloads
+            page.click("a[download]")
+        assert download.value.suggested_filename.endswith(".warc.gz")
+        page.goto(f"{base}/docs")  # Swagger UI from the package's own files, offline
+        page.locator(".swagger-ui .opblock").first.wait_for(timeout=20_000)
+        page.screenshot(path=ARTIFACTS / "docs.png", full_page=True)
         page.close()

@@ -7,11 +7,21 @@ import re
 import socket
 from pathlib import Path
 
+from typer.testing import CliRunner
+
+from newsvault.cli import app
+from newsvault.loopback import LoopbackServer, Route
 from newsvault.models import CHINA_TIME
 from newsvault.stories.process import process_pending
 
+from .conftest import make_archive
+from .feedgen import rss
+from .test_pages import ARTICLE
 from .test_site import T0, article, seeded
 from .test_web_hostile import serving
+
+runner = CliRunner()
+RSS = {"Content-Type": "application/rss+xml"}
 
 
 def exchange(port: int, method: bytes, target: bytes) -> tuple[bytes, bytes]:
@@ -81,3 +91,22 @@ def test_search_has_pages_filters_and_a_form_without_a_query(tmp_path: Path) -> 
         assert dated.count(b"<li><time") == 1  # the until day is included
         head, bad = exchange(port, b"GET", b"/search?q=%E6%B4%AA%E6%B0%B4&since=soon")
         assert head.startswith(b"HTTP/1.1 200") and b"YYYY-MM-DD" in bad
+
+
+def test_the_capture_link_says_whether_it_is_the_feed_or_the_page(
+    tmp_path: Path, server: LoopbackServer
+) -> None:
+    long_text = "<p>" + "长江洪水继续上涨，沿岸城市启动应急响应。" * 20 + "</p>"
+    server.set("/feed.xml", Route(rss("f", 1, base=server.base_url, body=long_text), headers=RSS))
+    server.set("/news/rain.html", Route(ARTICLE, headers={"Content-Type": "text/html"}))
+    root = tmp_path / "news"
+    make_archive(root, [("f", "F", server.url("/feed.xml"))])
+    runner.invoke(app, ["-a", str(root), "run"])
+    runner.invoke(app, ["-a", str(root), "archive", server.url("/news/rain.html")])
+    assert runner.invoke(app, ["-a", str(root), "publish", "site"]).exit_code == 0
+    pages = {
+        p.name: p.read_text(encoding="utf-8") for p in (root / "site/articles").rglob("*.html")
+    }
+    from_feed = [text for text in pages.values() if "原始订阅源存档" in text]
+    from_page = [text for text in pages.values() if "原始网页存档" in text]
+    assert len(from_feed) == 1 and len(from_page) == 1 and "Rain at last" in from_page[0]

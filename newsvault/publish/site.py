@@ -65,9 +65,11 @@ STATE = ".state.json"
 STATE_VERSION = 1
 CONTENT_CSP = (
     "default-src 'none'; img-src 'self' https: http: data:; style-src 'self'; "
-    "form-action 'none'; base-uri 'none'; frame-ancestors 'none'; sandbox"
+    "form-action 'none'; base-uri 'none'; frame-ancestors 'none'; sandbox allow-downloads"
+)  # allow-downloads: the page's own WARC link downloads (a click on it, nothing else)
+META_CSP = CONTENT_CSP.removesuffix("; sandbox allow-downloads").replace(
+    "; frame-ancestors 'none'", ""
 )
-META_CSP = CONTENT_CSP.removesuffix("; sandbox").replace("; frame-ancestors 'none'", "")
 # For static hosts that read a _headers file (Netlify, Cloudflare Pages): real headers,
 # which a <meta> cannot give (sandbox, frame-ancestors, nosniff).
 HEADERS_FILE = f"""/*
@@ -436,6 +438,7 @@ class SiteBuilder:
             policy, self.settings["publish.image_proxy"], self.mirror, relative_root(path)
         )
         capture = f"{relative_root(path)}captures/{row.capture_id}.warc.gz"
+        found = self.store.capture(row.capture_id) if row.capture_id else None
         watch = self.watched.get(row.id)
         return self.render(
             "article.html",
@@ -443,6 +446,8 @@ class SiteBuilder:
             article=row,
             body=reader_html(html, mapper),
             capture=capture if row.capture_id else None,
+            # a feed's article came in its feed's response, not its page's: say which it is
+            capture_of_feed=found is not None and found.url != row.url,
             related=related,
             original=original,
             watch=watch,
