@@ -104,9 +104,7 @@ def test_the_capture_link_says_whether_it_is_the_feed_or_the_page(
     runner.invoke(app, ["-a", str(root), "run"])
     runner.invoke(app, ["-a", str(root), "archive", server.url("/news/rain.html")])
     assert runner.invoke(app, ["-a", str(root), "publish", "site"]).exit_code == 0
-    pages = {
-        p.name: p.read_text(encoding="utf-8") for p in (root / "site/articles").rglob("*.html")
-    }
-    from_feed = [text for text in pages.values() if "原始订阅源存档" in text]
-    from_page = [text for text in pages.values() if "原始网页存档" in text]
+    pages = [p.read_text(encoding="utf-8") for p in (root / "site/articles").rglob("*.html")]
+    from_feed = [text for text in pages if "原始订阅源存档" in text]
+    from_page = [text for text in pages if "原始网页存档" in text]
     assert len(from_feed) == 1 and len(from_page) == 1 and "Rain at last" in from_page[0]
