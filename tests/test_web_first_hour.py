@@ -39,7 +39,7 @@ def test_head_answers_like_get_without_the_body(tmp_path: Path) -> None:
     root = tmp_path / "news"
     seeded(root)
     with serving(root) as (_, port):
-        for target in (b"/", b"/search?q=x", b"/api/sources", b"/index.html", b"/nowhere"):
+        for target in (b"/", b"/search?q=x", b"/api/sources", b"/days/index.html", b"/nowhere"):
             got_head, got_body = exchange(port, b"GET", target)
             head, body = exchange(port, b"HEAD", target)
             assert head.split(b"\r\n")[0] == got_head.split(b"\r\n")[0], target
@@ -108,3 +108,25 @@ def test_the_capture_link_says_whether_it_is_the_feed_or_the_page(
     from_feed = [text for text in pages if "原始订阅源存档" in text]
     from_page = [text for text in pages if "原始网页存档" in text]
     assert len(from_feed) == 1 and len(from_page) == 1 and "Rain at last" in from_page[0]
+
+
+def test_every_page_has_the_same_navigation_and_atom_answers_304(tmp_path: Path) -> None:
+    root = tmp_path / "news"
+    seeded(root)
+    assert runner.invoke(app, ["-a", str(root), "publish", "site"]).exit_code == 0
+    with serving(root) as (_, port):
+        for target in (b"/", b"/search", b"/articles/voa/1048574.html", b"/days/index.html",
+                       b"/stories/index.html", b"/sources/voa/index.html"):  # fmt: skip
+            head, body = exchange(port, b"GET", target)
+            assert head.startswith(b"HTTP/1.1 200"), target
+            assert b'href="/search"' in body and b'href="/submit"' in body, target
+            assert b'class="brand" href="/"' in body or b"index.html" in body, target
+            if not target.startswith(b"/articles/"):
+                assert b'action="/search"' in body, target
+        assert exchange(port, b"GET", b"/index.html")[0].startswith(b"HTTP/1.1 308")
+        head, body = exchange(port, b"GET", b"/feeds/all.atom")
+        etag = next(h for h in head.split(b"\r\n") if h.lower().startswith(b"etag:"))
+        with socket.create_connection(("127.0.0.1", port), timeout=20) as sock:
+            sock.sendall(b"GET /feeds/all.atom HTTP/1.1\r\nHost: t\r\nConnection: close\r\n"
+                         b"If-None-Match: " + etag.split(b":", 1)[1].strip() + b"\r\n\r\n")  # fmt: skip
+            assert sock.recv(65536).startswith(b"HTTP/1.1 304")

@@ -20,7 +20,13 @@ from urllib.parse import urlencode
 
 import uvicorn
 from fastapi import Depends, FastAPI, Form, Header, HTTPException, Request
-from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, RedirectResponse
+from fastapi.responses import (
+    FileResponse,
+    HTMLResponse,
+    JSONResponse,
+    RedirectResponse,
+    Response,
+)
 from fastapi_offline import FastAPIOffline
 from pydantic import BaseModel
 from sqlalchemy import func, select
@@ -304,8 +310,17 @@ def create_app(root: Path, *, watch: bool = False, events: EventLog | None = Non
 
     # -- the static site ----------------------------------------------------------------------
 
+    app_nav = {
+        "<!--newsvault:app-links-->": env.get_template("app_links.html").render(),
+        "<!--newsvault:app-search-->": env.get_template("app_search.html").render(),
+    }
+
+    @app.get("/index.html")
+    def static_home() -> RedirectResponse:  # the app's home shows all the static one does
+        return RedirectResponse("/", status_code=308)
+
     @app.get("/{path:path}")
-    def site_file(path: str):
+    def site_file(path: str, if_none_match: Annotated[str | None, Header()] = None):
         # media/ comes from the archive's own copy (the site's may lag behind a new mirror)
         if path.startswith("media/"):
             target = _inside(archive.root / "media", path.removeprefix("media/"))
@@ -313,7 +328,18 @@ def create_app(root: Path, *, watch: bool = False, events: EventLog | None = Non
             target = _inside(archive.root / "site", path)
         if not SITE_FILES.match(path) or target is None:
             return page("message.html", status=404, message=words["not_found"])
-        return FileResponse(target, media_type=TYPES.get(target.suffix))
+        stat = target.stat()
+        etag = f'"{stat.st_mtime_ns:x}-{stat.st_size:x}"'
+        if if_none_match and etag in (tag.strip() for tag in if_none_match.split(",")):
+            return Response(status_code=304, headers={"ETag": etag})
+        if target.suffix != ".html":
+            return FileResponse(target, media_type=TYPES.get(target.suffix), headers={"ETag": etag})
+        html = target.read_text(encoding="utf-8")
+        for marker, links in app_nav.items():  # a page of the site gets the app's search too
+            # (an article page's sandbox takes no form: its search box is the link to /search)
+            sandboxed = path.startswith("articles/") and marker.endswith("search-->")
+            html = html.replace(marker, "" if sandboxed else links, 1)
+        return HTMLResponse(html, headers={"ETag": etag})
 
     return app
 
