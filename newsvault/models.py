@@ -75,6 +75,7 @@ class Article:
     story_id: int | None = None
     removed: int | None = None  # ms when an administrator took it down; no longer published
     feed_hash: str | None = None  # content hash of the item as its feed gave it, if from one
+    aliases: tuple[str, ...] = ()  # the link as given, where cleaning changed it: found by it
 
     @property
     def path(self) -> str:

@@ -23,7 +23,15 @@ _ATTRIBUTES = {tag: set(attrs) for tag, attrs in nh3.ALLOWED_ATTRIBUTES.items()}
 _ATTRIBUTES.setdefault("source", set()).update({"src", "type"})
 _ATTRIBUTES.setdefault("video", set()).update({"src", "poster", "controls"})
 _ATTRIBUTES.setdefault("audio", set()).update({"src", "controls"})
-_TRACKING_PARAM = re.compile(r"^(utm_\w+|fbclid|gclid|spm|from|share_token)$", re.IGNORECASE)
+_TRACKING_PARAM = re.compile(
+    r"^(utm_\w+|fbclid|gclid|spm|from|share_token|isappinstalled|scene|chksm|sharer_\w+"
+    r"|mc_cid|mc_eid|igshid|wt\.mc_id)$",
+    re.IGNORECASE,
+)
+# A WeChat article is named by these alone; every other parameter says how it was shared
+# (from=timeline, scene=21, chksm, sharer_shareid, clicktime, ...), for one reader.
+_WECHAT_HOST = "mp.weixin.qq.com"
+_WECHAT_IDENTITY = {"__biz", "mid", "idx", "sn"}
 _BLOCK_TAGS = {
     "p", "div", "br", "li", "h1", "h2", "h3", "h4", "h5", "h6", "blockquote", "pre",
     "figure", "figcaption", "tr", "table", "ul", "ol", "section", "article", "hr",
@@ -50,16 +58,18 @@ class Image:
 
 
 def canonical_url(url: str) -> str:
-    """The identity of a link: lowercase scheme and host, no fragment, no tracking parameters."""
+    """The identity of a link: lowercase scheme and host, no fragment, no tracking or share
+    parameters (on WeChat, only the parameters that name the article)."""
     parts = urlsplit(url.strip())
+    netloc = parts.netloc.lower()
+    wechat = (parts.hostname or "").lower() == _WECHAT_HOST
     query = urlencode(
         [
             (k, v)
             for k, v in parse_qsl(parts.query, keep_blank_values=True)
-            if not _TRACKING_PARAM.match(k)
+            if (k in _WECHAT_IDENTITY if wechat else not _TRACKING_PARAM.match(k))
         ]
     )
-    netloc = parts.netloc.lower()
     for default in (":80", ":443"):
         if (
             netloc.endswith(default)

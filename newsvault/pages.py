@@ -236,10 +236,12 @@ def host_slug(url: str) -> str:
 
 
 def to_article(found: Extraction, slug: str, fetched: int, capture_id: int | None) -> Article:
+    url = canonical_url(found.url)  # tracking parameters dropped
     return Article(
         source=slug,
-        key=canonical_url(found.url),
-        url=found.url,
+        key=url,
+        url=url,
+        aliases=(found.url,) if url != found.url else (),
         title=found.title,
         html=found.html,
         text=found.text,

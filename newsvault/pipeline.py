@@ -22,6 +22,7 @@ from newsvault.fetch.client import Fetcher
 from newsvault.ingest import catch_up
 from newsvault.models import Article, Source, to_ms
 from newsvault.normalize import (
+    canonical_url,
     find_origin,
     guess_lang,
     merge_images,
@@ -33,10 +34,10 @@ from newsvault.publish.markdown import PublishResult
 from newsvault.store import SourceState, Store
 from newsvault.store.db import content_hash
 from newsvault.watch.health import note_page, note_poll
+from newsvault.watch.history import FULL_TEXT_CHARS
 from newsvault.watch.recheck import CheckReport, recheck_due
 
 BATCH = 200  # items converted and stored per transaction
-FULL_TEXT_CHARS = 300  # with fetch_full = "auto", items with less text get their page fetched
 FEED_ACCEPT = (
     "application/rss+xml, application/atom+xml, application/feed+json, "
     "application/xml;q=0.9, text/xml;q=0.9, */*;q=0.5"
@@ -69,7 +70,9 @@ class SourceReport:
             return "failed"
         notes = ["not modified" if self.not_modified else "ok"]
         if self.pages_failed:
-            notes.append(f"{self.pages_failed} pages failed")
+            notes.append(
+                f"{self.pages_failed} {'page' if self.pages_failed == 1 else 'pages'} failed"
+            )
         if self.skipped:
             notes.append(f"{len(self.skipped)} skipped")
         if self.deferred:
@@ -80,17 +83,19 @@ class SourceReport:
         """Whole lines on what went wrong, at most `most` of the skipped items."""
         lines = [f"{self.slug}: failed: {self.error}"] if self.error else []
         if self.pages_failed:
+            pages = "article page" if self.pages_failed == 1 else "article pages"
             lines.append(
-                f"{self.slug}: {self.pages_failed} article pages could not be fetched or held "
+                f"{self.slug}: {self.pages_failed} {pages} could not be fetched or held "
                 "no article; the feed's text was kept (see `newsvault show ID`)"
             )
         lines += [f"{self.slug}: skipped {reason}" for reason in self.skipped[:most]]
         if len(self.skipped) > most:
-            lines.append(f"{self.slug}: skipped {len(self.skipped) - most} more items")
+            more = len(self.skipped) - most
+            lines.append(f"{self.slug}: skipped {more} more {'item' if more == 1 else 'items'}")
         if self.deferred:
+            items = "new item" if self.deferred == 1 else "new items"
             lines.append(
-                f"{self.slug}: {self.deferred} new items past fetch.max_items are left for "
-                "the next poll"
+                f"{self.slug}: {self.deferred} {items} past fetch.max_items left for the next poll"
             )
         return lines
 
@@ -311,10 +316,12 @@ def _published(item: FeedItem, fetched: int) -> int:
 def to_article(item: FeedItem, feed: Feed, slug: str, fetched: int) -> Article:
     html = sanitize_html(item.content_html, item.url or feed.link or "")
     text, images = text_and_images(html)
+    url = canonical_url(item.url) if item.url else item.url  # tracking parameters dropped
     return Article(
         source=slug,
         key=item.key,
-        url=item.url,
+        url=url,
+        aliases=(item.url,) if url != item.url else (),
         title=item.title,
         html=html,
         text=text,

@@ -291,7 +291,11 @@ class Store:
             for item in items:
                 digest = content_hash(item.title, item.html)
                 key = item.key or item.url
-                known = stored.get(key) or stored.get(item.url)
+                known = (
+                    stored.get(key)
+                    or stored.get(item.url)
+                    or next((stored[a] for a in item.aliases if a in stored), None)
+                )
                 earlier = pending.get(key) or pending.get(item.url)
                 if known is not None:
                     if self._feed_edit(conn, known, item, digest):
@@ -368,7 +372,8 @@ class Store:
     def _known(self, conn: Connection, source_id: int, items: Sequence[Keyed]) -> dict[str, Known]:
         """Id and content hashes of this source's stored articles, by key and by URL, for
         the keys and URLs among `items`."""
-        wanted = sorted({i.key or i.url for i in items} | {i.url for i in items})
+        aliases = {alias for i in items for alias in getattr(i, "aliases", ())}
+        wanted = sorted({i.key or i.url for i in items} | {i.url for i in items} | aliases)
         found: dict[str, Known] = {}
         columns = (
             articles.c.id, articles.c.key, articles.c.url, articles.c.content_hash,
