@@ -13,6 +13,10 @@ from newsvault.normalize import text_and_images
 from newsvault.store import Store
 from newsvault.store.db import content_hash
 
+# A feed's text shorter than this is taken for a summary, not the article: `run` fetches the
+# page of such an item (fetch_full = "auto"), and an article left with it is "summary only".
+FULL_TEXT_CHARS = 300
+
 
 @dataclass(frozen=True)
 class Step:
@@ -42,6 +46,17 @@ def text_from_page(store: Store, article: Article) -> bool:
     article imported from markdown, has no page to compare with yet."""
     capture = store.capture(article.capture_id) if article.capture_id else None
     return capture is not None and capture.url == article.url
+
+
+def summary_only(store: Store, url: str, capture_id: int | None, html: str) -> bool:
+    """Whether an archived article holds no more than its feed's summary: its text came from
+    the feed (the capture it was archived from is not its own page: the page was not fetched,
+    or could not be) and is shorter than FULL_TEXT_CHARS. An article with no capture (imported
+    from markdown) is not known to be one."""
+    capture = store.capture(capture_id) if capture_id else None
+    if capture is None or capture.url == url:
+        return False
+    return len(text_and_images(html)[0]) < FULL_TEXT_CHARS
 
 
 def keep_page_version(
