@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 import socket
+import urllib.parse
 from pathlib import Path
 
 from typer.testing import CliRunner
@@ -131,3 +132,37 @@ def test_every_page_has_the_same_navigation_and_atom_answers_304(tmp_path: Path)
         with socket.create_connection(("127.0.0.1", port), timeout=20) as sock:
             sock.sendall(request + b"If-None-Match: " + tag + b"\r\n\r\n")
             assert sock.recv(65536).startswith(b"HTTP/1.1 304")
+
+
+def post_form(port: int, urls: str) -> tuple[bytes, str]:
+    form = urllib.parse.urlencode({"urls": urls}).encode()
+    with socket.create_connection(("127.0.0.1", port), timeout=20) as sock:
+        sock.sendall(
+            b"POST /submit HTTP/1.1\r\nHost: t\r\nConnection: close\r\n"
+            b"Content-Type: application/x-www-form-urlencoded\r\n"
+            b"Content-Length: %d\r\n\r\n" % len(form) + form
+        )
+        data = b""
+        while chunk := sock.recv(65536):
+            data += chunk
+    head, _, body = data.partition(b"\r\n\r\n")
+    return head, body.decode()
+
+
+def test_the_form_speaks_the_interface_language_and_keeps_the_good_urls(
+    tmp_path: Path, server: LoopbackServer
+) -> None:
+    server.set("/news/rain.html", Route(ARTICLE, headers={"Content-Type": "text/html"}))
+    root = tmp_path / "news"
+    make_archive(root, [])
+    with (root / "newsvault.toml").open("a") as config:
+        config.write("\n[serve]\nsubmissions_per_minute = 3\n")
+    with serving(root) as (_, port):
+        head, page = post_form(port, f"{server.url('/news/rain.html')}\nftp://example.com/x")
+        assert head.startswith(b"HTTP/1.1 200")
+        assert "1 个网址已加入存档队列" in page and "/submissions?ids=" in page
+        assert "不是 http(s) 网址" in page and "not an http" not in page
+        assert "ftp://example.com/x" in page and "rain.html</textarea>" not in page
+        head, page = post_form(port, "https://a.test/1 https://a.test/2")
+        assert head.startswith(b"HTTP/1.1 429"), head
+        assert b"retry-after:" in head.lower() and "提交过于频繁" in page

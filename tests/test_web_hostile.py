@@ -210,7 +210,7 @@ def test_a_full_queue_answers_503_with_retry_after(
             status, page = raw(
                 port, b"/submit", b"POST", FORM + b"Content-Length: %d\r\n" % len(form), form
             )
-            assert status == 503 and "queue" in page.decode()
+            assert status == 503 and "存档队列已满" in page.decode()
         finally:
             gate.set()
         assert settle(base, first[1]["id"])["status"] == "done"

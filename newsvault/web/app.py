@@ -223,12 +223,18 @@ def create_app(root: Path, *, watch: bool = False, events: EventLog | None = Non
                 accepted.append(accept(url, client_of(request)))
             except Refused as exc:
                 refused.append((url, exc))
-        if refused:  # answered with the gravest refusal's status (a full queue: 503)
-            worst = max((exc for _, exc in refused), key=lambda exc: exc.status)
-            errors = [f"{url}: {exc}" if url else str(exc) for url, exc in refused]
-            return page("submit.html", worst.status, worst.headers, errors=errors, urls=urls)
         ids = ",".join(str(s.id) for s in accepted)
-        return RedirectResponse(f"/submissions?ids={ids}", status_code=303)
+        if not refused:
+            return RedirectResponse(f"/submissions?ids={ids}", status_code=303)
+        errors = [f"{url}: {exc.said_in(words)}" if url else exc.said_in(words)
+                  for url, exc in refused]  # fmt: skip
+        if accepted:  # the good ones are being archived: say so beside what was refused
+            return page(
+                "submit.html", errors=errors, urls="\n".join(url for url, _ in refused),
+                accepted=f"/submissions?ids={ids}", accepted_count=len(accepted),
+            )  # fmt: skip
+        worst = max((exc for _, exc in refused), key=lambda exc: exc.status)  # a full queue: 503
+        return page("submit.html", worst.status, worst.headers, errors=errors, urls=urls)
 
     @app.get("/submissions", response_class=HTMLResponse)
     def submissions_page(ids: str = "") -> HTMLResponse:

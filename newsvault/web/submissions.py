@@ -26,10 +26,24 @@ FULL_RETRY = 60  # seconds a client is told to wait when the queue is full
 class Refused(NewsvaultError):
     """A submission not accepted: the message says why and what to do."""
 
-    def __init__(self, message: str, status: int = 400, retry_after: int | None = None) -> None:
+    def __init__(
+        self,
+        message: str,
+        status: int = 400,
+        retry_after: int | None = None,
+        *,
+        key: str,
+        **params: object,
+    ) -> None:
         super().__init__(message)
         self.status = status
         self.retry_after = retry_after
+        self.key = key  # the interface's words for it: "refused_" + key, with `params`
+        self.params = params
+
+    def said_in(self, words: dict[str, str]) -> str:
+        """The refusal in the interface's language (the API's `detail` stays English)."""
+        return words["refused_" + self.key].format(**self.params)
 
     @property
     def headers(self) -> dict[str, str]:
@@ -44,28 +58,33 @@ def validate_url(url: str, *, allow_private: bool) -> str:
     """The URL to archive, or Refused: no non-web schemes, no private or local addresses."""
     url = (url or "").strip()
     if not url:
-        raise Refused("give the address of a page to archive")
+        raise Refused("give the address of a page to archive", key="empty")
     if len(url) > MAX_URL:
-        raise Refused(f"the URL is longer than {MAX_URL} characters")
+        raise Refused(f"the URL is longer than {MAX_URL} characters", key="long", most=MAX_URL)
     try:
         url = check_url(url)  # http(s) with a host, as `newsvault archive` asks
     except NewsvaultError as exc:
-        raise Refused(str(exc)) from None
+        raise Refused(str(exc), key="scheme") from None
     parts = urlsplit(url)
     if parts.username or parts.password:
-        raise Refused("URLs with a user name or password are not archived")
+        raise Refused("URLs with a user name or password are not archived", key="credentials")
     try:
         port = parts.port or 443
     except ValueError:
-        raise Refused(f"{url!r} has no valid port number") from None
+        raise Refused(f"{url!r} has no valid port number", key="port") from None
+    host = parts.hostname
     try:
-        infos = socket.getaddrinfo(parts.hostname, port, type=socket.SOCK_STREAM)
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
     except (OSError, UnicodeError):
-        raise Refused(f"{parts.hostname!r} does not resolve; check the address") from None
+        raise Refused(
+            f"{host!r} does not resolve; check the address", key="resolve", host=host
+        ) from None
     for info in infos:
         address = str(ipaddress.ip_address(info[4][0].split("%")[0]))
         if not is_allowed(address, allow_private=allow_private, allowed=frozenset()):
-            raise Refused(f"{parts.hostname} is a private or local address; not archived")
+            raise Refused(
+                f"{host} is a private or local address; not archived", key="private", host=host
+            )
     return url
 
 
@@ -85,7 +104,9 @@ class RateLimit:
                 seen.popleft()
             if len(seen) >= self.per_minute:
                 wait = int(seen[0] + 60 - moment) + 1
-                raise Refused(f"too many submissions; try again in {wait} s", 429, wait)
+                raise Refused(
+                    f"too many submissions; try again in {wait} s", 429, wait, key="rate", wait=wait
+                )
             seen.append(moment)
 
 
@@ -101,5 +122,8 @@ def submit(store: Store, url: str, client: str, *, capacity: int) -> Submission:
             f"the archiving queue is full ({capacity} pages waiting); try again in {FULL_RETRY} s",
             503,
             FULL_RETRY,
+            key="full",
+            waiting=capacity,
+            wait=FULL_RETRY,
         )
     return added
