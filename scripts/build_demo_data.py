@@ -12,20 +12,27 @@ bylines and dates are read from those files, by the per-site XPath rules below.
 
 Output, under ``newsvault/demo/data/``:
 
-- ``site/``: the files the demo server serves at ``/<relative path>``. Feeds and pages write the
-  demo server's own address as the literal placeholder ``{{BASE}}``; the server replaces it with
-  ``http://127.0.0.1:PORT`` at start-up. Each item whose link is under ``{{BASE}}`` has the saved
-  page it came from at that path (the dataset file's exact bytes), so a "fetch the full page"
-  stage has something to fetch.
-- ``demo.toml``: one ``[[sources]]`` table per feed (``slug``, ``name``, ``path``) and a
-  ``[headers]`` table giving the response headers (``Content-Type`` with its charset) of every
-  file under ``site/``.
+- ``site/``: the files the demo serves, each at ``site/<host><path>`` of the real URL it stands
+  for: the demo's fetcher sends every request to its loopback server (see ``newsvault.demo``),
+  so the feeds link to the articles' real addresses and the archive keeps those. Each article
+  page is a dataset file's exact bytes, fetched and extracted by the demo as a real page is.
+- ``demo.toml``: one ``[[sources]]`` table per feed (``slug``, ``name``, ``url``: the feed's
+  address, ``note``: what it is, and ``fetch_full = "never"`` where no article page was
+  recorded) and a ``[headers]`` table giving the response headers (``Content-Type`` with its
+  charset) of every file under ``site/``.
 - ``SOURCES.md``: where every item came from.
 
-The sources: ``voa`` (RSS 2.0, ``content:encoded``; its one item is seed 000, byte for byte),
-``bannedbook`` (RSS 2.0, summaries only; seed 002 wrapped into a page), ``sina`` (RSS 2.0
-encoded in GBK), ``thepaper`` (Atom 1.0), ``ifeng`` (JSON Feed 1.1) and ``coolloud`` (RSS 2.0
-encoded in Big5, traditional script).
+A feed recorded from an outlet's feed has that feed's address; a feed assembled here from saved
+pages (no such feed exists) and a page whose address is not known have one under
+``demo.newsvault.invalid``, a name that never resolves (RFC 2606): outside the demo nothing
+answers there, and nothing is claimed of a real site.
+
+The sources: ``voa`` (RSS 2.0, ``content:encoded``: full text in the feed; its one item is seed
+000, its images taken back from the image proxy the seed went through), ``bannedbook`` (RSS 2.0,
+a summary; seed 002 wrapped into a page), ``sina`` (RSS 2.0 encoded in GBK, summaries),
+``thepaper`` (Atom 1.0, summaries), ``ifeng`` (JSON Feed 1.1, summaries) and ``coolloud`` (RSS
+2.0 encoded in Big5, traditional script, the outlet's summaries, no page recorded). Summaries
+are an article's first ``SUMMARY_CHARS`` characters, as feeds set to "summary" give them.
 """
 
 from __future__ import annotations
@@ -40,7 +47,7 @@ from datetime import UTC, datetime, timedelta, timezone
 from email.utils import format_datetime
 from pathlib import Path
 from typing import Any
-from urllib.parse import urljoin, urlsplit
+from urllib.parse import unquote, urljoin, urlsplit
 
 import tomlkit
 from lxml import etree
@@ -54,7 +61,8 @@ BIG5_FEED = SHARED / "datasets" / "hostile" / "charsets" / "Big5" / "coolloud.or
 OUT = REPO / "newsvault" / "demo" / "data"
 SITE = OUT / "site"
 
-BASE = "{{BASE}}"
+DEMO = "https://demo.newsvault.invalid"  # what no real address is known for (see above)
+SUMMARY_CHARS = 120
 CST = timezone(timedelta(hours=8), "CST")  # China/Taiwan time, UTC+8: the pages' own dates
 
 NS_CONTENT = "http://purl.org/rss/1.0/modules/content/"
@@ -89,15 +97,21 @@ class Item:
 
 @dataclass(frozen=True)
 class Channel:
-    """Feed-level metadata."""
+    """Feed-level metadata, and what the demo's newsvault.toml says of the feed."""
 
     slug: str
     name: str
-    feed_file: str
+    feed_url: str  # the address the archive follows; the feed is served at site_path() of it
     home: str
     description: str
     language: str
     items: tuple[Item, ...]
+    note: str  # a comment over the source in the demo archive's newsvault.toml
+    pages_recorded: bool = True  # False: the demo fetches no article page (fetch_full = "never")
+
+    @property
+    def feed_file(self) -> str:
+        return site_path(self.feed_url)
 
 
 @dataclass
@@ -240,11 +254,6 @@ def text_blocks(element: etree._Element) -> list[str]:
     return blocks
 
 
-def paragraphs_html(blocks: Sequence[str]) -> str:
-    """Render text blocks as ``<p>`` paragraphs, one per line."""
-    return "\n".join(f"<p>{html.escape(block, quote=False)}</p>" for block in blocks)
-
-
 def parse_date(text: str) -> datetime:
     """A page's own date ("2019年09月07日 04:04", "2019-09-24 09:10"), in UTC+8."""
     match = DATE_RE.search(text)
@@ -323,32 +332,35 @@ def read_page(dataset_path: str) -> Page:
     )
 
 
-def copy_path(slug: str, url: str) -> str:
-    """Where a saved page is served: ``<slug>/<host><path>`` of its original URL."""
+def site_path(url: str) -> str:
+    """Where the file standing for `url` is served: ``<host><path>``, as the demo's fetcher
+    asks for it (see newsvault.demo.local_url)."""
     parts = urlsplit(url)
-    if parts.query or parts.fragment:
-        raise ValueError(f"{url}: a query or fragment has no file path")
-    return f"{slug}/{parts.netloc}{parts.path}"
+    if parts.query or parts.fragment or not parts.path or parts.path.endswith("/"):
+        raise ValueError(f"{url}: not a file path")
+    return f"{parts.hostname}{parts.path}"
 
 
-def page_items(slug: str, dataset_paths: Sequence[str], site: Site) -> tuple[Item, ...]:
-    """Items with full content from saved pages; each page is copied to the path its link names.
+def summary_of(blocks: Sequence[str]) -> str:
+    """A feed's summary of an article: its first SUMMARY_CHARS characters."""
+    return "".join(blocks)[:SUMMARY_CHARS] + "…"
 
-    The guid is the page's original URL (stable whatever port the demo server gets); the link is
-    the copy on the demo server.
-    """
+
+def page_items(dataset_paths: Sequence[str], site: Site) -> tuple[Item, ...]:
+    """Summary items of saved pages; each page is served at its own URL, for the demo to
+    fetch and extract."""
     items = []
     for dataset_path in dataset_paths:
         page = read_page(dataset_path)
-        path = copy_path(slug, page.url)
-        site.add(path, page.raw, HTML_UTF8)
+        site.add(site_path(page.url), page.raw, HTML_UTF8)
         items.append(
             Item(
                 title=page.title,
-                link=f"{BASE}/{path}",
+                link=page.url,
                 guid=page.url,
+                guid_is_link=True,
                 published=page.published,
-                content_html=paragraphs_html(page.blocks),
+                summary=summary_of(page.blocks),
                 author=page.author,
                 image=page.image,
             )
@@ -369,26 +381,41 @@ def read_seed(name: str) -> str:
     return (SEEDS / name).read_text(encoding="utf-8")
 
 
+# The image proxy seed 000's archiver put in front of VOA's images: https://images.weserv.nl?url=
+# followed by the image's address without its scheme.
+IMAGE_PROXY = re.compile(r"https://images\.weserv\.nl/?\?url=([^\s\"'<>&]+)")
+
+
+def unproxied(content: str) -> str:
+    """Content with its images at their own address again, as VOA's feed gave them."""
+
+    def origin(match: re.Match[str]) -> str:
+        target = unquote(match.group(1))
+        return target if target.startswith(("http://", "https://")) else "https://" + target
+
+    return IMAGE_PROXY.sub(origin, content)
+
+
 def voa_channel() -> Channel:
     """Seed 000: the archived Voice of America item, as the RSS item it was archived from.
 
     Line 1 of the seed is ``<!--published ms-->`` (1718805542000 = Wed, 19 Jun 2024 13:59:02
-    GMT), line 2 ``[title](url)``, line 5 the content HTML, used here unchanged. The pubDate
-    follows line 1 to the second. Note: the content itself opens with a different time,
+    GMT), line 2 ``[title](url)``, line 5 the content HTML, used here with its images at their
+    own address (the seed's archiver sent them through an image proxy; VOA's feed did not). The
+    pubDate follows line 1 to the second. Note: the content itself opens with a different time,
     ``<i>Wed, 19 Jun 2024 13:39:24 GMT</i>``, 19 min 38 s earlier; it is left as it is.
 
     The datasets hold no other VOA article, so this feed has this one item: items from other
-    outlets would credit their articles to VOA.
+    outlets would credit their articles to VOA. Its address is VOA's Chinese feed, the one
+    ``newsvault init`` follows.
     """
     lines = read_seed("000_246f2ee7f0d083f4.txt").split("\n")
     published_ms = int(must_match(r"<!--(\d+)-->", lines[0]).group(1))
     title, url = must_match(r"\[(.*)\]\((\S+)\)", lines[1]).groups()
     if lines[2] != "------" or lines[3] != "":
         raise ValueError("seed 000 is not in the markdown archive format")
-    content = lines[4]
-    # The first image goes through an image proxy whose url= parameter is the VOA original.
-    proxied = re.search(r'<img src="https://images\.weserv\.nl\?url=([^"]+)"', content)
-    image = f"https://{proxied.group(1)}" if proxied else None
+    content = unproxied(lines[4])
+    first_image = re.search(r'<img [^>]*?src="([^"]+)"', content)
     item = Item(
         title=title,
         link=url,
@@ -396,34 +423,35 @@ def voa_channel() -> Channel:
         guid_is_link=True,
         published=datetime.fromtimestamp(published_ms / 1000, tz=UTC),
         content_html=content,
-        image=image,
+        image=first_image.group(1) if first_image else None,
     )
     return Channel(
         slug="voa",
         name="美国之音",
-        feed_file="voa/rss.xml",
+        feed_url="https://www.voachinese.com/api/zm_yql-vomx-tpeybti",
         home="https://www.voachinese.com/",
         description="美国之音",
         language="zh-cn",
         items=(item,),
+        note="Voice of America's Chinese feed; the demo's copy holds one item, full text.",
     )
 
 
-BANNEDBOOK_SEED_PATH = "bannedbook/a6ba42a6f3b08c10.html"
+# Seed 002's own address is not known (it is not in the saved region): one under the demo's
+# reserved name stands for it.
+BANNEDBOOK_SEED_URL = f"{DEMO}/bannedbook/a6ba42a6f3b08c10.html"
 # Seed 002 shows no date. Fixed date: the treaty it reports was signed on 19 June 2024, and the
 # page's own related-articles list dates its nearest sibling story 20240620.
 BANNEDBOOK_SEED_DATE = datetime(2024, 6, 20, tzinfo=CST)
-BANNEDBOOK_SUMMARY_CHARS = 120
 
 
 def bannedbook_channel(site: Site) -> Channel:
-    """Seed 002 (the article region of a bannedbook.org page) plus the page's related articles.
+    """Seed 002 (the article region of a bannedbook.org page), wrapped into a page.
 
-    Summaries only, like a WordPress feed set to "summary". The seed's region is wrapped into a
-    complete page and served at ``BANNEDBOOK_SEED_PATH``; its original URL is not known, so its
-    guid is a URN rather than a made-up bannedbook address. The other items are the five real
-    articles of the page's "相关阅读" list: title and link as listed, date from the link's
-    /YYYYMMDD/ segment, no summary (the page gives none), no saved page (links stay remote).
+    A summary only, like a WordPress feed set to "summary": the demo fetches the page and
+    extracts the article from it. The articles of the page's "相关阅读" list are left out: the
+    datasets hold nothing of them but a title and a link, and an archive of titles alone would
+    show empty articles.
     """
     region = read_seed("002_a6ba42a6f3b08c10.txt")
     doc = lxml_html.fromstring(f"<div>{region}</div>")
@@ -436,7 +464,6 @@ def bannedbook_channel(site: Site) -> Channel:
         for p in entry.xpath("./p[not(@class)]")[1:]
         if squash(p.text_content())
     ]
-    summary = "".join(text_paragraphs)[:BANNEDBOOK_SUMMARY_CHARS] + "…"
     page = (
         "<!DOCTYPE html>\n"
         '<html lang="zh-CN">\n<head>\n<meta charset="utf-8">\n'
@@ -446,78 +473,68 @@ def bannedbook_channel(site: Site) -> Channel:
         "was not saved, and this wrapper is not the original's. -->\n"
         f"{region}\n</body>\n</html>\n"
     )
-    site.add(BANNEDBOOK_SEED_PATH, page.encode("utf-8"), HTML_UTF8)
-    items = [
-        Item(
-            title=title,
-            link=f"{BASE}/{BANNEDBOOK_SEED_PATH}",
-            guid="urn:newsvault-demo:seed:002_a6ba42a6f3b08c10",
-            published=BANNEDBOOK_SEED_DATE,
-            summary=summary,
-            author=author,
-        )
-    ]
-    for link in entry.xpath('.//ul[@class="op-related-articles"]/li/a'):
-        href = link.get("href")
-        day = re.search(r"/(\d{4})(\d{2})(\d{2})/", href)
-        if day is None:
-            raise ValueError(f"no date in {href}")
-        year, month, date = (int(g) for g in day.groups())
-        items.append(
-            Item(
-                title=squash(link.text_content()),
-                link=href,
-                guid=href,
-                guid_is_link=True,
-                published=datetime(year, month, date, tzinfo=CST),
-            )
-        )
+    site.add(site_path(BANNEDBOOK_SEED_URL), page.encode("utf-8"), HTML_UTF8)
+    item = Item(
+        title=title,
+        link=BANNEDBOOK_SEED_URL,
+        guid=BANNEDBOOK_SEED_URL,
+        guid_is_link=True,
+        published=BANNEDBOOK_SEED_DATE,
+        summary=summary_of(text_paragraphs),
+        author=author,
+    )
     return Channel(
         slug="bannedbook",
         name="禁闻网",
-        feed_file="bannedbook/rss.xml",
+        feed_url=f"{DEMO}/bannedbook/rss.xml",
         home="https://www.bannedbook.org/",
         description="禁闻网",
         language="zh-cn",
-        items=newest_first(items),
+        items=(item,),
+        note=ASSEMBLED.format(what="a page saved from bannedbook.org"),
     )
+
+
+# The note over a feed this script assembled from saved pages.
+ASSEMBLED = "A feed the demo assembled from {what}; nothing answers at this address."
 
 
 def sina_channel(site: Site) -> Channel:
     return Channel(
         slug="sina",
         name="新浪新闻",
-        feed_file="sina/rss.xml",
+        feed_url=f"{DEMO}/sina/rss.xml",
         home="https://news.sina.com.cn/",
         description="新浪新闻",
         language="zh-cn",
-        items=page_items("sina", ["sina/sina.html", "sina/3.html", "sina/5.html"], site),
+        items=page_items(["sina/sina.html", "sina/3.html", "sina/5.html"], site),
+        note=ASSEMBLED.format(what="three pages saved from sina.com.cn"),
     )
 
 
 def thepaper_channel(site: Site) -> Channel:
-    pages = ["thepaper/1.html", "thepaper/3.html", "thepaper/4.html"]
     return Channel(
         slug="thepaper",
         name="澎湃新闻",
-        feed_file="thepaper/atom.xml",
+        feed_url=f"{DEMO}/thepaper/atom.xml",
         home="https://www.thepaper.cn/",
         description="澎湃新闻",
         language="zh-CN",
-        items=page_items("thepaper", pages, site),
+        items=page_items(["thepaper/1.html", "thepaper/3.html", "thepaper/4.html"], site),
+        note=ASSEMBLED.format(what="three pages saved from thepaper.cn"),
     )
 
 
 def ifeng_channel(site: Site) -> Channel:
-    pages = ["ifeng/ifeng.html", "ifeng/1.html", "ifeng/2.html"]
     return Channel(
         slug="ifeng",
         name="凤凰网",
-        feed_file="ifeng/news.feed.json",
+        feed_url=f"{DEMO}/ifeng/news.feed.json",
         home="https://www.ifeng.com/",
         description="凤凰网",
         language="zh-CN",
-        items=page_items("ifeng", pages, site),
+        items=page_items(["ifeng/ifeng.html", "ifeng/1.html", "ifeng/2.html"], site),
+        note=ASSEMBLED.format(what="three pages saved from ifeng.com"),
     )
 
 
@@ -529,7 +546,8 @@ def coolloud_channel() -> Channel:
 
     The only traditional-script news in the datasets. Its items carry the outlet's own summary
     (cut off by the outlet, often mid-sentence or with "..."), no full text, and no saved page:
-    links stay remote. Titles keep their line breaks (the outlet puts subtitles on a new line).
+    the demo fetches no page of this source. Titles keep their line breaks (the outlet puts
+    subtitles on a new line). Its address is the outlet's feed today.
     """
     # Decoded by Python's big5 codec: lxml (libxml2 2.14) stops on the raw file with "Invalid
     # bytes in character encoding", though Python decodes all of it. The feed is not well-formed
@@ -560,11 +578,13 @@ def coolloud_channel() -> Channel:
     return Channel(
         slug="coolloud",
         name=child_text(channel, "rss:title", ns),
-        feed_file="coolloud/rss.xml",
+        feed_url="https://www.coolloud.org.tw/rss.xml",
         home=child_text(channel, "rss:link", ns),
         description=child_text(channel, "rss:description", ns),
         language="zh-tw",
         items=newest_first(items),
+        note="The feed of 苦勞網; the demo's copy holds six items of 2005, summaries only.",
+        pages_recorded=False,
     )
 
 
@@ -616,7 +636,7 @@ def rss2(channel: Channel, encoding: str = "utf-8", cdata: bool = False) -> byte
     sub(
         head,
         f"{{{NS_ATOM}}}link",
-        href=f"{BASE}/{channel.feed_file}",
+        href=channel.feed_url,
         rel="self",
         type="application/rss+xml",
     )
@@ -658,7 +678,7 @@ def atom(channel: Channel) -> bytes:
     sub(
         feed,
         a + "link",
-        href=f"{BASE}/{channel.feed_file}",
+        href=channel.feed_url,
         rel="self",
         type="application/atom+xml",
     )
@@ -677,22 +697,24 @@ def atom(channel: Channel) -> bytes:
             sub(byline, a + "name", item.author)
         if item.image:
             sub(entry, a + "link", href=item.image, rel="enclosure", type=image_type(item.image))
+        if item.summary is not None:
+            sub(entry, a + "summary", item.summary)
         if item.content_html is not None:
             sub(entry, a + "content", item.content_html, type="html")
     return xml_bytes(feed, "utf-8")
 
 
 def json_feed(channel: Channel) -> bytes:
-    """JSON Feed 1.1 with ``content_html``."""
+    """JSON Feed 1.1: ``content_html``, or a ``summary`` (and, the spec wanting content, the
+    same words as ``content_text``)."""
     items: list[dict[str, Any]] = []
     for item in channel.items:
-        entry: dict[str, Any] = {
-            "id": item.guid,
-            "url": item.link,
-            "title": item.title,
-            "content_html": item.content_html,
-            "date_published": rfc3339(item.published),
-        }
+        entry: dict[str, Any] = {"id": item.guid, "url": item.link, "title": item.title}
+        if item.content_html is not None:
+            entry["content_html"] = item.content_html
+        else:
+            entry["summary"] = entry["content_text"] = item.summary
+        entry["date_published"] = rfc3339(item.published)
         if item.image:
             entry["image"] = item.image
         if item.author:
@@ -702,7 +724,7 @@ def json_feed(channel: Channel) -> bytes:
         "version": "https://jsonfeed.org/version/1.1",
         "title": channel.name,
         "home_page_url": channel.home,
-        "feed_url": f"{BASE}/{channel.feed_file}",
+        "feed_url": channel.feed_url,
         "description": channel.description,
         "language": channel.language,
         "items": items,
@@ -743,21 +765,21 @@ def build_sources(site: Site) -> list[Source]:
             sina_channel(site),
             lambda c: rss2(c, encoding="gbk"),
             "application/rss+xml; charset=gbk",
-            "RSS 2.0, content:encoded",
+            "RSS 2.0, description only",
             "gbk",
         ),
         Source(
             thepaper_channel(site),
             atom,
             "application/atom+xml; charset=utf-8",
-            'Atom 1.0, content type="html"',
+            "Atom 1.0, summary only",
             "utf-8",
         ),
         Source(
             ifeng_channel(site),
             json_feed,
             "application/feed+json; charset=utf-8",
-            "JSON Feed 1.1, content_html",
+            "JSON Feed 1.1, summary and content_text",
             "utf-8",
         ),
         Source(
@@ -773,13 +795,17 @@ def build_sources(site: Site) -> list[Source]:
 def demo_toml(sources: Sequence[Source], site: Site) -> str:
     document = tomlkit.document()
     document.add(tomlkit.comment("Generated by scripts/build_demo_data.py; do not edit by hand."))
-    document.add(tomlkit.comment("{{BASE}} in served files is replaced by the server's address."))
+    document.add(tomlkit.comment("Each file is served at site/<host><path> of its URL."))
     tables = tomlkit.aot()
     for source in sources:
+        channel = source.channel
         table = tomlkit.table()
-        table.add("slug", source.channel.slug)
-        table.add("name", source.channel.name)
-        table.add("path", f"/{source.channel.feed_file}")
+        table.add("slug", channel.slug)
+        table.add("name", channel.name)
+        table.add("url", channel.feed_url)
+        table.add("note", channel.note)
+        if not channel.pages_recorded:
+            table.add("fetch_full", "never")
         tables.append(table)
     document.add("sources", tables)
     headers = tomlkit.table()
@@ -802,7 +828,7 @@ def sources_md(sources: Sequence[Source]) -> str:
     origins = {
         "voa": "`seeds/000_246f2ee7f0d083f4.txt` (an archived VOA Chinese item).",
         "bannedbook": "`seeds/002_a6ba42a6f3b08c10.txt` (article region of a bannedbook.org "
-        "page) and that page's related-articles list.",
+        "page, its address not known), wrapped into a page.",
         "sina": "`datasets/gne-pages/sina/` (saved pages, copied byte for byte).",
         "thepaper": "`datasets/gne-pages/thepaper/` (saved pages, copied byte for byte).",
         "ifeng": "`datasets/gne-pages/ifeng/` (saved pages, copied byte for byte).",
@@ -813,7 +839,7 @@ def sources_md(sources: Sequence[Source]) -> str:
     for source in sources:
         channel = source.channel
         lines.append(
-            f"## {channel.slug}: {channel.name} (`/{channel.feed_file}`, {source.format}, "
+            f"## {channel.slug}: {channel.name} (<{channel.feed_url}>, {source.format}, "
             f"{source.encoding})"
         )
         lines.append("")
@@ -845,7 +871,7 @@ def main() -> None:
     total = sum(len(data) for data, _ in site.files.values())
     for source in sources:
         channel = source.channel
-        print(f"{channel.slug:11} {len(channel.items):2} items  /{channel.feed_file}")
+        print(f"{channel.slug:11} {len(channel.items):2} items  {channel.feed_url}")
     print(f"{len(site.files)} files under site/, {total:,} bytes")
 
 

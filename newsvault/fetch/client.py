@@ -19,6 +19,9 @@ from __future__ import annotations
 import asyncio
 import time
 from collections import defaultdict
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import UTC
 from email.utils import parsedate_to_datetime
@@ -49,6 +52,22 @@ RETRY_AFTER_STATUSES = frozenset({429, 503})
 # The longest Retry-After waited for; a server asking for more is given up on for this URL
 # (one line naming the wait), so one overloaded host cannot hold a run for hours.
 MAX_RETRY_AFTER = 120.0
+# Where requests really go while something plays the web's part (see `routed`); None: to
+# the URL itself.
+_ROUTE: ContextVar[Callable[[str], str] | None] = ContextVar("route", default=None)
+
+
+@contextmanager
+def routed(route: Callable[[str], str]) -> Iterator[None]:
+    """Send each request made meanwhile (in this context: this thread and the tasks it
+    starts) to `route(url)` instead of `url`: the demo's loopback server plays the sites it
+    recorded. All else keeps the URL asked for: the guard, robots.txt, the response, its
+    capture and errors; only no host's turn is waited for, the hosts never being asked."""
+    token = _ROUTE.set(route)
+    try:
+        yield
+    finally:
+        _ROUTE.reset(token)
 
 
 @dataclass(frozen=True)
@@ -224,6 +243,8 @@ class Fetcher:
         other slot already held); nothing awaits between reading and writing the host's
         last start, so concurrent tasks of one event loop each get their own turn.
         """
+        if _ROUTE.get() is not None:  # a stand-in answers (see `routed`): no site to spare
+            return 0.0
         host = urlsplit(url).hostname or ""
         rules = self._robots.get(robots_txt.origin(url))
         gap = max(self.options.host_delay, rules.crawl_delay if rules else 0.0)
@@ -274,8 +295,10 @@ class Fetcher:
 
     async def _request(self, url: str, headers: dict[str, str], limit: int) -> Response:
         assert self._session is not None, "use Fetcher as an async context manager"
+        route = _ROUTE.get()
+        target = route(url) if route else url
         try:
-            async with self._session.get(url, headers=headers, allow_redirects=False) as resp:
+            async with self._session.get(target, headers=headers, allow_redirects=False) as resp:
                 declared = resp.content_length
                 if declared is not None and declared > limit:
                     raise TooLarge(
@@ -348,4 +371,4 @@ def _first_line(exc: BaseException) -> str:
     return str(exc).strip().splitlines()[0] if str(exc).strip() else ""
 
 
-__all__ = ["FetchError", "FetchOptions", "Fetcher", "Response", "retry_after"]
+__all__ = ["FetchError", "FetchOptions", "Fetcher", "Response", "retry_after", "routed"]

@@ -20,6 +20,7 @@ WORDS: dict[str, dict[str, str]] = {
         "published": "发布时间",
         "original": "原文链接",
         "capture": "原始网页存档 (WARC)",
+        "summary_only": "仅摘要：订阅源只给出了这段摘要，原文网页没有存档。",
         "capture_feed": "原始订阅源存档 (WARC)",
         "story": "同一新闻的其他报道",
         "reprint_of": "本文是以下文章的转载",
@@ -96,6 +97,8 @@ WORDS: dict[str, dict[str, str]] = {
         "published": "Published",
         "original": "Original page",
         "capture": "Raw capture of the page (WARC)",
+        "summary_only": "Summary only: the feed gave no more than this, and the page itself "
+        "was not archived.",
         "capture_feed": "Raw capture of the feed (WARC)",
         "story": "The same story elsewhere",
         "reprint_of": "This article reprints",

@@ -52,9 +52,9 @@ from newsvault.store import Store
 from newsvault.store.publishing import ListingRow as Row
 from newsvault.store.publishing import Listings
 from newsvault.store.watch import Watched
-from newsvault.watch.history import Step, versions_and_diffs
+from newsvault.watch.history import Step, summary_only, versions_and_diffs
 
-SITE_VERSION = "1"  # bump when templates change in a way every page must show
+SITE_VERSION = "2"  # bump when templates change in a way every page must show
 PAGE_SIZE = 100
 FEED_SIZE = 50
 LATEST = 50  # articles on the home page
@@ -448,6 +448,7 @@ class SiteBuilder:
             capture=capture if row.capture_id else None,
             # a feed's article came in its feed's response, not its page's: say which it is
             capture_of_feed=found is not None and found.url != row.url,
+            summary_only=summary_only(self.store, row.url, row.capture_id, html),
             related=related,
             original=original,
             watch=watch,
