@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import cache
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import lxml.html
 import nh3
+import opencc
 from lxml import etree
 
 from newsvault.links import web_url
@@ -164,6 +166,49 @@ def guess_lang(text: str) -> str | None:
     if cjk + latin < 10:
         return None
     return "zh" if cjk * 3 >= latin else "en"
+
+
+_HANS_REGIONS = {"cn", "sg", "my", "hans"}
+_HANT_REGIONS = {"tw", "hk", "mo", "hant"}
+
+
+def language_tag(declared: str | None, text: str) -> str | None:
+    """The article's language as a BCP 47 tag: Chinese as zh-Hans or zh-Hant (from the tag's
+    region or script, else from the text's characters), others as `en`, `en-US`. A tag
+    that says English on a page of Chinese text (a template's default) gives way to it."""
+    guessed = guess_lang(text)
+    parts = (declared or "").strip().replace("_", "-").lower().split("-")
+    primary = parts[0] if parts[0].isalpha() and 2 <= len(parts[0]) <= 3 else ""
+    if guessed and (not primary or (primary, guessed) == ("en", "zh")):
+        primary, parts = guessed, [guessed]
+    if not primary:
+        return None
+    if primary != "zh":
+        region = [p.upper() for p in parts[1:2] if len(p) == 2 and p.isalpha()]
+        return "-".join([primary, *region])
+    if _HANT_REGIONS & set(parts[1:]):
+        return "zh-Hant"
+    if _HANS_REGIONS & set(parts[1:]):
+        return "zh-Hans"
+    return "zh-Hant" if traditional(text) else "zh-Hans"
+
+
+def traditional(text: str) -> bool:
+    """Whether Chinese text is written in traditional characters: more of its characters
+    change going to simplified than going to traditional."""
+    sample = text[:2000]
+    to_simplified = sum(
+        a != b for a, b in zip(sample, _opencc("t2s").convert(sample), strict=False)
+    )
+    to_traditional = sum(
+        a != b for a, b in zip(sample, _opencc("s2t").convert(sample), strict=False)
+    )
+    return to_simplified > to_traditional
+
+
+@cache
+def _opencc(config: str) -> opencc.OpenCC:
+    return opencc.OpenCC(config)
 
 
 def find_origin(text: str) -> str | None:

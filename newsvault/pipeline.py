@@ -24,7 +24,7 @@ from newsvault.models import Article, Source, to_ms
 from newsvault.normalize import (
     canonical_url,
     find_origin,
-    guess_lang,
+    language_tag,
     merge_images,
     sanitize_html,
     text_and_images,
@@ -329,7 +329,7 @@ def to_article(item: FeedItem, feed: Feed, slug: str, fetched: int) -> Article:
         fetched=fetched,
         author=item.author,
         origin=item.origin or find_origin(text),
-        lang=feed.lang or guess_lang(text),
+        lang=language_tag(feed.lang, text),
         images=[i.as_dict() for i in merge_images(item.images, images)],
         feed_hash=content_hash(item.title, html),  # kept when the page's text replaces it
     )

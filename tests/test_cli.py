@@ -160,7 +160,7 @@ def test_list_and_show(tmp_path: Path, server: LoopbackServer) -> None:
         "lang",
     ):
         assert field in article, field
-    assert article["source"] == "alpha" and article["lang"] == "zh-cn"
+    assert article["source"] == "alpha" and article["lang"] == "zh-Hans"
     assert article["published"] == "2024-06-19T13:41:24+00:00"
     assert re.match(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\+00:00", article["fetched"])
     assert article["images"] == [{"src": server.base_url + "/img/2.jpg", "caption": "图2"}]

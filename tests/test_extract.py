@@ -234,7 +234,7 @@ def test_page_idioms_chinese_outlets_use() -> None:
     <p style="text-align: center">巴黎街头的罢工队伍（新华社记者 摄）</p>
     <p><img src="https://img.example/0.jpg" alt="0.jpg"></p>{lines}</article></body></html>"""
     found = extract(page.encode(), "https://news.example/a.html", use_rules=False)
-    assert found.author == "唐霁" and found.lang == "zh"  # the text, not lang="en", decides
+    assert found.author == "唐霁" and found.lang == "zh-Hans"  # the text, not lang="en", decides
     assert found.published == 1581517074000  # "var ct", when nothing else dates the page
     assert found.text.startswith("新华社巴黎12月9日电（记者唐霁）")  # the dateline stays
     assert "巴黎街头的罢工队伍（新华社记者 摄）" in found.text.split("\n")

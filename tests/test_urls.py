@@ -1,5 +1,5 @@
-"""The identity of a link: share and tracking parameters never make an article twice, and
-are not kept in what is stored and published."""
+"""The identity of a link (share and tracking parameters never make an article twice, and are
+not kept in what is stored and published) and the language tag an article is given."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from newsvault.archive import Archive
 from newsvault.cli import app
 from newsvault.loopback import LoopbackServer, Route
 from newsvault.models import Article
-from newsvault.normalize import canonical_url
+from newsvault.normalize import canonical_url, language_tag
 
 from .conftest import make_archive
 
@@ -89,3 +89,15 @@ def test_an_archive_with_links_stored_before_cleaning_takes_no_duplicate(
     store = Archive(root).store()
     assert len(list(store.articles())) == 1
     store.close()
+
+
+def test_languages_are_bcp_47_tags_with_the_script_of_chinese() -> None:
+    simplified, traditional = "普京周三抵达平壤与朝鲜领导人会谈", "普京週三抵達平壤與朝鮮領導人會談"
+    assert language_tag("zh-cn", simplified) == "zh-Hans"
+    assert language_tag("zh_TW", traditional) == "zh-Hant"
+    assert language_tag("zh", traditional) == "zh-Hant"  # the characters tell
+    assert language_tag(None, simplified) == "zh-Hans"
+    assert language_tag("en", simplified) == "zh-Hans"  # a template's default, not the text's
+    assert language_tag("en-us", "Putin arrived in Pyongyang on Wednesday") == "en-US"
+    assert language_tag("ja", "東京で首脳会談が行われました") == "ja"
+    assert language_tag(None, "x") is None

@@ -28,7 +28,7 @@ from newsvault.extract import metadata as md
 from newsvault.extract.document import Page, load_page
 from newsvault.extract.rules import Rule, RuleSet
 from newsvault.models import CHINA_TIME, ms_to_iso
-from newsvault.normalize import guess_lang, sanitize_html, text_and_images
+from newsvault.normalize import guess_lang, language_tag, sanitize_html, text_and_images
 
 log = logging.getLogger(__name__)
 
@@ -178,7 +178,7 @@ def _extract_page(page: Page, rule: Rule | None) -> Extraction:
         author=found.author,
         published=found.published,
         origin=found.origin,
-        lang=guess_lang(text) or found.lang,
+        lang=language_tag(found.lang, text),
         images=[
             _no_name_caption(i.as_dict(), {found.title, meta.get("og:site_name")}) for i in images
         ],
