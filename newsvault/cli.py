@@ -2,21 +2,25 @@
 
 from __future__ import annotations
 
+import copy
 import json
 import sys
 import time
+from collections.abc import Iterator, Sequence
+from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from rich.console import Console
 from rich.markup import escape
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
+from typer._click import Command, Context, Parameter
+from typer._click import exceptions as click_errors
 from typer.core import TyperGroup
 
 from newsvault import logs, pipeline
 from newsvault.archive import Archive
+from newsvault.cli_output import Steps, counted, err, out, print_table
 from newsvault.errors import NewsvaultError, SourceError, describe
 from newsvault.models import Article, Source, ms_to_iso, to_ms
 from newsvault.opml import make_slug, parse_opml, to_opml
@@ -25,11 +29,47 @@ from newsvault.publish.markdown import import_markdown, publish_markdown, render
 from newsvault.stories.process import process_pending
 from newsvault.watch.health import Problem, by_source, problems
 
+__all__ = ["app", "err", "main", "out"]
+
 
 class NewsvaultGroup(TyperGroup):
-    """Turns a NewsvaultError into one line on stderr and exit status 2, and anything
-    unforeseen (a bug) into one line and exit status 3; never a traceback, unless
-    NEWSVAULT_DEBUG is set."""
+    """Turns a NewsvaultError into one line on stderr and exit status 2, a usage error
+    (an unknown option, a missing or bad value) into one line naming the command's --help
+    and exit status 2, and anything unforeseen (a bug) into one line and exit status 3;
+    never a traceback, unless NEWSVAULT_DEBUG is set. Its --archive option is accepted after
+    any command too: `newsvault list -a DIR` as `newsvault -a DIR list`."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        own = next(p for p in self.params if p.name == "archive")
+        shared = copy.copy(own)
+        shared.expose_value = False  # the command functions never see it: State keeps it
+        shared.callback = _remember_archive
+        for command in _commands_below(self):
+            command.params.append(shared)
+
+    def main(  # type: ignore[override]
+        self,
+        args: Sequence[str] | None = None,
+        prog_name: str | None = None,
+        complete_var: str | None = None,
+        standalone_mode: bool = True,
+        **extra: Any,
+    ) -> Any:
+        if not standalone_mode:
+            return super().main(args, prog_name, complete_var, False, **extra)
+        try:
+            result = super().main(args, prog_name, complete_var, False, **extra)
+        except click_errors.NoArgsIsHelpError as exc:
+            exc.show()
+            sys.exit(exc.exit_code)
+        except click_errors.ClickException as exc:
+            err.print(usage_line(exc), markup=False, highlight=False, emoji=False)
+            sys.exit(exc.exit_code)
+        except typer.Abort:
+            err.print("newsvault: aborted", markup=False, highlight=False)
+            sys.exit(1)
+        sys.exit(result if isinstance(result, int) else 0)
 
     def invoke(self, ctx: typer.Context) -> Any:
         logs.configure()
@@ -39,8 +79,10 @@ class NewsvaultGroup(TyperGroup):
             err.print(f"newsvault: {exc}", markup=False, highlight=False)
             raise typer.Exit(2) from None
         except Exception as exc:
-            # usage errors and exits are the command line's own (typer carries its click)
-            if logs.debugging() or type(exc).__module__.split(".")[0] in ("click", "typer"):
+            # usage errors and exits are the command line's own (typer carries its click);
+            # a reader that went away (`| head`) ends the command quietly
+            own = type(exc).__module__.split(".")[0] in ("click", "typer")
+            if logs.debugging() or own or isinstance(exc, BrokenPipeError):
                 raise
             err.print(
                 f"newsvault: internal error: {describe(exc)} "
@@ -51,6 +93,45 @@ class NewsvaultGroup(TyperGroup):
             raise typer.Exit(3) from None
 
 
+def _commands_below(group: TyperGroup) -> Iterator[Command]:
+    for command in group.commands.values():
+        yield command
+        if isinstance(command, TyperGroup):
+            yield from _commands_below(command)
+
+
+def usage_line(exc: click_errors.ClickException) -> str:
+    """`newsvault: <what is wrong>; see `newsvault CMD --help``, on one line."""
+    message = " ".join(exc.format_message().split()).rstrip(".")
+    message = message.replace(". Did you mean ", " (did you mean ")
+    if "(did you mean " in message:
+        message += ")"
+    if message[:2].istitle():  # "Missing option" -> "missing option", "URL" stays
+        message = message[0].lower() + message[1:]
+    if not isinstance(exc, click_errors.UsageError):
+        return f"newsvault: {message}"
+    ctx = _context_of(exc)
+    names = []
+    while ctx is not None and ctx.parent is not None:  # the root's name: how it was started
+        names.append(ctx.info_name)
+        ctx = ctx.parent
+    command = " ".join(["newsvault", *reversed(names)])
+    return f"newsvault: {message}; see `{command} --help`"
+
+
+def _context_of(exc: click_errors.UsageError) -> Context | None:
+    """The context of the command whose arguments were wrong. The option parser raises some
+    errors ("option '-a' requires an argument") without one: then the innermost context on
+    the way to where it was raised."""
+    found = exc.ctx
+    frame = exc.__traceback__
+    while exc.ctx is None and frame is not None:
+        candidate = frame.tb_frame.f_locals.get("ctx")
+        found = candidate if isinstance(candidate, Context) else found
+        frame = frame.tb_next
+    return found
+
+
 app = typer.Typer(
     cls=NewsvaultGroup,
     help="newsvault: follow news sources, capture every article, keep the raw bytes, "
@@ -58,28 +139,38 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
+    rich_markup_mode=None,  # plain help: flags shown as flags, nothing boxed or cut
 )
 sources_app = typer.Typer(
-    help="The sources an archive follows (kept in newsvault.toml).", no_args_is_help=True
+    help="The sources an archive follows (kept in newsvault.toml).",
+    no_args_is_help=True,
+    rich_markup_mode=None,
 )
-publish_app = typer.Typer(help="Write the archive in a form people read.", no_args_is_help=True)
+publish_app = typer.Typer(
+    help="Write the archive in a form people read.", no_args_is_help=True, rich_markup_mode=None
+)
 app.add_typer(sources_app, name="sources")
 app.add_typer(publish_app, name="publish")
-
-out = Console(soft_wrap=True)
-err = Console(stderr=True, soft_wrap=True)
 
 ArchiveOption = Annotated[
     Path | None,
     typer.Option(
         "--archive",
         "-a",
+        metavar="DIR",
         help="The archive directory (else $NEWSVAULT_ARCHIVE, "
-        "else the nearest parent with newsvault.toml).",
+        "else the nearest parent with newsvault.toml); before or after the command.",
     ),
 ]
 SKIPPED_SHOWN = 5  # reasons printed per source after a run; `sources list` keeps the first
 JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
+SourceOption = Annotated[
+    str | None, typer.Option("--source", "-s", metavar="SLUG", help="Only this source.")
+]
+SourcesOption = Annotated[
+    list[str] | None,
+    typer.Option("--source", "-s", metavar="SLUG", help="Only this source (repeatable)."),
+]
 
 
 class State:
@@ -90,27 +181,64 @@ def _archive() -> Archive:
     return Archive.find(State.archive_dir)
 
 
+def _remember_archive(ctx: Context, param: Parameter, value: Path | None) -> None:
+    if value is not None:  # `newsvault -a A list -a B`: the last one said
+        State.archive_dir = value
+
+
+def _print_version(value: bool) -> None:
+    if not value:
+        return
+    try:
+        number = version("newsvault")
+    except PackageNotFoundError:  # run from a checkout that was never installed
+        number = "unknown"
+    out.print(f"newsvault {number}", markup=False, highlight=False)
+    raise typer.Exit(0)
+
+
 @app.callback()
-def main_options(archive: ArchiveOption = None) -> None:
+def main_options(
+    archive: ArchiveOption = None,
+    show_version: Annotated[
+        bool,
+        typer.Option(
+            "--version", callback=_print_version, is_eager=True, help="Print the version."
+        ),
+    ] = False,
+) -> None:
     State.archive_dir = archive
+
+
+def check_sources(archive: Archive, slugs: Sequence[str] | None) -> None:
+    """Refuse a --source that names no source: neither followed nor holding articles."""
+    if not slugs:
+        return
+    known = {s.slug for s in archive.sources()}
+    unknown = [slug for slug in slugs if slug not in known]
+    if unknown:
+        store = archive.store()
+        try:
+            known |= set(store.source_states())
+        finally:
+            store.close()
+    for slug in unknown:
+        if slug not in known:
+            raise SourceError(f"--source {slug!r}: no such source; see `newsvault sources list`")
 
 
 @app.command()
 def init(directory: Annotated[Path, typer.Argument(help="Where to create the archive.")]) -> None:
     """Create a new archive with the default Chinese-language news sources."""
     archive = Archive.init(directory)
-    out.print(f"Created archive {archive.root} with {len(archive.sources())} sources.")
+    out.print(f"Created archive {archive.root} with {counted(len(archive.sources()), 'source')}.")
     out.print(
         f"Edit {archive.config_path.name} to choose sources, then run: newsvault -a {directory} run"
     )
 
 
 @app.command("run")
-def run_command(
-    source: Annotated[
-        list[str] | None, typer.Option("--source", "-s", help="Only this source (repeatable).")
-    ] = None,
-) -> None:
+def run_command(source: SourcesOption = None) -> None:
     """Fetch every feed once, archive new items, run the re-checks that are due, write the
     markdown archive."""
     archive = _archive()
@@ -125,27 +253,18 @@ def _mirror_with_progress(archive: Archive, slugs: list[str]) -> None:
     """Copy the images of sources with `images = "mirror"` into media/."""
     if not slugs:
         return
-    with (
-        archive.lock("images"),
-        Progress(
-            TextColumn("[bold]mirroring images"),
-            BarColumn(),
-            MofNCompleteColumn(),
-            console=err,
-            transient=True,
-        ) as progress,
-    ):
+    with archive.lock("images"):
         store = archive.store()
         try:
-            task = progress.add_task("images", total=len(images_to_mirror(store, slugs)))
-            mirrored = mirror_images(
-                store,
-                archive.root,
-                slugs,
-                archive.settings.fetch_options(),
-                archive.settings["publish.media_max_bytes"],
-                on_done=lambda: progress.advance(task),
-            )
+            with Steps("mirroring images", len(images_to_mirror(store, slugs))) as steps:
+                mirrored = mirror_images(
+                    store,
+                    archive.root,
+                    slugs,
+                    archive.settings.fetch_options(),
+                    archive.settings["publish.media_max_bytes"],
+                    on_done=steps.done,
+                )
         finally:
             store.close()
     if mirrored.fetched or mirrored.failed:
@@ -162,26 +281,33 @@ def _select_sources(archive: Archive, slugs: list[str] | None) -> list[Source]:
     known = {s.slug: s for s in sources}
     missing = [slug for slug in slugs if slug not in known]
     if missing:
-        raise SourceError(f"no source with slug {missing[0]!r}; see `newsvault sources list`")
+        raise SourceError(f"--source {missing[0]!r}: no such source; see `newsvault sources list`")
     return [known[slug] for slug in dict.fromkeys(slugs)]
 
 
 def _run_with_progress(archive: Archive, sources: list[Source]) -> pipeline.RunReport:
-    with Progress(
-        TextColumn("[bold]archiving"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TextColumn("{task.fields[last]}"),
-        TimeElapsedColumn(),
-        console=err,
-        transient=True,
-    ) as progress:
-        task = progress.add_task("sources", total=len(sources), last="")
+    """pipeline.run with a line per source as it finishes (its feed fetched and its items
+    archived), then one for the steps after: the re-checks that are due and the markdown."""
+    with Steps("run", len(sources)) as steps:
+        waiting = {s.slug: None for s in sources}
+        steps.status(f"archiving {_few(waiting)}")
 
         def advance(report: pipeline.SourceReport) -> None:
-            progress.update(task, advance=1, last=f"{report.slug}: {report.new} new")
+            waiting.pop(report.slug, None)
+            steps.done(f"{report.slug}: {report.new} new, {report.status}")
+            if waiting:
+                steps.status(f"archiving {_few(waiting)}")
+            else:
+                steps.step("the re-checks that are due, then the markdown")
 
         return pipeline.run(archive, sources, on_source_done=advance)
+
+
+def _few(names: dict[str, None], most: int = 3) -> str:
+    """'voa, rfa, bbc and 4 more'."""
+    shown = list(names)[:most]
+    more = len(names) - len(shown)
+    return ", ".join(shown) + (f" and {more} more" if more else "")
 
 
 def _print_report(report: pipeline.RunReport) -> None:
@@ -196,35 +322,39 @@ def _print_report(report: pipeline.RunReport) -> None:
             s.slug, str(s.new), str(s.full_text), str(s.unchanged), str(s.edited),
             str(len(s.skipped)), status,
         )  # fmt: skip
-    out.print(table)
+    print_table(table)
     for s in report.sources:
         for line in s.details(SKIPPED_SHOWN):
             out.print(line, markup=False, highlight=False, soft_wrap=True)
     if report.rechecks:
         gone = sum(r.status == "gone" for r in report.rechecks)
         edited = sum(r.edited for r in report.rechecks)
+        due = len(report.rechecks)
         out.print(
-            f"{len(report.rechecks)} re-checks were due: {gone} gone, {edited} edited "
+            f"{counted(due, 're-check')} {'was' if due == 1 else 'were'} due: {gone} gone, "
+            f"{edited} edited "
             "(`newsvault recheck ID` looks again; `newsvault diff ID` shows an edit)."
         )
     failed = len(report.failed)
     out.print(
-        f"{report.new} new articles from {len(report.sources) - failed} "
-        f"of {len(report.sources)} sources; "
-        f"{report.published.written} markdown files written."
+        f"{counted(report.new, 'new article')} from {len(report.sources) - failed} "
+        f"of {counted(len(report.sources), 'source')}; "
+        f"{counted(report.published.written, 'markdown file')} written."
     )
 
 
 @app.command("list")
 def list_command(
-    source: Annotated[str | None, typer.Option("--source", "-s", help="Only this source.")] = None,
+    source: SourceOption = None,
     limit: Annotated[
-        int | None, typer.Option("--limit", "-n", min=1, help="At most N articles.")
+        int | None, typer.Option("--limit", "-n", min=1, metavar="N", help="At most N articles.")
     ] = None,
     as_json: JsonOption = False,
 ) -> None:
     """List archived articles, newest first."""
-    store = _archive().store()
+    archive = _archive()
+    check_sources(archive, [source] if source else None)
+    store = archive.store()
     try:
         articles = store.articles(source=source, limit=limit, with_content=as_json)
         if as_json:
@@ -237,7 +367,7 @@ def list_command(
             table.add_row(
                 str(a.id), a.source, str(a.number), ms_to_iso(a.published) or "", escape(a.title)
             )
-        out.print(table)
+        print_table(table)
     finally:
         store.close()
 
@@ -247,11 +377,19 @@ def show(
     article_id: Annotated[
         str, typer.Argument(metavar="ID", help="The article id, or SLUG/NUMBER.")
     ],
-    format: Annotated[str, typer.Option("--format", "-f", help="json or md.")] = "json",
+    format: Annotated[
+        str | None,
+        typer.Option("--format", "-f", metavar="json|md", help="json (the default) or md."),
+    ] = None,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="Print JSON (as --format json, the default).")
+    ] = False,
 ) -> None:
     """Show one article as JSON or in the markdown archive format."""
-    if format not in ("json", "md"):
+    if format not in (None, "json", "md"):
         raise NewsvaultError(f"--format {format!r}: use json or md")
+    if as_json and format == "md":
+        raise NewsvaultError("--json and --format md: give one of them")
     store = _archive().store()
     try:
         article = _find_article(store, article_id)
@@ -284,18 +422,24 @@ def import_markdown_command(
 ) -> None:
     """Import an existing markdown archive into the database, keeping its ids."""
     archive = _archive()
-    with archive.lock("publish"):
+    with archive.lock("publish"), Steps("import-markdown") as steps:
         store = archive.store()
         try:
+            steps.step(f"reading {directory}")
             result = import_markdown(store, directory, now=to_ms(time.time()))
+            steps.step("indexing the articles for search and stories")
             process_pending(store)
         finally:
             store.close()
     for error in result.errors or []:
         err.print(f"skipped {error}", markup=False)
-    out.print(
-        f"Imported {result.imported} articles ({result.skipped} already there, "
-        f"{len(result.errors or [])} unreadable)."
+    _print_counts(
+        "newsvault import-markdown",
+        {
+            "imported": result.imported,
+            "already there": result.skipped,
+            "unreadable": len(result.errors or []),
+        },
     )
 
 
@@ -303,18 +447,32 @@ def import_markdown_command(
 def publish_markdown_command() -> None:
     """(Re)write articles/ and lists/ from the database."""
     archive = _archive()
-    with archive.lock("publish"):
+    with archive.lock("publish"), Steps("publish markdown") as steps:
         store = archive.store()
         try:
+            steps.step(f"writing {archive.root / 'articles'} and {archive.root / 'lists'}")
             result = publish_markdown(
                 store, archive.root, list_size=archive.settings["publish.list_size"]
             )
         finally:
             store.close()
-    out.print(
-        f"{result.written} article files written, {result.unchanged} unchanged, "
-        f"{result.lists_written} list pages written."
+    _print_counts(
+        "newsvault publish markdown",
+        {
+            "article files written": result.written,
+            "unchanged": result.unchanged,
+            "list pages written": result.lists_written,
+        },
     )
+
+
+def _print_counts(title: str, counts: dict[str, int]) -> None:
+    """A one-row summary table: a column per count."""
+    table = Table(title=title, title_justify="left")
+    for name in counts:
+        table.add_column(name, justify="right")
+    table.add_row(*(str(n) for n in counts.values()))
+    print_table(table)
 
 
 @sources_app.command("add")
@@ -376,7 +534,7 @@ def sources_list(as_json: JsonOption = False) -> None:
             r["slug"], escape(r["name"]), str(r["articles"]), r["last_fetched"] or "never",
             str(r["failures"]), status, _health_cell(health.get(r["slug"], [])), escape(r["url"]),
         )  # fmt: skip
-    out.print(table)
+    print_table(table)
 
 
 def _health_cell(found: list[Problem]) -> str:
@@ -410,7 +568,7 @@ def sources_import(
         chosen = slug if slug and slug not in taken else make_slug(url, taken)
         archive.add_source(Source(slug=chosen, name=name, url=url))
         added += 1
-    out.print(f"Added {added} sources from {file} ({skipped} already followed).")
+    out.print(f"Added {counted(added, 'source')} from {file} ({skipped} already followed).")
 
 
 @sources_app.command("export")

@@ -10,6 +10,7 @@ import typer
 from rich.table import Table
 
 from newsvault.cli import _archive, app, err
+from newsvault.cli_output import print_table
 from newsvault.errors import NewsvaultError
 from newsvault.logs import LOG_FORMATS, EventLog
 from newsvault.watch.daemon import Watcher, WatchSummary
@@ -53,4 +54,4 @@ def print_summary(summary: WatchSummary) -> None:
     table.add_column(justify="right")
     for name, value in summary.rows():
         table.add_row(name, value)
-    err.print(table)
+    print_table(table, err)

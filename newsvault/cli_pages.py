@@ -11,13 +11,18 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from newsvault.cli import _archive, _print_json, app, err, out
+from newsvault.cli import JsonOption, _archive, _print_json, app, err, out
+from newsvault.cli_output import Steps, counted, print_table
 from newsvault.errors import NewsvaultError, NoArticle
 from newsvault.extract import Extraction, RuleSet, extract, leading_url, read_file, shipped_rules
 from newsvault.extract.rules import PACKAGE_RULES
 from newsvault.extract.samples import check_rules
 
-rules_app = typer.Typer(help="Site rules: where each site keeps its article.", no_args_is_help=True)
+rules_app = typer.Typer(
+    help="Site rules: where each site keeps its article.",
+    no_args_is_help=True,
+    rich_markup_mode=None,
+)
 app.add_typer(rules_app, name="rules")
 
 FORMATS = ("json", "jsonl", "md", "html", "text")
@@ -101,13 +106,19 @@ def archive_command(
             "--from-file", help="A page saved from a browser, archived as the capture of URL."
         ),
     ] = None,
-    as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")] = False,
+    as_json: JsonOption = False,
 ) -> None:
     """Archive pages now: fetch, keep the raw capture, extract, store, publish markdown.
     Exit 1 if any page could not be archived."""
-    from newsvault.pages import archive_pages
+    from newsvault.pages import PageReport, archive_pages
 
-    reports = archive_pages(_archive(), urls, from_file=from_file)
+    archive = _archive()
+    with Steps("archive", len(urls), lines=not as_json) as steps:
+
+        def done(report: PageReport) -> None:
+            steps.done(f"{report.url}: {report.outcome}")
+
+        reports = archive_pages(archive, urls, from_file=from_file, on_done=done)
     if as_json:
         _print_json(
             [
@@ -125,7 +136,7 @@ def archive_command(
             where = f"{report.article.source}/{report.article.number}" if report.article else ""
             colour = "red" if report.failed else "green"
             table.add_row(escape(report.url), f"[{colour}]{escape(report.outcome)}[/]", where)
-        out.print(table)
+        print_table(table)
     raise typer.Exit(1 if any(r.failed for r in reports) else 0)
 
 
@@ -133,12 +144,28 @@ def archive_command(
 def rules_test(
     host: Annotated[str | None, typer.Argument(help="Only the rules for this host.")] = None,
     rules: RulesOption = None,
+    as_json: JsonOption = False,
 ) -> None:
     """Run every site rule against its recorded sample pages; exit 1 if any expectation fails."""
     ruleset = _rules(rules if rules is not None else _archive_rules())
     results = check_rules(ruleset, host)
     if not results:
         raise NewsvaultError(f"no rule with sample pages for {host!r}" if host else "no rules")
+    failed = sum(not r.ok for r in results)
+    if as_json:
+        _print_json(
+            [
+                {
+                    "rule": result.rule.path.name,
+                    "sample": result.sample.file.name,
+                    "url": result.sample.url,
+                    "ok": result.ok,
+                    "failures": result.failures,
+                }
+                for result in results
+            ]
+        )
+        raise typer.Exit(1 if failed else 0)
     table = Table(title="site rules against their samples")
     for column in ("rule", "sample", "result"):
         table.add_column(column)
@@ -146,10 +173,12 @@ def rules_test(
         failures = escape("; ".join(result.failures))
         verdict = "[green]ok[/]" if result.ok else f"[red]{failures}[/]"
         table.add_row(result.rule.path.name, result.sample.file.name, verdict)
-    out.print(table)
-    failed = sum(not r.ok for r in results)
+    print_table(table)
     rule_count = len({r.rule.path for r in results})
-    out.print(f"{len(results) - failed} of {len(results)} samples pass ({rule_count} rules).")
+    out.print(
+        f"samples passing: {len(results) - failed} of {len(results)} "
+        f"({counted(rule_count, 'rule')})."
+    )
     raise typer.Exit(1 if failed else 0)
 
 

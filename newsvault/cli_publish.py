@@ -9,10 +9,10 @@ from typing import Annotated
 
 import typer
 from rich.markup import escape
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from newsvault.cli import _archive, app, err, out, publish_app
+from newsvault.cli import SourcesOption, _archive, app, err, out, publish_app
+from newsvault.cli_output import Steps, counted, print_table
 from newsvault.export import check_output, count_articles, export, selection
 from newsvault.models import Article
 from newsvault.publish.git import GitReport, publish_git
@@ -22,7 +22,14 @@ from newsvault.publish.git import GitReport, publish_git
 def publish_git_command() -> None:
     """Commit articles/ and lists/ (and site/ if publish.git.site) and push to every remote
     in publish.git.remotes. Exit 1 if any remote failed (the others are still pushed)."""
-    report = publish_git(_archive())
+    archive = _archive()
+    remotes = archive.settings["publish.git.remotes"]
+    with Steps("publish git") as steps:
+        steps.step(
+            "committing"
+            + (f", then pushing to {counted(len(remotes), 'remote')}" if remotes else "")
+        )
+        report = publish_git(archive)
     _print_git_report(report)
     raise typer.Exit(1 if report.failed else 0)
 
@@ -59,20 +66,19 @@ def _print_git_report(report: GitReport) -> None:
     for push in report.pushes:
         failed = f"[red]failed: {escape(push.error or '')}[/red]"
         table.add_row(escape(push.remote), failed if push.failed else push.outcome)
-    out.print(table)
+    print_table(table)
     failed = len(report.failed)
+    pushed = len(report.pushes) - failed
     out.print(
-        f"{len(report.pushes) - failed} of {len(report.pushes)} remotes have branch "
-        f"{report.branch} at {(report.head or '')[:10]}."
+        f"{pushed} of {counted(len(report.pushes), 'remote')} {'has' if pushed == 1 else 'have'} "
+        f"branch {report.branch} at {(report.head or '')[:10]}."
     )
 
 
 @app.command("export")
 def export_command(
     format: Annotated[str, typer.Option("--format", "-f", help="jsonl or warc.")] = "jsonl",
-    source: Annotated[
-        list[str] | None, typer.Option("--source", "-s", help="Only this source (repeatable).")
-    ] = None,
+    source: SourcesOption = None,
     since: Annotated[
         str | None, typer.Option(help="Published on or after YYYY-MM-DD (UTC+8).")
     ] = None,
@@ -100,19 +106,10 @@ def export_command(
 
 @contextmanager
 def _progress(total: Callable[[], int]) -> Iterator[Callable[[Article], None] | None]:
-    """A progress bar on stderr when it is a terminal (counting the articles costs a query)."""
+    """A progress bar on stderr when it is a terminal (counting the articles costs a query);
+    off one, only the summary line."""
     if not err.is_terminal:
         yield None
         return
-    with Progress(
-        TextColumn("[bold]exporting"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        console=err,
-        transient=True,
-        redirect_stdout=False,  # the JSON lines may be going to standard output
-        redirect_stderr=False,
-    ) as progress:
-        task = progress.add_task("articles", total=total())
-        yield lambda _: progress.advance(task)
+    with Steps("exporting", total()) as steps:
+        yield lambda _: steps.done()

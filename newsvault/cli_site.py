@@ -5,10 +5,10 @@ from __future__ import annotations
 from typing import Annotated
 
 import typer
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from newsvault.cli import _archive, app, err, out, publish_app
+from newsvault.cli import _archive, app, out, publish_app
+from newsvault.cli_output import Steps, print_table
 from newsvault.errors import NewsvaultError
 from newsvault.publish.site import build_site
 from newsvault.stories.process import process_pending
@@ -22,41 +22,37 @@ def publish_site_command() -> None:
     with archive.lock("publish"):
         store = archive.store()
         try:
-            process_pending(store)  # stories and the index must be current for story pages
-            with Progress(
-                TextColumn("[bold]article pages"),
-                BarColumn(),
-                MofNCompleteColumn(),
-                TimeElapsedColumn(),
-                console=err,
-                transient=True,
-            ) as progress:
-                task = progress.add_task("pages", total=None)
-
-                def advance(done: int, total: int) -> None:
-                    progress.update(task, completed=done, total=total)
-
+            with Steps("publish site", bar=True) as steps:
+                steps.step("indexing new articles for search and stories")
+                process_pending(store)  # stories and the index must be current for story pages
+                steps.step("article pages")
                 report = build_site(
-                    store, archive.root, archive.settings, followed, on_progress=advance
+                    store, archive.root, archive.settings, followed, on_progress=steps.update
                 )
         finally:
             store.close()
-    table = Table(title=f"newsvault publish site: {archive.root / 'site'}", title_justify="left")
-    for column in ("articles", "pages", "written", "unchanged", "deleted"):
+    # pages: every page and feed of the site, each written only when its content changed;
+    # captures: the one-record WARC file of an article's raw capture, linked from its page
+    pages_written = max(report.pages - report.unchanged, 0)
+    table = Table(title="newsvault publish site", title_justify="left")
+    columns = {
+        "articles": report.articles,
+        "pages and feeds": report.pages,
+        "pages written": pages_written,
+        "pages unchanged": report.unchanged,
+        "captures copied": max(report.written - pages_written, 0),
+        "stale files deleted": report.deleted,
+    }
+    for column in columns:
         table.add_column(column, justify="right")
-    table.add_row(
-        *(
-            f"{n:,}"
-            for n in (
-                report.articles,
-                report.pages,
-                report.written,
-                report.unchanged,
-                report.deleted,
-            )
-        )
+    table.add_row(*(f"{n:,}" for n in columns.values()))
+    print_table(table)
+    out.print(
+        f"The site is in {archive.root / 'site'}; "
+        "only the pages whose content changed were written.",
+        markup=False,
+        highlight=False,
     )
-    out.print(table)
 
 
 @app.command()

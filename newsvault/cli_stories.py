@@ -11,7 +11,8 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from newsvault.cli import _archive, _print_json, app, out
+from newsvault.cli import JsonOption, SourceOption, _archive, _print_json, app, check_sources, out
+from newsvault.cli_output import counted, print_table
 from newsvault.errors import ArchiveError, NewsvaultError
 from newsvault.models import CHINA_TIME, ms_to_iso
 from newsvault.store import Store
@@ -19,8 +20,10 @@ from newsvault.stories.process import process_pending
 from newsvault.stories.search import get_story, list_stories, search
 
 DateOption = Annotated[
-    str | None, typer.Option(help="YYYY-MM-DD (UTC+8) or an ISO 8601 time with offset.")
+    str | None,
+    typer.Option(metavar="DATE", help="YYYY-MM-DD (UTC+8) or an ISO 8601 time with offset."),
 ]
+LimitOption = Annotated[int, typer.Option(min=1, max=1000, metavar="N", help="At most N.")]
 
 
 def parse_day(value: str | None, option: str) -> dt.datetime | None:
@@ -34,10 +37,12 @@ def parse_day(value: str | None, option: str) -> dt.datetime | None:
 
 
 @contextmanager
-def caught_up_store() -> Iterator[Store]:
+def caught_up_store(sources: list[str] | None = None) -> Iterator[Store]:
     """The archive's store, after indexing articles stored but not yet indexed (a killed
-    run); that step is skipped while another process writes, which will do it itself."""
+    run); that step is skipped while another process writes, which will do it itself.
+    A slug in `sources` that names no source is refused first."""
     archive = _archive()
+    check_sources(archive, sources)
     store = archive.store()
     try:
         try:
@@ -52,17 +57,23 @@ def caught_up_store() -> Iterator[Store]:
 
 @app.command("search")
 def search_command(
-    query: Annotated[
-        str, typer.Argument(help="Words, names or phrases; Chinese in either script.")
+    words: Annotated[
+        list[str],
+        typer.Argument(
+            metavar="QUERY...",
+            help="Words, names or phrases; Chinese in either script; several words are one "
+            "query (quoting them is not needed).",
+        ),
     ],
-    source: Annotated[str | None, typer.Option(help="Only this source's articles.")] = None,
+    source: SourceOption = None,
     since: DateOption = None,
     until: DateOption = None,
-    limit: Annotated[int, typer.Option(min=1, max=1000)] = 20,
-    as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")] = False,
+    limit: LimitOption = 20,
+    as_json: JsonOption = False,
 ) -> None:
     """Search the archive: ranked articles with the matching passage."""
-    with caught_up_store() as store:
+    query = " ".join(words)
+    with caught_up_store([source] if source else None) as store:
         hits = search(
             store,
             query,
@@ -74,7 +85,7 @@ def search_command(
     if as_json:
         _print_json([hit.to_json() for hit in hits])
         return
-    table = Table(title=f"{len(hits)} results for {escape(query)}", title_justify="left")
+    table = Table(title=f"{counted(len(hits), 'result')} for {escape(query)}", title_justify="left")
     for column in ("id", "source", "published", "title / passage"):
         table.add_column(column)
     for hit in hits:
@@ -90,15 +101,17 @@ def search_command(
             (ms_to_iso(hit.article.published) or "")[:10],
             f"[bold]{escape(hit.article.title)}[/bold]\n{passage}",
         )
-    out.print(table)
+    print_table(table)
 
 
 @app.command("stories")
 def stories_command(
     since: DateOption = None,
-    limit: Annotated[int, typer.Option(min=1, max=1000)] = 30,
-    min_size: Annotated[int, typer.Option(help="Only stories told this many times.")] = 1,
-    as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")] = False,
+    limit: LimitOption = 30,
+    min_size: Annotated[
+        int, typer.Option(min=1, metavar="N", help="Only stories told this many times.")
+    ] = 1,
+    as_json: JsonOption = False,
 ) -> None:
     """Story clusters, newest first: each event with the articles that told it."""
     with caught_up_store() as store:
@@ -121,13 +134,13 @@ def stories_command(
             f"{len(data['articles'])}: {', '.join(outlets)}",
             data["first_reported_by"] or "",
         )
-    out.print(table)
+    print_table(table)
 
 
 @app.command("story")
 def story_command(
     story_id: Annotated[int, typer.Argument(metavar="ID", help="The story id from `stories`.")],
-    as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")] = False,
+    as_json: JsonOption = False,
 ) -> None:
     """One story: its articles, oldest first, and who reported first."""
     with caught_up_store() as store:
@@ -146,5 +159,5 @@ def story_command(
             article["published"] or "",
             escape(article["title"]),
         )
-    out.print(table)
+    print_table(table)
     out.print(f"First reported by {data['first_reported_by']}.", markup=False, highlight=False)

@@ -11,8 +11,8 @@ from rich.markup import escape
 from rich.table import Table
 
 from newsvault import diffs
-from newsvault.cli import _archive, _find_article, _print_json, app, out
-from newsvault.errors import NewsvaultError
+from newsvault.cli import JsonOption, _archive, _find_article, _print_json, app, check_sources, out
+from newsvault.cli_output import counted, print_table
 from newsvault.models import ms_to_iso, to_ms
 from newsvault.watch.health import problems
 from newsvault.watch.history import versions_and_diffs
@@ -27,23 +27,23 @@ def recheck_command(
         list[str] | None, typer.Argument(metavar="[ID]...", help="Articles (id or SLUG/NUMBER).")
     ] = None,
     source: Annotated[
-        str | None, typer.Option("--source", "-s", help="Every article of this source.")
+        str | None,
+        typer.Option("--source", "-s", metavar="SLUG", help="Every article of this source."),
     ] = None,
     every: Annotated[bool, typer.Option("--all", help="Every archived article.")] = False,
-    as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")] = False,
+    as_json: JsonOption = False,
 ) -> None:
     """Fetch archived articles' pages again now and say what became of them: live, gone
     (deleted, with the reason) or unreachable; edits are kept as versions. With no article
     named, the re-checks that are due."""
     archive = _archive()
+    check_sources(archive, [source] if source is not None else None)
     now = to_ms(time.time())
     store = archive.store()
     try:
         if article_ids:
             ids = [_find_article(store, given).id or 0 for given in article_ids]
         elif source is not None:
-            if source not in store.source_names():
-                raise NewsvaultError(f"no source {source!r}; see `newsvault sources list`")
             ids = store.watch.article_ids(source)
         elif every:
             ids = store.watch.article_ids()
@@ -76,12 +76,12 @@ def print_checks(reports: list[CheckReport]) -> None:
             str(r.article_id), f"[{colour}]{r.status}[/{colour}]", r.before or "",
             "yes" if r.edited else "", escape(r.reason or ""), escape(r.url),
         )  # fmt: skip
-    out.print(table)
+    print_table(table)
     counts = {status: sum(r.status == status for r in reports) for status in COLOURS}
     edited = sum(r.edited for r in reports)
     out.print(
-        f"{len(reports)} re-checked: {counts['live']} live, {counts['gone']} gone, "
-        f"{counts['unreachable']} unreachable; {edited} edited."
+        f"{counted(len(reports), 'article')} re-checked: {counts['live']} live, "
+        f"{counts['gone']} gone, {counts['unreachable']} unreachable; {edited} edited."
     )
 
 
@@ -118,7 +118,10 @@ def diff_command(
         )
         return
     edits = sum(step.counted for step in steps)
-    out.print(f"article {article.id}: {escape(article.title)} — {edits} edits", highlight=False)
+    out.print(
+        f"article {article.id}: {escape(article.title)} — {counted(edits, 'edit')}",
+        highlight=False,
+    )
     for n, step in enumerate(steps):
         kind = "archived" if n == 0 else ("edit" if step.counted else "page first seen")
         out.print(
@@ -178,20 +181,21 @@ def status_command(
         table.add_column(column)
     for kind, counts in sorted(data["jobs"].items()):
         table.add_row(kind, str(counts["due"]), str(counts["later"]))
-    out.print(table)
+    print_table(table)
     found = ", ".join(f"{n} {status}" for status, n in sorted(statuses.items())) or "none yet"
     out.print(f"re-checked articles: {found}")
     for source in failing_sources:
         since = f"since its last success at {source['since']}" if source["since"] else "never ok"
         out.print(
-            f"source {source['slug']} failing ({source['failures']} times, {since}): "
+            f"source {source['slug']} failing ({counted(source['failures'], 'time')}, {since}): "
             f"{source['error']}",
             markup=False,
             highlight=False,
         )
     for job in data["failing_jobs"]:
         out.print(
-            f"{job['kind']} {job['target']}: {job['attempts']} attempts, last: {job['error']}",
+            f"{job['kind']} {job['target']}: {counted(job['attempts'], 'attempt')}, "
+            f"last: {job['error']}",
             markup=False,
             highlight=False,
         )
@@ -211,4 +215,4 @@ def print_problems(found: list[dict]) -> None:
             escape(p["source"]), p["check"], str(p["count"]), p["since"] or "",
             escape(p["message"]),
         )  # fmt: skip
-    out.print(table)
+    print_table(table)

@@ -119,7 +119,7 @@ def test_items_without_search_terms_keep_the_archive_usable(
     root = archive_of(tmp_path, server, feeds, retries=0)
     for command in (["run"], ["run"], ["publish", "site"], ["stories"], ["list"]):
         cli("-a", str(root), *command)
-    assert "1 results for 普京" in cli("-a", str(root), "search", "普京").output
+    assert "1 result for 普京" in cli("-a", str(root), "search", "普京").output
 
 
 def test_an_article_that_breaks_the_stories_stage_is_set_aside(
@@ -273,8 +273,8 @@ def test_full_text_pages_that_fail_are_reported(tmp_path: Path, server: Loopback
     )
     (root / "newsvault.toml").write_text(text)
     result = cli("-a", str(root), "run")
-    assert "1 pages" in result.output
-    assert "f: 1 article pages could not be fetched" in result.output
+    assert "1 page failed" in result.output
+    assert "f: 1 article page could not be fetched" in result.output
 
 
 def test_an_unforeseen_error_is_one_line_and_keeps_the_archive(

@@ -42,11 +42,10 @@ def cli(*args: str) -> str:
 
 
 def _column(output: str, name: str) -> int:
-    """A number from the run's table, in the row of source f."""
+    """A number from the run's table (tab-separated off a terminal), in the row of source f."""
     header = next(line for line in output.splitlines() if name in line and "source" in line)
-    cells = [c.strip() for c in header.replace("┃", "│").split("│")]
-    row = next(line for line in output.splitlines() if line.startswith("│ f "))
-    return int([c.strip() for c in row.split("│")][cells.index(name)])
+    row = next(line for line in output.splitlines() if line.startswith("f\t"))
+    return int(row.split("\t")[header.split("\t").index(name)])
 
 
 def test_a_new_entry_does_not_make_a_page_sourced_article_edited(

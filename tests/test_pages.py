@@ -100,8 +100,8 @@ def test_extract_files_in_every_format(tmp_path: Path) -> None:
 
 def test_rules_test_reports_every_sample() -> None:
     result = cli("rules", "test")
-    assert re.search(r"(\d+) of \1 samples pass", result.output)
-    assert "1 of 1 samples pass (1 rules)" in cli("rules", "test", "www.bannedbook.org").output
+    assert re.search(r"samples passing: (\d+) of \1 ", result.output)
+    assert "samples passing: 1 of 1 (1 rule)" in cli("rules", "test", "www.bannedbook.org").output
     cli("rules", "test", "no-such-host.example", code=2)
 
 
