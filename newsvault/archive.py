@@ -20,7 +20,7 @@ from tomlkit.items import AoT
 
 from newsvault.errors import ArchiveError, SourceError
 from newsvault.files import write_atomic
-from newsvault.models import Source, slug_problem
+from newsvault.models import Source, known_zone, slug_problem
 from newsvault.settings import Settings, duration_ms
 from newsvault.store import Store
 
@@ -201,12 +201,19 @@ class Archive:
                 )
             name = str(table.get("name") or slug)
             interval = table.get("interval")
+            zone = table.get("timezone")
+            if zone is not None and not known_zone(str(zone)):
+                raise ArchiveError(
+                    f"{self.config_path}: source {slug!r} has timezone = {str(zone)!r}; "
+                    'use an IANA time zone name such as "Asia/Taipei"'
+                )
             found.append(
                 Source(
                     slug=slug, name=name, url=url, fetch_full=fetch_full, images=images,
                     interval=None if interval is None else duration_ms(
                         str(interval), f"source {slug!r}: interval"
                     ),
+                    timezone=None if zone is None else str(zone),
                 )
             )  # fmt: skip
         slugs = [s.slug for s in found]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import re
+import zoneinfo
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -42,6 +43,15 @@ def slug_problem(slug: str) -> str | None:
     return None
 
 
+def known_zone(name: str) -> bool:
+    """Whether `name` is an IANA time zone this machine knows ("Asia/Taipei")."""
+    try:
+        zoneinfo.ZoneInfo(name)
+    except (ValueError, zoneinfo.ZoneInfoNotFoundError):
+        return False
+    return True
+
+
 @dataclass(frozen=True)
 class Source:
     """A followed source as newsvault.toml describes it."""
@@ -52,6 +62,7 @@ class Source:
     fetch_full: str = "auto"  # fetch the article page for summary-only items: auto|always|never
     images: str = "keep"  # what published pages point images at: keep|proxy|mirror
     interval: int | None = None  # ms between `watch` polls; None: watch.interval
+    timezone: str | None = None  # the IANA zone the outlet dates in; None: UTC+8 (China)
 
 
 @dataclass

@@ -76,7 +76,12 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("publish.git.remotes", [], "Git remotes `publish git` pushes to (paths or URLs)."),
     Setting("publish.git.branch", "main", "The branch `publish git` commits to and pushes."),
     Setting("publish.git.site", False, "Commit site/ too, not only articles/ and lists/."),
-    Setting("site.language", "zh", "Interface language of the site and the web app: zh or en."),
+    Setting(
+        "site.language",
+        "zh",
+        "Interface language of the site and the web app: zh (Simplified Chinese), zh-Hant "
+        "(Traditional Chinese) or en.",
+    ),
     Setting(
         "watch.interval",
         "30m",

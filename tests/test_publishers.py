@@ -89,12 +89,16 @@ def mirrored(store: Store, root: Path, url: str, width: int) -> None:
 
 
 def archive_with_history(root: Path) -> Archive:
-    """Three sources (pics mirrors its images, and its list page is voa's), a story told
-    twice, two hundred articles over nine days (voa two pages of 100), feeds with absolute
-    links; built and published."""
+    """Three sources (pics mirrors its images, and its list page is voa's; rfa dates in
+    Taipei time), a story told twice, two hundred articles over nine days (voa two pages of
+    100), feeds with absolute links; built and published."""
     archive = seeded(root, images={"pics": "mirror"})
     config = root / "newsvault.toml"
-    config.write_text(config.read_text() + '\n[site]\nbase_url = "https://mirror.example/news"\n')
+    text = config.read_text().replace(
+        'url = "https://rfa.example/feed"\n',
+        'url = "https://rfa.example/feed"\ntimezone = "Asia/Taipei"\n',
+    )
+    config.write_text(text + '\n[site]\nbase_url = "https://mirror.example/news"\n')
     archive = Archive(root)
     store = archive.store()
     rng = random.Random(3)
@@ -171,6 +175,9 @@ def test_publishing_changes_gives_what_full_builds_give(tmp_path: Path) -> None:
     news += '<img src="https://img.example/b.jpg">'
     change.merge(add(store, "pics", [article("pics", 2, "同一新闻", news, 60)]))
     change.merge(add(store, "rfa", [article("rfa", 91, "同一新闻", news, 61)]))
+    # one outlet's news twice, the second a copy: folded in its lists, told by one outlet
+    twice = f"<p>{prose(rng, 6)}</p>"
+    change.merge(add(store, "voa", [article("voa", n, f"两次 {n}", twice, 7) for n in (500, 501)]))
     # an edit of an old article, and one gone at its source
     title = quiet.title + "（更新）"
     html = quiet.html + "<p>更正：此前报道有误。</p>"
@@ -183,15 +190,18 @@ def test_publishing_changes_gives_what_full_builds_give(tmp_path: Path) -> None:
     store.close()
 
     summaries = publish(archive, change)
-    assert summaries["markdown"] == "8 written, 2 lists"  # lists/voa.md is pics' page
+    assert summaries["markdown"] == "10 written, 2 lists"  # lists/voa.md is pics' page
     assert re.fullmatch(r"\d+ written, \d+ unchanged", summaries["site"]), summaries
     assert_same(root, fresh(archive, "fresh1"))
     site = root / "site"
     deleted = (site / "deleted/index.html").read_text(encoding="utf-8")
     assert f"articles/rfa/{treaty.number}.html" in deleted
     story = (site / f"stories/{treaty.story_id}.html").read_text(encoding="utf-8")
-    assert story.count('<a href="../articles/') == 3  # the third report joined the story
+    reports = story.split('<ol class="articles told">')[1].split("</ol>")[0]
+    assert reports.count("<li>") == 3  # the third report joined the story
     assert len(list((site / "media").rglob("*.png"))) == 2
+    assert '<details class="copies">' in (site / "sources/voa/index.html").read_text("utf-8")
+    assert "(台北时间)" in (site / "articles/rfa/1048574.html").read_text("utf-8")
     assert (root / "lists/voa.md").read_text(encoding="utf-8").startswith("图片社\n")
 
     # again: the treaty's report back at its source, another version, another new article
@@ -246,7 +256,7 @@ def test_a_new_article_costs_one_article(tmp_path: Path) -> None:
     statements = plans(store)
     summaries = publish_changes(store, change, publishers)
     store.close()
-    assert summaries == {"markdown": "1 written, 1 list", "site": "8 written, 3 unchanged"}
+    assert summaries == {"markdown": "1 written, 1 list", "site": "8 written, 5 unchanged"}
     assert touched(root, before) == {
         "articles/b/1047624.md", "lists/b.md",
         "site/articles/b/1047624.html", "site/sources/b/index.html", "site/sources/b/10.html",

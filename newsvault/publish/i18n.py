@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import opencc
+
 from newsvault.errors import ArchiveError
 
 WORDS: dict[str, dict[str, str]] = {
@@ -81,6 +83,18 @@ WORDS: dict[str, dict[str, str]] = {
         "full_version": "全文（标出修改）",
         "no_change_shown": "正文没有变化。",
         "back_to_article": "阅读存档的文章",
+        "archived": "存档于",
+        "older_articles": "更早的文章：按日期浏览",
+        "previous_story": "上一个新闻事件",
+        "next_story": "下一个新闻事件",
+        "first_report": "最先报道",
+        "duplicate": "副本",
+        "copy_of": "原文",
+        "copies_one": "另有 1 份副本",
+        "copies": "另有 {n} 份副本",
+        "no_articles_yet": "还没有文章",
+        "no_articles": "还没有存档的文章。",
+        "month": "{year}年{month}月",
     },
     "en": {
         "html_lang": "en",
@@ -161,8 +175,79 @@ WORDS: dict[str, dict[str, str]] = {
         "full_version": "The whole text, changes marked",
         "no_change_shown": "The text did not change.",
         "back_to_article": "Read the archived article",
+        "archived": "archived",
+        "older_articles": "Older articles, by day",
+        "previous_story": "Previous story",
+        "next_story": "Next story",
+        "first_report": "reported first",
+        "duplicate": "copy",
+        "copy_of": "of",
+        "copies_one": "1 more copy",
+        "copies": "{n} more copies",
+        "no_articles_yet": "no articles yet",
+        "no_articles": "Nothing archived yet.",
+        "month": "{month_name} {year}",
     },
 }
+
+
+# The Traditional Chinese interface: the simplified words in Taiwan's characters (OpenCC
+# s2tw), but for these, whose usual wording differs.
+HANT_WORDS = {
+    "html_lang": "zh-Hant",
+    "published": "發布時間",
+    "search": "搜尋",
+    "search_placeholder": "搜尋存檔（簡體、繁體均可）",
+    "search_help": "輸入詞語搜尋全部存檔的標題和內文；簡體、繁體均可，多個詞之間用空格。",
+    "story": "同一新聞的其他報導",
+    "first_report": "最先報導",
+    "stories": "多家媒體報導的新聞",
+    "refresh_note": "頁面每隔幾秒自動重新整理。",
+    "view_article": "檢視存檔文章",
+}
+
+# What a time in each zone is called; another zone is shown by its IANA name.
+ZONE_NAMES: dict[str, dict[str, str]] = {
+    "zh": {
+        "Asia/Shanghai": "北京时间",
+        "Asia/Taipei": "台北时间",
+        "Asia/Hong_Kong": "香港时间",
+        "Asia/Macau": "澳门时间",
+        "Asia/Singapore": "新加坡时间",
+        "Asia/Tokyo": "东京时间",
+        "Asia/Seoul": "首尔时间",
+        "America/New_York": "纽约时间",
+        "America/Los_Angeles": "洛杉矶时间",
+        "Europe/London": "伦敦时间",
+        "Europe/Paris": "巴黎时间",
+        "Europe/Berlin": "柏林时间",
+        "UTC": "协调世界时",
+    },
+    "en": {
+        "Asia/Shanghai": "Beijing time",
+        "Asia/Taipei": "Taipei time",
+        "Asia/Hong_Kong": "Hong Kong time",
+        "Asia/Macau": "Macau time",
+        "Asia/Singapore": "Singapore time",
+        "Asia/Tokyo": "Tokyo time",
+        "Asia/Seoul": "Seoul time",
+        "America/New_York": "New York time",
+        "America/Los_Angeles": "Los Angeles time",
+        "Europe/London": "London time",
+        "Europe/Paris": "Paris time",
+        "Europe/Berlin": "Berlin time",
+        "UTC": "UTC",
+    },
+}
+
+
+def _traditional(table: dict[str, str]) -> dict[str, str]:
+    convert = opencc.OpenCC("s2tw").convert
+    return {key: convert(text) for key, text in table.items()}
+
+
+WORDS["zh-Hant"] = _traditional(WORDS["zh"]) | HANT_WORDS
+ZONE_NAMES["zh-Hant"] = _traditional(ZONE_NAMES["zh"]) | {"Asia/Taipei": "台北時間"}
 
 
 def words(language: str) -> dict[str, str]:
@@ -171,3 +256,10 @@ def words(language: str) -> dict[str, str]:
             f"site.language = {language!r} is not known; use one of {', '.join(WORDS)}"
         )
     return WORDS[language]
+
+
+def zone_name(zone: str | None, language: str) -> str:
+    """What times in `zone` (an IANA name; None: UTC+8, the archive's own) are called."""
+    if zone is None:
+        return words(language)["time_zone"]
+    return ZONE_NAMES.get(language, ZONE_NAMES["en"]).get(zone, zone)

@@ -35,7 +35,7 @@ def reader_html(html: str, image_url: Callable[[str], str] = lambda url: url) ->
             return web_url(value) or None
         return value
 
-    return nh3.clean(
+    cleaned = nh3.clean(
         _CONTROL.sub("", html),
         tags=_TAGS,
         attributes=_ATTRIBUTES,
@@ -44,3 +44,30 @@ def reader_html(html: str, image_url: Callable[[str], str] = lambda url: url) ->
         url_schemes={"http", "https"},
         strip_comments=True,
     )
+    return _with_alt(cleaned)
+
+
+# In nh3's output every tag is well formed and no attribute value holds ">" or a raw quote,
+# so these patterns read it exactly.
+_FIGURE = re.compile(r"<figure>(.*?)</figure>", re.S)
+_CAPTION = re.compile(r"<figcaption>(.*?)</figcaption>", re.S)
+_IMG_WITHOUT_ALT = re.compile(r"<img(?![^>]*\salt=)([^>]*)>")
+_TAG = re.compile(r"<[^>]+>")
+
+
+def _with_alt(html: str) -> str:
+    """Every image with an alt text: the caption of the figure it is alone in, else empty
+    (a picture without one is read out as its file name)."""
+
+    def figure(match: re.Match[str]) -> str:
+        inner = match.group(1)
+        caption = _CAPTION.search(inner)
+        if caption is None or inner.count("<img") != 1:
+            return match.group(0)
+        text = " ".join(_TAG.sub("", caption.group(1)).split()).replace('"', "&quot;")
+        inner = _IMG_WITHOUT_ALT.sub(lambda img: f'<img alt="{text}"{img.group(1)}>', inner, 1)
+        return f"<figure>{inner}</figure>"
+
+    if "<img" not in html:
+        return html
+    return _IMG_WITHOUT_ALT.sub(r'<img alt=""\1>', _FIGURE.sub(figure, html))

@@ -25,11 +25,13 @@ folder as well as from any static host.
 
 from __future__ import annotations
 
+import bisect
 import datetime as dt
 import hashlib
 import json
 import os
 import shutil
+import zoneinfo
 from collections import defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import asdict, astuple, dataclass, field, replace
@@ -38,12 +40,13 @@ from pathlib import Path
 from typing import Any
 
 from jinja2 import Environment, PackageLoader, select_autoescape
+from pypinyin import Style, lazy_pinyin
 
 from newsvault import diffs
 from newsvault.files import write_atomic, write_if_changed
 from newsvault.models import ALL_SOURCES, CHINA_TIME, Source
-from newsvault.publish import atom
-from newsvault.publish.i18n import words
+from newsvault.publish import atom, favicon
+from newsvault.publish.i18n import words, zone_name
 from newsvault.publish.images import image_mapper, mirrored
 from newsvault.publish.manifest import Manifest
 from newsvault.publish.reader import reader_html
@@ -54,7 +57,7 @@ from newsvault.store.publishing import Listings
 from newsvault.store.watch import Watched
 from newsvault.watch.history import Step, summary_only, versions_and_diffs
 
-SITE_VERSION = "2"  # bump when templates change in a way every page must show
+SITE_VERSION = "3"  # bump when templates change in a way every page must show
 PAGE_SIZE = 100
 FEED_SIZE = 50
 LATEST = 50  # articles on the home page
@@ -62,7 +65,7 @@ STORY_LIST = 300  # stories on stories/index.html
 HOME_STORIES = 10
 FIRST_NUMBER = 1048574  # the markdown archive's first number in a source (counts down)
 STATE = ".state.json"
-STATE_VERSION = 1
+STATE_VERSION = 2
 CONTENT_CSP = (
     "default-src 'none'; img-src 'self' https: http: data:; style-src 'self'; "
     "form-action 'none'; base-uri 'none'; frame-ancestors 'none'; sandbox allow-downloads"
@@ -83,6 +86,8 @@ HEADERS_FILE = f"""/*
   Content-Type: application/warc
 """
 WATCH_LISTS = ("deleted", "edited")  # site/<name>/index.html and feeds/<name>.atom
+MONTH_NAMES = ("January", "February", "March", "April", "May", "June", "July", "August",
+               "September", "October", "November", "December")  # fmt: skip
 
 
 @dataclass
@@ -107,8 +112,12 @@ class StoryPage:
         return len(self.articles)
 
     @property
+    def outlets(self) -> int:
+        return len({row.source for row in self.articles})
+
+    @property
     def summary(self) -> Told:
-        return Told(self.id, self.title, self.size, self.last_seen)
+        return Told(self.id, self.title, self.size, self.last_seen, self.outlets)
 
 
 @dataclass(frozen=True)
@@ -119,6 +128,15 @@ class Told:
     title: str
     size: int
     last_seen: int
+    outlets: int
+
+
+@dataclass(frozen=True)
+class Zone:
+    """The zone an outlet's times are shown in, and what the interface calls it."""
+
+    tz: dt.tzinfo
+    name: str
 
 
 @dataclass
@@ -132,6 +150,7 @@ class SourceShown:
     count: int
     buckets: list[int]
     feed: list[int]
+    timezone: str | None = None
 
 
 @dataclass
@@ -139,8 +158,9 @@ class SiteState:
     """What the pages show of the whole archive, kept in site/.state.json: `config`, the
     settings every page was made with; per source; `removed` articles per source (counted
     in the stored totals, never shown); articles per day; the newest stories; how many
-    articles are deleted and edited. A full build writes it from every row, a publish of a
-    change brings it up to date from what the change touched."""
+    articles are deleted and edited; the ids of every story told by several outlets (each
+    story page links to the one before and after it). A full build writes it from every row,
+    a publish of a change brings it up to date from what the change touched."""
 
     config: str
     sources: dict[str, SourceShown]
@@ -148,6 +168,7 @@ class SiteState:
     days: dict[str, int]
     stories: list[Told]
     watch: dict[str, int]
+    told: list[int] = field(default_factory=list)
     version: int = STATE_VERSION
 
     def to_json(self) -> str:
@@ -167,6 +188,7 @@ class SiteState:
                 days=data["days"],
                 stories=[Told(**story) for story in data["stories"]],
                 watch=data["watch"],
+                told=data["told"],
             )
         except (ValueError, KeyError, TypeError, AttributeError):
             return None
@@ -179,22 +201,82 @@ def templates(language: str, site_title: str) -> Environment:
         trim_blocks=True,
         lstrip_blocks=True,
     )
-    env.filters.update(iso=_iso, day=day_of, minute=_minute)
+    env.filters.update(
+        iso=_iso, day=day_of, minute=_minute, folded=folded, months=months,
+        several_outlets=several_outlets, outlets=outlets, by_name=by_name,
+    )  # fmt: skip
     env.globals.update(w=words(language), site_title=site_title, csp=META_CSP, app=False)
     env.globals["all_feed"] = f"feeds/{ALL_SOURCES}.atom"
+    env.globals["zone_of"] = lambda slug: Zone(CHINA_TIME, zone_name(None, language))
     return env
 
 
-def _local(ms: int) -> dt.datetime:
-    return dt.datetime.fromtimestamp(ms / 1000, CHINA_TIME)
+def _local(ms: int, zone: Zone | None = None) -> dt.datetime:
+    return dt.datetime.fromtimestamp(ms / 1000, zone.tz if zone else CHINA_TIME)
 
 
-def _iso(ms: int) -> str:
-    return _local(ms).isoformat(timespec="seconds")
+def _iso(ms: int, zone: Zone | None = None) -> str:
+    return _local(ms, zone).isoformat(timespec="seconds")
 
 
 def day_of(ms: int) -> str:
     return _local(ms).strftime("%Y-%m-%d")
+
+
+def folded(items: Iterable[Any]) -> list[tuple[Any, list[Any]]]:
+    """A list of articles with each one's near-duplicates folded under it: (article, its
+    copies in the list). An original is listed where it stands, its copies under it; copies
+    of an article the list does not hold, under the oldest of them."""
+    items = list(items)
+    groups: defaultdict[int, list[Any]] = defaultdict(list)
+    for item in items:
+        groups[item.copy_of or item.id].append(item)
+    shown = []
+    for item in items:
+        group = groups[item.copy_of or item.id]
+        lead = next((i for i in group if i.id == (item.copy_of or item.id)), group[-1])
+        if item is lead:
+            shown.append((lead, [i for i in group if i is not lead]))
+    return shown
+
+
+def outlets(story: Any) -> int:
+    """How many outlets told a story (a Told or StoryPage knows; else from its articles)."""
+    known = getattr(story, "outlets", None)
+    return known if known is not None else len({a.source for a in story.articles})
+
+
+def several_outlets(stories: Iterable[Any]) -> list[Any]:
+    """The stories told by more than one outlet (two articles of one are not "several")."""
+    return [story for story in stories if outlets(story) > 1]
+
+
+def name_key(name: str) -> tuple[str, str]:
+    """How readers expect names ordered: Chinese by pinyin (pypinyin, 重庆 as chong2qing4),
+    tones breaking ties, then the name itself; Latin letters as they are, case folded."""
+    return (" ".join(lazy_pinyin(name, style=Style.TONE3)).casefold(), name)
+
+
+def by_name(source_counts: Iterable[Any], names: dict[str, str]) -> list[tuple[str, str, int]]:
+    """(slug, name, articles) of every source (`source_counts` holds those with articles,
+    `names` the name of every followed one), ordered by name as readers expect."""
+    counted = {row[0]: (row[1], row[2]) for row in source_counts}
+    counted.update((slug, (name, 0)) for slug, name in names.items() if slug not in counted)
+    found = [(slug, name, count) for slug, (name, count) in counted.items()]
+    return sorted(found, key=lambda t: (name_key(t[1]), t[0]))
+
+
+def months(days: Iterable[tuple[str, int]], w: dict[str, str]) -> list[tuple[str, list]]:
+    """Days ("YYYY-MM-DD", count), newest first, grouped by month under its name."""
+    grouped: dict[str, list[tuple[str, int]]] = {}
+    for day, count in days:
+        grouped.setdefault(day[:7], []).append((day, count))
+    named = []
+    for month, found in grouped.items():
+        year, number = int(month[:4]), int(month[5:7])
+        name = w["month"].format(year=year, month=number, month_name=MONTH_NAMES[number - 1])
+        named.append((name, found))
+    return named
 
 
 def day_span(day: str) -> tuple[int, int]:
@@ -204,8 +286,8 @@ def day_span(day: str) -> tuple[int, int]:
     return ms, ms + 86_400_000
 
 
-def _minute(ms: int) -> str:
-    return _local(ms).strftime("%Y-%m-%d %H:%M")
+def _minute(ms: int, zone: Zone | None = None) -> str:
+    return _local(ms, zone).strftime("%Y-%m-%d %H:%M")
 
 
 def relative_root(path: str) -> str:
@@ -235,6 +317,13 @@ def newest_first(row: Row) -> tuple[int, int]:
     return (-row.published, -row.id)
 
 
+def neighbours(ordered: list[Any], value: Any) -> tuple[Any | None, Any | None]:
+    """The values before and after `value` in the sorted list `ordered` (None at an end)."""
+    at = bisect.bisect_left(ordered, value)
+    after = at + 1 if at < len(ordered) and ordered[at] == value else at
+    return (ordered[at - 1] if at > 0 else None, ordered[after] if after < len(ordered) else None)
+
+
 class SiteBuilder:
     def __init__(
         self,
@@ -255,6 +344,13 @@ class SiteBuilder:
         self.language = settings["site.language"]
         self.env = env or templates(self.language, settings["site.title"])
         self.policies = {s.slug: s.images for s in followed}
+        self.followed = {s.slug: s.name for s in followed}
+        self.timezones = {s.slug: s.timezone for s in followed if s.timezone}
+        self.default_zone = Zone(CHINA_TIME, zone_name(None, self.language))
+        self.zones = {
+            slug: Zone(zoneinfo.ZoneInfo(tz), zone_name(tz, self.language))
+            for slug, tz in self.timezones.items()
+        }
         self.manifest = manifest or Manifest(self.out)
         self.report = SiteReport()
         self._old: dict[str, str] = {}
@@ -267,7 +363,7 @@ class SiteBuilder:
         self.out.mkdir(parents=True, exist_ok=True)
         self._old = self.manifest.read()
         rows = self.listings.every()
-        self.names = self.store.source_names()
+        self.names = self._names()
         self.mirror = mirrored(self.store)
         self.watched = self.store.watch.summaries()
         by_id = {row.id: row for row in rows}
@@ -277,8 +373,9 @@ class SiteBuilder:
         self._article_pages(rows, by_id, told, on_progress)
         self._source_pages(rows)
         self._day_pages(rows)
+        told_ids = sorted(told)
         for story in told.values():
-            self._story_page(story)
+            self._story_page(story, neighbours(told_ids, story.id))
         newest = [story.summary for story in told.values()][:STORY_LIST]
         self._stories_index(newest)
         self._version_pages(rows)
@@ -288,10 +385,19 @@ class SiteBuilder:
             counts[row.source] += 1
         self._home(rows[:LATEST], newest[:HOME_STORIES], counts, watch_counts)
         feeds = self._feeds(rows)
-        self._write_state(self._state(rows, feeds, newest, watch_counts))
+        state = self._state(rows, feeds, newest, watch_counts)
+        state.told = told_ids
+        self._write_state(state)
         self._delete_stale()
         self.manifest.replace(self._new)
         return self.report
+
+    def _names(self) -> dict[str, str]:
+        """Every source's name: those the store holds, and followed ones not yet in it."""
+        return self.followed | self.store.source_names()
+
+    def zone_of(self, slug: str) -> Zone:
+        return self.zones.get(slug, self.default_zone)
 
     def config(self) -> str:
         """The digest of the settings every page is made with."""
@@ -321,7 +427,8 @@ class SiteBuilder:
 
     def _shown(self, slug: str, count: int, buckets: set[int], feed: list[Row]) -> SourceShown:
         name, images = self.names.get(slug, slug), self.policies.get(slug, "keep")
-        return SourceShown(name, images, count, sorted(buckets), [row.id for row in feed])
+        feed_ids = [row.id for row in feed]
+        return SourceShown(name, images, count, sorted(buckets), feed_ids, self.timezones.get(slug))
 
     def _write_state(self, state: SiteState) -> None:
         write_atomic(self.out / STATE, state.to_json())
@@ -359,7 +466,7 @@ class SiteBuilder:
 
     def render(self, template: str, path: str, **context: Any) -> str:
         return self.env.get_template(template).render(
-            root=relative_root(path), sources=self.names, **context
+            root=relative_root(path), sources=self.names, zone_of=self.zone_of, **context
         )
 
     # -- reading the database ---------------------------------------------------------------
@@ -372,9 +479,9 @@ class SiteBuilder:
         return self._told(members)
 
     def _told(self, members: dict[int, list[Row]]) -> dict[int, StoryPage]:
-        """The stories told by several articles (`members`: each story's, oldest first), the
-        one seen last first."""
-        told = {sid: found for sid, found in members.items() if len(found) > 1}
+        """The stories told by several outlets (`members`: each story's articles, oldest
+        first), the one seen last first."""
+        told = {sid: found for sid, found in members.items() if len({r.source for r in found}) > 1}
         pages = {
             sid: StoryPage(sid, title, told[sid][0].published, told[sid][-1].published, told[sid])
             for sid, title in self.listings.story_titles(told).items()
@@ -390,6 +497,8 @@ class SiteBuilder:
         css = (Path(__file__).parent / "templates" / "style.css").read_text(encoding="utf-8")
         self.page("style.css", css, lambda: css)
         self.page("_headers", HEADERS_FILE, lambda: HEADERS_FILE)
+        self.page("favicon.svg", "icon", favicon.svg)
+        self.page("favicon.ico", "icon", favicon.ico)
 
     def _image_inputs(self, row: Row) -> Any:
         policy = self.policies.get(row.source, "keep")
@@ -413,6 +522,7 @@ class SiteBuilder:
                 [(r.source, r.number, r.title) for r in related],
                 original and (original.source, original.number, original.title),
                 self._image_inputs(row),
+                self.timezones.get(row.source),
             ]
             watch = self.watched.get(row.id)
             if watch:  # gone or edited; only then, so pages built before re-checks stay valid
@@ -528,7 +638,8 @@ class SiteBuilder:
         self._listing(f"sources/{slug}/index.html", name, newest, pager, f"feeds/{slug}.atom")
 
     def _listing(self, path, heading, items, pages, feed=None) -> None:
-        inputs = [heading, [(r.id, r.source, r.number, r.title, r.published) for r in items], pages]
+        listed = [(r.id, r.source, r.number, r.title, r.published, r.copy_of) for r in items]
+        inputs = [heading, listed, pages]
         self.page(
             path,
             inputs,
@@ -541,23 +652,45 @@ class SiteBuilder:
         by_day: defaultdict[str, list[Row]] = defaultdict(list)
         for row in rows:
             by_day[day_of(row.published)].append(row)
+        days = sorted(by_day)
         for day, items in by_day.items():
-            self._listing(f"days/{day}.html", day, items, [])
+            self._day(day, items, days)
         self._days_index({d: len(items) for d, items in by_day.items()})
+
+    def _day(self, day: str, items: list[Any], days: list[str]) -> None:
+        """days/<day>.html; `days`: every day with articles, in order (a day's page links to
+        the days before and after it)."""
+        before, after = neighbours(days, day)
+        pages = [(f"← {before}", f"{before}.html")] if before else []
+        pages.append((self.env.globals["w"]["all_days"], "index.html"))
+        pages += [(f"{after} →", f"{after}.html")] if after else []
+        self._listing(f"days/{day}.html", day, items, pages)
 
     def _days_index(self, counts: dict[str, int]) -> None:
         days = sorted(counts.items(), reverse=True)
         path = "days/index.html"
         self.page(path, days, lambda: self.render("days.html", path, days=days))
 
-    def _story_page(self, story: StoryPage) -> None:
+    def _story_page(self, story: StoryPage, nearby: tuple[int | None, int | None]) -> None:
+        """stories/<id>.html: who told the story, when (in each outlet's zone), who first,
+        which reports are copies; `nearby`: the stories before and after it, by id."""
         path = f"stories/{story.id}.html"
-        inputs = [story.title, [(r.id, r.source, r.number, r.title) for r in story.articles]]
-        self.page(path, inputs, lambda: self.render("story.html", path, story=story))
+        zones = self.timezones
+        told = [
+            (r.id, r.source, r.number, r.title, r.published, r.copy_of, zones.get(r.source))
+            for r in story.articles
+        ]
+        inputs = [story.title, told, nearby]
+        members = {r.id: r for r in story.articles}
+        render = partial(
+            self.render, "story.html", path, story=story, members=members,
+            previous=nearby[0], next=nearby[1],
+        )  # fmt: skip
+        self.page(path, inputs, render)
 
     def _stories_index(self, newest: list[Told]) -> None:
         path = "stories/index.html"
-        inputs = [(s.id, s.title, s.size, s.last_seen) for s in newest]
+        inputs = [(s.id, s.title, s.size, s.last_seen, s.outlets) for s in newest]
         self.page(path, inputs, lambda: self.render("stories.html", path, stories=newest))
 
     def _version_pages(self, rows: list[Row]) -> None:
@@ -570,6 +703,7 @@ class SiteBuilder:
                 [row.title, row.source, row.number, row.lang, row.content_hash],
                 self.names.get(row.source),
                 astuple(watch),
+                self.timezones.get(row.source),
             ]
             self.page(path, inputs, partial(self._versions_page, path, row, watch))
 
@@ -610,7 +744,10 @@ class SiteBuilder:
         """site/<name>/index.html and feeds/<name>.atom; `facts`: what they show of a Watched."""
         words = self.env.globals["w"]
         path, feed, title = f"{name}/index.html", f"feeds/{name}.atom", words[f"{name}_articles"]
-        inputs = [(r.id, r.source, r.number, r.title, facts(w)) for r, w in items]
+        inputs = [
+            (r.id, r.source, r.number, r.title, facts(w), self.timezones.get(r.source))
+            for r, w in items
+        ]
         render = partial(
             self.render, "watched.html", path, heading=title, items=items, feed=feed,
             deleted=name == "deleted", empty=words[f"none_{name}"],
@@ -618,7 +755,11 @@ class SiteBuilder:
         self.page(path, [title, inputs], render)
         newest = items[:FEED_SIZE]
         base = self.settings["site.base_url"]
-        feed_inputs = [title, base, [[r.__dict__, facts(w)] for r, w in newest]]
+        feed_inputs = [
+            title,
+            base,
+            [[r.__dict__, facts(w), self.timezones.get(r.source)] for r, w in newest],
+        ]
         make = self._deleted_feed if name == "deleted" else self._edited_feed
         self.page(feed, feed_inputs, partial(make, feed, title, newest))
 
@@ -634,18 +775,18 @@ class SiteBuilder:
                     entry,
                     id=f"urn:newsvault:deleted:{row.id}:{watch.gone_since}",
                     updated=watch.gone_since,
-                    content=f"{notice(watch, self.env.globals['w'])}\n{entry.content}",
+                    content=f"{notice(watch, self.env.globals['w'], self.zone_of(row.source))}"
+                    f"\n{entry.content}",
                 )
             )
         return self._atom(path, title, entries)
 
     def _edited_feed(self, path: str, title: str, items: list[tuple[Row, Watched]]) -> bytes:
         """Each edited article's latest edit: what changed, linked to all its versions."""
-        base = self.settings["site.base_url"].rstrip("/")
         notice = self.env.get_template("_macros.html").module.edited_notice
         entries = []
         for row, watch in items:
-            href = f"{base}/{versions_path(row)}" if base else None
+            href = self._link(versions_path(row))
             edits = [step.diff for step in self._steps(row.id) if step.counted and step.diff]
             change = diffs.to_html(diffs.changed_only(edits[-1])) if edits else ""
             entry = self._entry(row, "")
@@ -653,7 +794,7 @@ class SiteBuilder:
                 replace(
                     entry,
                     id=f"urn:newsvault:edited:{row.id}:{watch.edits}",
-                    link=href or entry.link,
+                    link=href,
                     updated=watch.last_edit,
                     content=f"{notice(watch, href, self.env.globals['w'])}\n{change}",
                 )
@@ -667,14 +808,14 @@ class SiteBuilder:
         counts: dict[str, int],
         watch_counts: dict[str, int],
     ) -> None:
-        """index.html; `counts`: articles per source."""
-        source_counts = sorted(
-            ((slug, self.names.get(slug, slug), n) for slug, n in counts.items()),
-            key=lambda t: (t[1], t[0]),
+        """index.html; `counts`: articles per source (every source is shown, those without
+        any as such)."""
+        source_counts = by_name(
+            ((slug, self.names.get(slug, slug), n) for slug, n in counts.items()), self.names
         )
         inputs = [
-            [(r.id, r.source, r.number, r.title, r.published) for r in latest],
-            [(s.id, s.title, s.size, s.last_seen) for s in stories_now],
+            [(r.id, r.source, r.number, r.title, r.published, r.copy_of) for r in latest],
+            [(s.id, s.title, s.size, s.last_seen, s.outlets) for s in stories_now],
             source_counts,
             watch_counts,
         ]
@@ -731,11 +872,11 @@ class SiteBuilder:
             self.mirror if base else {},
             f"{base}/",
         )
-        page = f"{base}/articles/{row.source}/{row.number}.html" if base else None
+        page = f"{base}/{article_path(row)}" if base else None
         return atom.Entry(
             id=page or row.url or f"urn:newsvault:article:{row.id}",
             title=row.title,
-            link=page or row.url,
+            link=self._link(article_path(row)),
             original=row.url,
             published=row.published,
             author=row.author or self.names.get(row.source, row.source),
@@ -743,16 +884,21 @@ class SiteBuilder:
             content=reader_html(html, mapper),
         )
 
+    def _link(self, path: str) -> str:
+        """A feed's link to the site's `path`: absolute under site.base_url, else relative to
+        the feed's own address (feeds/), which feed readers resolve it against."""
+        base = self.settings["site.base_url"].rstrip("/")
+        return f"{base}/{path}" if base else f"../{path}"
+
     def _atom(self, path: str, title: str, entries: list[atom.Entry]) -> bytes:
         base = self.settings["site.base_url"].rstrip("/")
-        self_link = f"{base}/{path}" if base else None
         return atom.render_feed(
-            feed_id=self_link or f"urn:newsvault:{path}",
+            feed_id=f"{base}/{path}" if base else f"urn:newsvault:{path}",
             title=title,
-            self_link=self_link,
-            home=f"{base}/index.html" if base else None,
+            self_link=f"{base}/{path}" if base else path.rsplit("/", 1)[-1],
+            home=self._link("index.html"),
             entries=entries,
-            language=self.language,
+            language=self.env.globals["w"]["html_lang"],
         )
 
     # -- the manifest -----------------------------------------------------------------------

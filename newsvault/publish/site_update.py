@@ -50,6 +50,7 @@ from newsvault.publish.site import (
     bucket_of,
     day_of,
     day_span,
+    neighbours,
     newest_first,
 )
 from newsvault.store.publishing import Listings
@@ -85,7 +86,7 @@ class SiteUpdate(SiteBuilder):
     def update(self, change: Change) -> SiteReport:
         self.out.mkdir(parents=True, exist_ok=True)
         self._old = self.manifest.read()
-        self.names = self.store.source_names()
+        self.names = self._names()
         state = self._state_now()
         if state is None:
             self.full_build = True
@@ -105,13 +106,8 @@ class SiteUpdate(SiteBuilder):
         self._article_pages(sorted(shown.values(), key=newest_first), by_id, told, None)
         self._version_pages(rows)
         feeds = self._sources_of(new, state)
-        for day in sorted({day_of(r.published) for r in new}):
-            items = self.listings.published_between(*day_span(day))
-            self._listing(f"days/{day}.html", day, items, [])
-            state.days[day] = len(items)
-        self._days_index(state.days)
-        for story in told.values():
-            self._story_page(story)
+        self._days_of(new, state)
+        self._story_pages(told, state)
         state.stories = _merged(state.stories, told)
         self._stories_index(state.stories)
         if change.statuses or any(r.id in self.watched for r in rows):
@@ -123,6 +119,32 @@ class SiteUpdate(SiteBuilder):
         self._write_state(state)
         self.manifest.update({p: d for p, d in self._new.items() if self._old.get(p) != d})
         return self.report
+
+    def _days_of(self, new: list[Row], state: SiteState) -> None:
+        """The pages of the days of `new` articles (with the days before and after a day new
+        to the site: their links change) and the index of days; their counts in `state`."""
+        touched = {day_of(r.published) for r in new}
+        fresh = touched - set(state.days)
+        days = sorted(set(state.days) | touched)
+        pages = set(touched)
+        for day in fresh:
+            pages |= {near for near in neighbours(days, day) if near is not None}
+        for day in sorted(pages):
+            items = self.listings.published_between(*day_span(day))
+            self._day(day, items, days)
+            state.days[day] = len(items)
+        self._days_index(state.days)
+
+    def _story_pages(self, told: dict[int, StoryPage], state: SiteState) -> None:
+        """The pages of the stories `told` (those the change touched), with the stories
+        before and after one that is new to the site: their links change."""
+        ids = sorted(set(state.told) | set(told))
+        fresh = set(told) - set(state.told)
+        nearby = {near for sid in fresh for near in neighbours(ids, sid) if near is not None}
+        others = self._told(self.listings.story_members(nearby - set(told)))
+        for story in [*told.values(), *others.values()]:
+            self._story_page(story, neighbours(ids, story.id))
+        state.told = ids
 
     def _state_now(self) -> SiteState | None:
         """The site's state, if the pages were made as they would be now."""
@@ -136,7 +158,7 @@ class SiteUpdate(SiteBuilder):
             return None
         for slug, shown in state.sources.items():
             now = (self.names.get(slug, slug), self.policies.get(slug, "keep"))
-            if (shown.name, shown.images) != now:
+            if (shown.name, shown.images, shown.timezone) != (*now, self.timezones.get(slug)):
                 return None
         return state
 

@@ -33,6 +33,7 @@ class ListingRow:
     title: str
     url: str
     published: int
+    fetched: int
     author: str | None
     origin: str | None
     lang: str | None
@@ -52,6 +53,7 @@ class Listed:
     number: int
     title: str
     published: int
+    copy_of: int | None = None
 
 
 @dataclass(frozen=True)
@@ -112,7 +114,7 @@ class Listings:
     def _listed(self, query: Select) -> list[Listed]:
         with self.engine.connect() as conn:
             return [
-                Listed(r.id, r.slug, r.number, r.title.strip(), r.published)
+                Listed(r.id, r.slug, r.number, r.title.strip(), r.published, r.copy_of)
                 for r in conn.execute(query)
             ]
 
@@ -213,7 +215,7 @@ def _listing(columns=_LISTING) -> Select:
 
 def _listed() -> Select:
     c = articles.c
-    return _listing([c.id, c.number, c.title, c.published])
+    return _listing([c.id, c.number, c.title, c.published, c.copy_of])
 
 
 def _chunks(values: Iterable[int], column: ColumnElement[int] = articles.c.id):
@@ -235,6 +237,7 @@ def _row(r) -> ListingRow:
         title=r.title.strip(),
         url=web_url(r.url),  # the outgoing URL rule, as for the store's articles
         published=r.published,
+        fetched=r.fetched,
         author=r.author,
         origin=r.origin,
         lang=r.lang,

@@ -55,7 +55,8 @@ DOCS_CSP = (
 DOCS_FILES = "/docs-files"
 MEDIA_CSP = "default-src 'none'; style-src 'unsafe-inline'; sandbox"
 SITE_FILES = re.compile(
-    r"^(?:style\.css|index\.html|(?:articles|sources|days|stories|deleted|edited)/[\w./-]+\.html"
+    r"^(?:style\.css|favicon\.(?:svg|ico)|index\.html"
+    r"|(?:articles|sources|days|stories|deleted|edited)/[\w./-]+\.html"
     r"|feeds/[\w-]+\.atom|captures/\d+\.warc\.gz|media/[0-9a-f]{2}/[0-9a-f]{64}\.\w+)$"
 )
 TYPES = {".atom": "application/atom+xml", ".gz": "application/warc", ".css": "text/css"}
