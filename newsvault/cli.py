@@ -294,7 +294,10 @@ def _run_with_progress(archive: Archive, sources: list[Source]) -> pipeline.RunR
 
         def advance(report: pipeline.SourceReport) -> None:
             waiting.pop(report.slug, None)
-            steps.done(f"{report.slug}: {report.new} new, {report.status}")
+            said = (
+                f"failed: {report.error}" if report.failed else f"{report.new} new, {report.status}"
+            )
+            steps.done(f"{report.slug}: {said}")
             if waiting:
                 steps.status(f"archiving {_few(waiting)}")
             else:

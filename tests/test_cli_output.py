@@ -189,6 +189,14 @@ def test_long_work_says_what_finished_off_a_terminal(
     assert imported.stdout.splitlines()[-1] == "5\t0\t0"
 
 
+def test_a_failed_source_is_said_with_its_reason(tmp_path: Path, server: LoopbackServer) -> None:
+    server.set("/missing.xml", Route(b"no", status=404))
+    archive = make_archive(tmp_path / "news", [("missing", "M", server.url("/missing.xml"))])
+    ran = newsvault(archive.root, "run")
+    assert ran.returncode == 1
+    assert ran.stderr.splitlines()[0] == "run: missing: failed: HTTP 404"
+
+
 def test_progress_on_a_terminal_is_a_bar_that_goes(tmp_path: Path, server: LoopbackServer) -> None:
     """Under a pseudo-terminal: a spinner and the time taken while the one source is
     fetched, gone at the end, and the summary table drawn."""
