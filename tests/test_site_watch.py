@@ -35,9 +35,12 @@ def newsroom(server: LoopbackServer) -> None:
 
 
 def written(output: str) -> int:
-    """`written` from the table `publish site` prints (articles, pages, written, ...)."""
-    (row,) = [line for line in output.splitlines() if len(re.findall(r"\d[\d,]*", line)) == 5]
-    return int(re.findall(r"\d[\d,]*", row)[2].replace(",", ""))
+    """The "pages written" of the lines `publish site` prints off a terminal (tab-separated:
+    the names, then the numbers)."""
+    lines = output.splitlines()
+    (at,) = [n for n, line in enumerate(lines) if "pages written" in line.split("\t")]
+    column = lines[at].split("\t").index("pages written")
+    return int(lines[at + 1].split("\t")[column].replace(",", ""))
 
 
 def linked(html: str) -> list[str]:
