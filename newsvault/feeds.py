@@ -17,6 +17,7 @@ import feedparser
 from lxml import etree
 
 from newsvault.errors import FeedError
+from newsvault.extract.metadata import clean_author
 from newsvault.fetch.charset import to_utf8_xml
 from newsvault.links import web_url
 from newsvault.normalize import CONTROL, Image, canonical_url, text_and_images
@@ -78,7 +79,7 @@ def parse_feed(body: bytes, content_type: str | None, url: str) -> Feed:
     skipped: list[str] = []
     for number, (entry, origin) in enumerate(zip(entries, origins, strict=True), start=1):
         try:
-            items.append(_item(entry, base=url, origin=origin))
+            items.append(_item(entry, base=url, origin=origin, outlet=_text(feed.get("title"))))
         except SkippedItem as exc:
             skipped.append(f"item {number}: {exc}")
         except Exception as exc:  # one bad item never stops the rest of its feed
@@ -154,7 +155,7 @@ class SkippedItem(Exception):
     """An item that cannot be archived; the message says why, in a few words."""
 
 
-def _item(entry: dict, *, base: str, origin: str | None) -> FeedItem:
+def _item(entry: dict, *, base: str, origin: str | None, outlet: str = "") -> FeedItem:
     link = _link(entry)
     url = web_url(link, base)
     guid = _text(entry.get("id"))
@@ -173,7 +174,7 @@ def _item(entry: dict, *, base: str, origin: str | None) -> FeedItem:
         url=url,
         title=title,
         published=_date(entry),
-        author=_author(entry),
+        author=_author(entry, outlet),
         content_html=content,
         is_summary=is_summary,
         images=_images(entry, url or base),
@@ -222,12 +223,17 @@ def _plausible(moment: dt.datetime) -> dt.datetime | None:
     return moment if 1800 <= moment.year < 9000 else None
 
 
-def _author(entry: dict) -> str | None:
+def _author(entry: dict, outlet: str) -> str | None:
+    """The item's author, unless it names an agency, a section or the outlet itself (新华社,
+    苦勞報導 in 苦勞網's feed): as bylines on pages are judged."""
     author = _text(entry.get("author"))
     if not author:
         names = [_text(a.get("name")) for a in entry.get("authors") or [] if isinstance(a, dict)]
         author = ", ".join(n for n in names if n)
-    return author or None
+    cleaned = clean_author(author) if author else None
+    if cleaned and outlet and (cleaned in outlet or outlet in cleaned):
+        return None
+    return cleaned
 
 
 def _origin(entry: dict) -> str | None:

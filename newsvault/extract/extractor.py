@@ -151,6 +151,7 @@ def _extract_page(page: Page, rule: Rule | None) -> Extraction:
         or md.outlet_or_none(md.structured_author(meta, ld), found.origin, tree, meta)
         or md.author_in_text(window)
     )
+    _drop_byline(body, found.author)
     if found.published is None:
         found.published = (
             _published(tree, meta, ld, window, zone)
@@ -345,6 +346,9 @@ def _line_breaks(root: lxml.html.HtmlElement) -> None:
                     element.addnext(br)
 
 
+_BYLINE_EXTRA = 8  # characters besides the name a byline line has: 本报记者, 報導, 文／
+
+
 def _clean_edges(body: lxml.html.HtmlElement, found: md.Metadata, rule: Rule | None) -> None:
     """Take bylines, source, date and editor lines out of the body, keeping their values."""
     blocks = [b for b in body.iter(*_BLOCKS) if b is not body and not _has_block_child(b)]
@@ -370,6 +374,19 @@ def _clean_edges(body: lxml.html.HtmlElement, found: md.Metadata, rule: Rule | N
         elif _is_only(text, md.author_in_text, r"(?:(?:作者|撰文|记者|記者|文)\s*[:：/／]|By\s)"):
             found.author = found.author or md.author_in_text(text)
             _drop(block)
+
+
+def _drop_byline(body: lxml.html.HtmlElement, author: str | None) -> None:
+    """The author's name alone at the top of the body ("記者 王小明", "文／王小明", "王小明
+    報導"), without a label _clean_edges knows: shown in the page's byline, not twice."""
+    if not author:
+        return
+    blocks = [b for b in body.iter(*_BLOCKS) if b is not body and not _has_block_child(b)]
+    for block in blocks[:2]:
+        text = md.element_text(block)
+        if text and author in text and len(text) - len(author) <= _BYLINE_EXTRA:
+            _drop(block)
+            return
 
 
 def _is_only(text: str, finder: Any, label: str) -> bool:
