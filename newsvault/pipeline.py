@@ -274,9 +274,12 @@ def _note(report: SourceReport) -> str | None:
     """What the source's status keeps of this poll besides success: items not archived."""
     notes = []
     if report.skipped:
-        notes.append(f"{len(report.skipped)} items skipped, e.g. {report.skipped[0]}")
+        skipped = len(report.skipped)
+        items = "item" if skipped == 1 else "items"
+        notes.append(f"{skipped} {items} skipped, e.g. {report.skipped[0]}")
     if report.deferred:
-        notes.append(f"{report.deferred} items left for the next poll")
+        items = "item" if report.deferred == 1 else "items"
+        notes.append(f"{report.deferred} {items} left for the next poll")
     return "; ".join(notes) or None
 
 

@@ -103,7 +103,7 @@ def test_the_three_items_that_stopped_a_run_are_skipped_and_the_rest_archived(
     states = {
         s["slug"]: s for s in json.loads(cli("-a", str(root), "sources", "list", "--json").output)
     }
-    assert "1 items skipped" in states["ipv6"]["note"]
+    assert "1 item skipped" in states["ipv6"]["note"]
     assert states["ipv6"]["last_error"] is None and states["after"]["note"] is None
     again = cli("-a", str(root), "run")  # and nothing twice
     assert "0 new articles" in again.output
