@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import random
 import re
 import shutil
 import socket
@@ -21,12 +22,16 @@ import pytest
 import uvicorn
 
 from newsvault.loopback import LoopbackServer, Route
+from newsvault.stories.process import process_pending
 from newsvault.web.app import create_app
 from newsvault.web.submissions import Refused, validate_url
 
 from .conftest import make_archive
 from .test_pages import ARTICLE
+from .test_publishers import prose
 from .test_site import DOMXSS, article, seeded
+from .test_site_first_hour import THIRD_TEXT
+from .test_site_first_hour import configure as configure_source
 
 ARTIFACTS = Path(
     os.environ.get("NEWSVAULT_ARTIFACTS", Path(__file__).parents[1] / "test-artifacts")
@@ -181,6 +186,18 @@ def test_private_and_non_web_addresses_are_refused(url: str) -> None:
         validate_url(url, allow_private=False)
 
 
+def contrast(*colours: str) -> float:
+    """The WCAG contrast ratio of two CSS rgb() colours."""
+
+    def luminance(colour: str) -> float:
+        channels = [int(c) / 255 for c in re.findall(r"\d+", colour)[:3]]
+        linear = [c / 12.92 if c <= 0.03928 else ((c + 0.055) / 1.055) ** 2.4 for c in channels]
+        return 0.2126 * linear[0] + 0.7152 * linear[1] + 0.0722 * linear[2]
+
+    light, dark = sorted((luminance(c) for c in colours), reverse=True)
+    return (light + 0.05) / (dark + 0.05)
+
+
 @pytest.fixture(scope="module")
 def browser():
     if not Path(CHROMIUM).exists():
@@ -201,7 +218,20 @@ def test_site_in_a_real_browser(tmp_path: Path, server: LoopbackServer, browser)
     store.add_articles(
         store.ensure_source("rfa", "自由亚洲"), [article("rfa", 7, "载荷", payloads)], None
     )
+    # titles of every length around a phone's line: one of them puts the outlet at its end
+    title = "台湾立法院今日三读通过新的法案内容"
+    headlines = [
+        article("bannedbook", n, title[: 11 + n], f"<p>{prose(random.Random(n))}</p>", 40 + n)
+        for n in range(8)
+    ]
+    twice = [
+        article("bannedbook", n, f"转载的同一篇报道 {n}", f"<p>{THIRD_TEXT}</p>", 60 + n)
+        for n in (8, 9)
+    ]
+    store.add_articles(store.ensure_source("bannedbook", "禁闻网"), headlines + twice, None)
+    process_pending(store)
     store.close()
+    configure_source(archive, "rfa", 'timezone = "Asia/Taipei"')
     ARTIFACTS.mkdir(exist_ok=True)
     dialogs: list[str] = []
     with serving(archive.root) as base:
@@ -213,12 +243,35 @@ def test_site_in_a_real_browser(tmp_path: Path, server: LoopbackServer, browser)
             page = context.new_page()
             page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
             page.goto(f"{base}/")
-            assert page.locator("h2").first.is_visible()
+            assert page.locator("h2").first.is_visible() and page.locator("h1").count() == 1
+            assert page.locator("details.copies").count() == 2  # rfa's and bannedbook's copy
+            # an outlet's name is never broken inside a word ("禁闻/网"): one line box each
+            lines = page.evaluate(
+                "[...document.querySelectorAll('ul.articles .outlet')]"
+                ".filter(e => !/\\s/.test(e.textContent.trim()))"
+                ".map(e => e.getClientRects().length)"
+            )
+            assert len(lines) > 10 and set(lines) == {1}, lines
             page.screenshot(path=ARTIFACTS / f"home-{name}.png", full_page=True)
+            assert page.request.get(f"{base}/favicon.ico").ok
+            page.locator("ul.stories a").first.click()
+            page.wait_for_url("**/stories/*.html")
+            assert page.locator(".tag.first").count() == 1 and page.locator(".tag.copy").count()
+            assert "(台北时间)" in page.locator("ol.told").inner_text()
+            page.screenshot(path=ARTIFACTS / f"story-{name}.png", full_page=True)
+            page.goto(f"{base}/days/2024-06-21.html")
+            assert page.locator("nav.pages a").count() == 3  # the day before, all, the day after
+            page.screenshot(path=ARTIFACTS / f"day-{name}.png", full_page=True)
+            page.goto(f"{base}/days/index.html")
+            assert page.locator("main h2").all_inner_texts() == ["2024年6月"]
+            page.screenshot(path=ARTIFACTS / f"days-{name}.png", full_page=True)
+            page.goto(f"{base}/")
             page.locator('ul.articles a[href$="articles/voa/1048574.html"]').first.click()
             page.wait_for_url("**/articles/voa/1048574.html", wait_until="commit")
             page.wait_for_load_state("load")  # the stylesheet too
             assert "平壤" in page.locator("article .body").inner_text()
+            assert page.locator("article .body img").first.get_attribute("alt") == "普京与金正恩"
+            assert "存档于" in page.locator("article .meta").first.inner_text()
             width = page.evaluate("getComputedStyle(document.body).maxWidth")
             assert width == "736px"  # the stylesheet loads under the strict policy
             page.screenshot(path=ARTIFACTS / f"article-{name}.png", full_page=True)
@@ -235,6 +288,14 @@ def test_site_in_a_real_browser(tmp_path: Path, server: LoopbackServer, browser)
         results = page.locator(".results li")
         assert results.count() == 2 and page.locator("mark").count() >= 2
         page.screenshot(path=ARTIFACTS / "search.png", full_page=True)
+        page.emulate_media(color_scheme="dark")  # highlights readable in dark mode too
+        colours = page.evaluate(
+            "(() => { const s = getComputedStyle(document.querySelector('mark'));"
+            " return [s.color, s.backgroundColor]; })()"
+        )
+        assert contrast(*colours) >= 4.5, colours
+        page.screenshot(path=ARTIFACTS / "search-dark.png", full_page=True)
+        page.emulate_media(color_scheme="light")
 
         page.goto(f"{base}/submit")
         page.fill("textarea[name=urls]", server.url("/news/rain.html"))
