@@ -17,8 +17,10 @@ import io
 import os
 from dataclasses import dataclass
 from http import HTTPStatus
+from importlib import metadata
 from pathlib import Path
 from typing import BinaryIO
+from urllib.parse import urlsplit
 
 from warcio.archiveiterator import ArchiveIterator
 from warcio.statusandheaders import StatusAndHeaders
@@ -57,8 +59,9 @@ class CaptureWriter:
         self._name = ""
 
     def write(self, response: Response) -> CaptureRef:
+        """The response as a `response` record, after a `request` record saying what was
+        asked for (replay tools pair them): the capture is the response record."""
         fh = self._current()
-        offset = fh.tell()
         http_headers = StatusAndHeaders(
             f"{response.status} {_reason(response.status)}",
             [(k, v) for k, v in response.headers.items() if k.lower() not in _DROPPED_HEADERS]
@@ -66,13 +69,33 @@ class CaptureWriter:
             protocol="HTTP/1.1",
         )
         writer = WARCWriter(fh, gzip=True)
+        date = _warc_date(response.fetched)
         record = writer.create_warc_record(
             response.url,
             "response",
             payload=io.BytesIO(response.raw),
             http_headers=http_headers,
-            warc_headers_dict={"WARC-Date": _warc_date(response.fetched)},
+            warc_headers_dict={"WARC-Date": date},
         )
+        if response.request_headers:  # a page saved from a browser was never requested
+            parts = urlsplit(response.url)
+            target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+            request = writer.create_warc_record(
+                response.url,
+                "request",
+                payload=io.BytesIO(b""),
+                http_headers=StatusAndHeaders(
+                    f"GET {target} HTTP/1.1",
+                    list(response.request_headers.items()),
+                    is_http_request=True,
+                ),
+                warc_headers_dict={
+                    "WARC-Date": date,
+                    "WARC-Concurrent-To": record.rec_headers.get_header("WARC-Record-ID"),
+                },
+            )
+            writer.write_record(request)
+        offset = fh.tell()
         writer.write_record(record)
         fh.flush()
         length = fh.tell() - offset
@@ -133,7 +156,28 @@ class CaptureWriter:
             handle = os.fdopen(fd, "ab")
             fcntl.flock(handle, fcntl.LOCK_EX)
             self._name = name
+            _write_warcinfo(handle, name)
             return handle
+
+
+def _write_warcinfo(handle: BinaryIO, name: str) -> None:
+    """The record that opens every capture file: what wrote it, to which standard."""
+    writer = WARCWriter(handle, gzip=True)
+    info = {
+        "software": f"newsvault/{_version()}",
+        "format": "WARC File Format 1.1",
+        "conformsTo": "https://iipc.github.io/warc-specifications/specifications/warc-format/warc-1.1/",
+        "description": "raw HTTP responses kept by newsvault, with the requests that fetched them",
+    }
+    writer.write_record(writer.create_warcinfo_record(name, info))
+    handle.flush()
+
+
+def _version() -> str:
+    try:
+        return metadata.version("newsvault")
+    except metadata.PackageNotFoundError:
+        return "unknown"
 
 
 def read_capture(

@@ -97,6 +97,7 @@ class Response:
     body: bytes  # the body decoded from its Content-Encoding
     fetched: float  # unix time the response arrived
     history: list[Response] = field(default_factory=list)  # redirect hops, first first
+    request_headers: dict[str, str] = field(default_factory=dict)  # what was sent for it
 
     @property
     def content_type(self) -> str | None:
@@ -339,6 +340,11 @@ class Fetcher:
             raw=raw_bytes,
             body=body,
             fetched=time.time(),
+            request_headers={
+                "Host": urlsplit(url).netloc,
+                **self._session.headers,
+                **headers,
+            },
         )
 
 

@@ -1,0 +1,63 @@
+"""Capture files as replay tools and WARC checkers expect them: each opens with a warcinfo
+record, and each response follows the request that fetched it."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+from typer.testing import CliRunner
+from warcio.archiveiterator import ArchiveIterator
+
+from newsvault.archive import Archive
+from newsvault.captures import read_capture
+from newsvault.cli import app
+from newsvault.loopback import LoopbackServer, Route
+
+from .conftest import make_archive
+from .feedgen import rss
+
+runner = CliRunner()
+WARCIO = str(Path(sys.executable).with_name("warcio"))  # its command-line checker
+
+
+def test_captures_hold_warcinfo_request_and_response_records_that_check(
+    tmp_path: Path, server: LoopbackServer
+) -> None:
+    server.set("/feed.xml", Route(rss("f", 3, base=server.base_url), etag='"v1"'))
+    root = tmp_path / "news"
+    make_archive(root, [("f", "F", server.url("/feed.xml"))])
+    for _ in range(2):  # the second poll is conditional: If-None-Match goes in its request
+        assert runner.invoke(app, ["-a", str(root), "run"]).exit_code == 0
+    files = sorted((root / "captures").glob("*.warc.gz"))
+    assert files
+    for path in files:
+        checked = subprocess.run(
+            [WARCIO, "check", "-v", str(path)],
+            capture_output=True, text=True,
+        )  # fmt: skip
+        assert checked.returncode == 0, checked.stdout + checked.stderr
+        with path.open("rb") as fh:
+            records = list(ArchiveIterator(fh))
+        kinds = [r.rec_type for r in records]
+        assert kinds[0] == "warcinfo" and "request" in kinds and "response" in kinds
+    with files[0].open("rb") as fh:
+        records = [(r.rec_type, r.rec_headers, r.http_headers) for r in ArchiveIterator(fh)]
+    request = next(h for kind, h, _ in records if kind == "request")
+    response = next(h for kind, h, _ in records if kind == "response")
+    assert request.get_header("WARC-Concurrent-To") == response.get_header("WARC-Record-ID")
+    asked = next(http for kind, _, http in records if kind == "request")
+    assert asked.protocol == "GET" and asked.get_header("User-Agent").startswith("newsvault")
+    store = Archive(root).store()
+    (article, *_) = list(store.articles())
+    capture = store.capture(article.capture_id)
+    store.close()
+    status, _, body = read_capture(root / "captures", capture.warc_file, capture.warc_offset)
+    assert status == 200 and b"<rss" in body  # a capture still points at its response
+    index = subprocess.run(
+        [WARCIO, "index", "-f", "warc-type", str(files[0])],
+        capture_output=True, text=True, check=True,
+    ).stdout  # fmt: skip
+    assert json.loads(index.splitlines()[0])["warc-type"] == "warcinfo"
