@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import socket
 from typing import Annotated
 
 import typer
@@ -58,7 +59,7 @@ def publish_site_command() -> None:
 @app.command()
 def serve(
     host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
-    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
+    port: Annotated[int, typer.Option(help="Port to listen on.", min=1, max=65535)] = 8000,
     watch: Annotated[
         bool, typer.Option("--watch", help="Also do `newsvault watch`'s work in this process.")
     ] = False,
@@ -78,5 +79,21 @@ def serve(
     config = server_config(  # the app is built here: errors first
         archive.root, host, port, watch=watch, events=EventLog(log_format)
     )
-    out.print(f"newsvault: serving {archive.root} on http://{host}:{port}/ (Ctrl-C stops)")
-    uvicorn.Server(config).run()
+    listening = _listen(host, port)  # taken before saying so: a port in use is one line
+    where = f"[{host}]" if ":" in host else host
+    out.print(f"newsvault: serving {archive.root} on http://{where}:{port}/ (Ctrl-C stops)")
+    uvicorn.Server(config).run(sockets=[listening])
+
+
+def _listen(host: str, port: int) -> socket.socket:
+    try:
+        family = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0][0]
+        listening = socket.socket(family, socket.SOCK_STREAM)
+        listening.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        listening.bind((host, port))
+    except (OSError, UnicodeError) as exc:
+        reason = getattr(exc, "strerror", None) or str(exc)
+        raise NewsvaultError(
+            f"cannot listen on {host}:{port} ({reason}); choose another --port or --host"
+        ) from None
+    return listening

@@ -5,6 +5,8 @@ from __future__ import annotations
 import datetime as dt
 import re
 import socket
+import subprocess
+import sys
 import urllib.parse
 from pathlib import Path
 
@@ -166,3 +168,18 @@ def test_the_form_speaks_the_interface_language_and_keeps_the_good_urls(
         head, page = post_form(port, "https://a.test/1 https://a.test/2")
         assert head.startswith(b"HTTP/1.1 429"), head
         assert b"retry-after:" in head.lower() and "提交过于频繁" in page
+
+
+def test_serve_on_a_bad_or_busy_port_is_one_line(tmp_path: Path) -> None:
+    root = tmp_path / "news"
+    make_archive(root, [])
+    newsvault = [sys.executable, "-m", "newsvault", "-a", str(root), "serve"]
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        for port in ("70000", str(busy.getsockname()[1])):
+            done = subprocess.run(
+                [*newsvault, "--port", port], capture_output=True, text=True, timeout=60
+            )
+            assert done.returncode == 2, (port, done.stdout, done.stderr)
+            assert len(done.stderr.strip().splitlines()) == 1 and "serving" not in done.stdout
