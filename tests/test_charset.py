@@ -131,3 +131,86 @@ def test_to_utf8_xml_passes_json_through() -> None:
     feed = json.dumps({"version": "https://jsonfeed.org/version/1.1", "title": "新闻"})
     body = codecs.BOM_UTF8 + feed.encode()
     assert to_utf8_xml(body, "application/feed+json") == feed.encode()
+
+
+def damaged(body: bytes, *, times: int = 1) -> bytes:
+    """`body` with the second byte of `times` double-byte characters from its middle on made
+    invalid (0xFF is no trail byte in GB18030 or Big5): the bad bytes real pages carry."""
+    data = bytearray(body)
+    starts, at = [], 0
+    while at < len(data) - 1:  # where characters start: an ASCII byte, or a lead and its trail
+        if data[at] >= 0x81:
+            starts.append(at)
+            at += 2
+        else:
+            at += 1
+    doubles = [s for s in starts if data[s + 1] >= 0xA1]
+    chosen = doubles[len(doubles) // 2 :][: 10 * times : 10]
+    assert len(chosen) == times
+    for at in chosen:
+        data[at + 1] = 0xFF
+    return bytes(data)
+
+
+LABELLED = [
+    (path, codec)
+    for folder, codec in (("Big5", "big5hkscs"), ("GB2312", "gb18030"))
+    for path in corpus(folder)
+    if not path.name.startswith("_")  # the ones with no label
+]
+
+
+@pytest.mark.parametrize(("path", "codec"), LABELLED, ids=lambda v: getattr(v, "name", v))
+def test_a_declared_label_with_a_few_bad_bytes_is_used(path: Path, codec: str) -> None:
+    """As browsers do: one or two bad bytes are replacement characters, not a lost page."""
+    kind = "xml" if path.suffix == ".xml" else "html"
+    clean = decode(path.read_bytes(), None, kind=kind).text
+    for times in (1, 2):
+        decoded = decode(damaged(path.read_bytes(), times=times), None, kind=kind)
+        assert (decoded.encoding, decoded.source) == (codec, "declaration"), path.name
+        assert 1 <= decoded.text.count("\ufffd") <= 2 * times, path.name
+        assert cjk(clean) - cjk(decoded.text) <= times, path.name  # one character lost each
+
+
+def test_a_header_label_with_a_bad_byte_is_used() -> None:
+    page = damaged((CHARSETS / "GB2312" / "softsea.net.xml").read_bytes())
+    decoded = decode(page, "text/xml; charset=GBK", kind="xml")
+    assert (decoded.encoding, decoded.source) == ("gb18030", "header")
+    assert decoded.text.count("\ufffd") <= 2 and cjk(decoded.text) > 1000
+
+
+def test_a_gb2312_page_with_one_bad_byte_keeps_its_text() -> None:
+    """A GB2312 page with one invalid byte: the label, not mojibake (the strict decode and
+    detection both fail on it)."""
+    paragraph = "<p>" + "国务院新闻办公室今日举行发布会，介绍经济运行情况。" * 8 + "</p>"
+    page = (
+        "<html><head><meta http-equiv='Content-Type' content='text/html; charset=gb2312'>"
+        "<title>经济运行情况</title></head>"
+        f"<body><h1>经济运行情况</h1>{paragraph * 3}</body></html>"
+    ).encode("gb2312")
+    at = page.index("介".encode("gb2312"))
+    page = page[:at] + b"\xb7\x20" + page[at + 2 :]  # a lead byte with no trail byte
+    decoded = decode(page, "text/html")
+    assert (decoded.encoding, decoded.source) == ("gb18030", "declaration")
+    assert decoded.text.count("\ufffd") == 1 and "国务院新闻办公室" in decoded.text
+    from newsvault.extract import extract
+
+    article = extract(page, "http://news.example.cn/a.html", "text/html")
+    assert article.title == "经济运行情况" and "国务院新闻办公室今日举行发布会" in article.text
+
+
+def test_utf8_under_a_gb_label_is_utf8() -> None:
+    """Saved pages keep their GB2312 meta over UTF-8 bytes: valid UTF-8 wins over a label that
+    does not fit, before any label is taken with errors."""
+    body = "<meta charset='gb2312'><p>龙湖集团公布了中期业绩报告，销售金额同比增长。</p>".encode()
+    decoded = decode(body)
+    assert (decoded.encoding, decoded.source) == ("utf-8", "detected")
+    assert "龙湖集团" in decoded.text
+
+
+def test_a_label_that_errs_often_is_not_used() -> None:
+    body = ("<meta charset='shift_jis'><p>" + "臺灣新聞報導，內容足夠長。" * 40 + "</p>").encode(
+        "big5"
+    )
+    decoded = decode(body)
+    assert decoded.source == "detected" and "臺灣新聞" in decoded.text

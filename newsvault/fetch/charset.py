@@ -1,8 +1,12 @@
 """Charset: fetched bytes -> text, trusting what the bytes say over what labels claim.
 
 Order: a byte-order mark (it cannot lie), the HTTP header's charset, the XML declaration or
-HTML meta charset, then detection by charset-normalizer; each candidate must decode strictly
-or the next is tried. Labels are widened where the real world exceeds them: GB2312 and GBK
+HTML meta charset, then detection by charset-normalizer. A label that decodes strictly is taken
+first; failing that, valid UTF-8 (a label that does not fit bytes which are valid UTF-8 lies);
+failing that, a label that decodes with only a few errors (FEW_ERRORS: real GB2312, GBK and Big5
+pages often hold a bad byte or two) is used with a replacement character for each bad sequence,
+as browsers do. Detection runs only where no label fits, and is held to the same rules. Labels
+are widened where the real world exceeds them: GB2312 and GBK
 pages carry characters outside those sets, so both decode as GB18030 (its superset); Big5
 decodes as Big5-HKSCS; ISO-8859-1 as Windows-1252, as browsers do.
 """
@@ -11,6 +15,7 @@ from __future__ import annotations
 
 import codecs
 import re
+import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Literal
@@ -20,6 +25,11 @@ import charset_normalizer
 SNIFF_BYTES = 16 * 1024  # where a declaration may appear
 DETECT_BYTES = 64 * 1024  # how much detection reads
 DECODE_STEP = 64 * 1024  # bytes decoded at a time
+# A label fits bytes it decodes with at most this many bad sequences, or one in FEW_ERRORS_SHARE
+# of the non-ASCII characters decoded, whichever is more: a few bad bytes in a GB2312 page are
+# damage; a wrong label (UTF-8 read as Big5) errs every few characters.
+FEW_ERRORS = 8
+FEW_ERRORS_SHARE = 500
 
 _WIDER = {
     "gb2312": "gb18030",
@@ -100,21 +110,38 @@ def choose_charset(body: bytes, content_type: str | None = None, *, kind: Kind =
     for bom, encoding in _BOMS:
         if body.startswith(bom):
             return Charset(encoding, "bom", skip=len(bom), errors="replace")
-    candidates = (
-        (charset_from_content_type(content_type), "header"),
-        (declared_charset(body, kind), "declaration"),
-    )
-    for encoding, source in candidates:
-        decodes, ascii = _scan(body, encoding)
-        if decodes and _single_byte(encoding) and not ascii and _scan(body, "utf-8")[0]:
+    candidates = [
+        (encoding, source, _scan(body, encoding))
+        for encoding, source in (
+            (charset_from_content_type(content_type), "header"),
+            (declared_charset(body, kind), "declaration"),
+        )
+        if encoding is not None
+    ]
+    utf8: _Scan | None = None
+    for encoding, source, scan in candidates:
+        if scan.errors == 0 and _single_byte(encoding) and not scan.ascii:
             # UTF-8 served under a Latin label is a common lie; real Latin-1 text almost
             # never forms valid multi-byte UTF-8 sequences.
-            return Charset("utf-8", "detected")
-        if decodes:
+            utf8 = utf8 or _scan(body, "utf-8")
+            if utf8.errors == 0:
+                return Charset("utf-8", "detected")
+        if scan.errors == 0:
             return Charset(encoding, source)  # type: ignore[arg-type]
+    if candidates and not any(e == "utf-8" for e, _, _ in candidates):
+        utf8 = utf8 or _scan(body, "utf-8")
+        if utf8.errors == 0 and not utf8.ascii:
+            return Charset("utf-8", "detected")  # no label fits, and the bytes are UTF-8
+    for encoding, source, scan in candidates:
+        if scan.few:
+            return Charset(encoding, source, errors="replace")  # type: ignore[arg-type]
     detected = _detect(body)
-    if detected is not None and _scan(body, detected)[0]:
-        return Charset(detected, "detected")
+    if detected is not None:
+        scan = _scan(body, detected)
+        if scan.errors == 0:
+            return Charset(detected, "detected")
+        if scan.few and not _single_byte(detected):
+            return Charset(detected, "detected", errors="replace")
     return Charset("utf-8", "fallback", errors="replace")
 
 
@@ -150,18 +177,44 @@ def to_utf8_xml(body: bytes, content_type: str | None) -> bytes:
     return data
 
 
-def _scan(body: bytes, encoding: str | None) -> tuple[bool, bool]:
-    """Whether `body` decodes strictly as `encoding`, and whether its text is all ASCII."""
+@dataclass(frozen=True)
+class _Scan:
+    errors: int  # bad byte sequences; a large number when the codec cannot decode at all
+    ascii: bool  # whether the text is all ASCII
+    non_ascii: int = 0  # characters outside ASCII
+
+    @property
+    def few(self) -> bool:
+        return 0 < self.errors <= max(FEW_ERRORS, self.non_ascii // FEW_ERRORS_SHARE)
+
+
+_NOT_A_CODEC = _Scan(errors=1 << 62, ascii=False)
+_counted = threading.local()
+
+
+def _count_error(error: UnicodeError) -> tuple[str, int]:
+    _counted.errors += 1
+    return "\ufffd", error.end  # type: ignore[attr-defined]
+
+
+codecs.register_error("newsvault.count", _count_error)
+
+
+def _scan(body: bytes, encoding: str | None) -> _Scan:
+    """How `body` decodes as `encoding`: bad sequences, all ASCII or not, non-ASCII characters."""
     if encoding is None:
-        return False, False
-    ascii = True
+        return _NOT_A_CODEC
+    ascii, non_ascii = True, 0
+    _counted.errors = 0
     try:
         "".encode(encoding)  # LookupError for codecs that are not text encodings (rot13, hex)
-        for text in iter_decode(body, Charset(encoding, "candidate")):
-            ascii = ascii and text.isascii()
+        for text in iter_decode(body, Charset(encoding, "candidate", errors="newsvault.count")):
+            if not text.isascii():
+                ascii = False
+                non_ascii += len(text) - len(text.encode("ascii", "ignore"))
     except (UnicodeError, LookupError):  # UnicodeError: "utf-16" with no byte order mark
-        return False, False
-    return True, ascii
+        return _NOT_A_CODEC
+    return _Scan(_counted.errors, ascii, non_ascii)
 
 
 def _single_byte(encoding: str | None) -> bool:
