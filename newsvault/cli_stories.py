@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Annotated
@@ -13,8 +12,9 @@ from rich.table import Table
 
 from newsvault.cli import JsonOption, SourceOption, _archive, _print_json, app, check_sources, out
 from newsvault.cli_output import counted, print_table
-from newsvault.errors import ArchiveError, NewsvaultError
-from newsvault.models import CHINA_TIME, ms_to_iso
+from newsvault.days import parse_day
+from newsvault.errors import ArchiveError
+from newsvault.models import ms_to_iso
 from newsvault.store import Store
 from newsvault.stories.process import process_pending
 from newsvault.stories.search import get_story, list_stories, search
@@ -24,16 +24,6 @@ DateOption = Annotated[
     typer.Option(metavar="DATE", help="YYYY-MM-DD (UTC+8) or an ISO 8601 time with offset."),
 ]
 LimitOption = Annotated[int, typer.Option(min=1, max=1000, metavar="N", help="At most N.")]
-
-
-def parse_day(value: str | None, option: str) -> dt.datetime | None:
-    if value is None:
-        return None
-    try:
-        moment = dt.datetime.fromisoformat(value)
-    except ValueError:
-        raise NewsvaultError(f"{option} {value!r}: give a date as YYYY-MM-DD") from None
-    return moment if moment.tzinfo else moment.replace(tzinfo=CHINA_TIME)
 
 
 @contextmanager
@@ -79,7 +69,7 @@ def search_command(
             query,
             source=source,
             since=parse_day(since, "--since"),
-            until=parse_day(until, "--until"),
+            until=parse_day(until, "--until", end=True),  # the day itself included
             limit=limit,
         )
     if as_json:

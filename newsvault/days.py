@@ -33,3 +33,17 @@ def parse_day(value: str | None, option: str, *, end: bool = False) -> dt.dateti
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=CHINA_TIME)
     return moment + dt.timedelta(days=1) if day and end else moment
+
+
+def date_only(ms: int) -> bool:
+    """Whether a time is a bare date: midnight of a day in UTC+8, to the millisecond, as a
+    date given without a time is stored (a real article stamped 00:00:00.000 reads the same)."""
+    return ms % 86_400_000 == (-8 * 3_600_000) % 86_400_000
+
+
+def shown(ms: int | None) -> str:
+    """A time for people: ISO 8601 in UTC+8, or the day alone when it is a bare date."""
+    if ms is None:
+        return ""
+    moment = dt.datetime.fromtimestamp(ms / 1000, CHINA_TIME)
+    return moment.date().isoformat() if date_only(ms) else moment.isoformat(timespec="seconds")

@@ -20,6 +20,7 @@ from newsvault.errors import FeedError
 from newsvault.extract.metadata import clean_author
 from newsvault.fetch.charset import to_utf8_xml
 from newsvault.links import web_url
+from newsvault.models import CHINA_TIME
 from newsvault.normalize import CONTROL, Image, canonical_url, text_and_images
 
 _HTML_START = re.compile(rb"^\s*(<!--.*?-->\s*)*<(!doctype\s+html|html|head|body)\b", re.I | re.S)
@@ -75,11 +76,13 @@ def parse_feed(body: bytes, content_type: str | None, url: str) -> Feed:
     link = web_url(_text(feed.get("link")), url) or url
     entries = parsed.get("entries") or []
     origins = _rss_sources(data, len(entries))
+    days = {(a or b).decode() for a, b in _BARE_DATE_IN_XML.findall(data)}  # dates without a time
     items: list[FeedItem] = []
     skipped: list[str] = []
     for number, (entry, origin) in enumerate(zip(entries, origins, strict=True), start=1):
         try:
-            items.append(_item(entry, base=url, origin=origin, outlet=_text(feed.get("title"))))
+            outlet = _text(feed.get("title"))
+            items.append(_item(entry, base=url, origin=origin, outlet=outlet, days=days))
         except SkippedItem as exc:
             skipped.append(f"item {number}: {exc}")
         except Exception as exc:  # one bad item never stops the rest of its feed
@@ -155,7 +158,9 @@ class SkippedItem(Exception):
     """An item that cannot be archived; the message says why, in a few words."""
 
 
-def _item(entry: dict, *, base: str, origin: str | None, outlet: str = "") -> FeedItem:
+def _item(
+    entry: dict, *, base: str, origin: str | None, outlet: str = "", days: set[str] | None = None
+) -> FeedItem:
     link = _link(entry)
     url = web_url(link, base)
     guid = _text(entry.get("id"))
@@ -173,7 +178,7 @@ def _item(entry: dict, *, base: str, origin: str | None, outlet: str = "") -> Fe
         key=key,
         url=url,
         title=title,
-        published=_date(entry),
+        published=_date(entry, days or set()),
         author=_author(entry, outlet),
         content_html=content,
         is_summary=is_summary,
@@ -201,13 +206,26 @@ def _content(entry: dict) -> tuple[str, bool]:
     return summary, True
 
 
-def _date(entry: dict) -> dt.datetime | None:
+_BARE_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+_BARE_DATE_IN_XML = re.compile(rb">\s*(\d{4}-\d{2}-\d{2})\s*</|\"(\d{4}-\d{2}-\d{2})\"")
+
+
+_UTC_MIDNIGHT = {"T00:00:00+00:00", "T00:00:00Z", "T00:00:00"}
+
+
+def _date(entry: dict, days: set[str]) -> dt.datetime | None:
+    """The item's time; a date given without one (`<dc:date>2024-06-20</dc:date>`, which
+    the parsers make midnight in UTC) is that day in UTC+8, as a reader means it."""
     for key in ("published", "updated", "created"):
         value = entry.get(key)
         if not value:
             continue
         parsed = entry.get(f"{key}_parsed")  # feedparser's struct_time, always UTC
         try:
+            raw = str(value).strip()
+            if _BARE_DATE.fullmatch(raw) or (raw[:10] in days and raw[10:] in _UTC_MIDNIGHT):
+                day = dt.date.fromisoformat(raw[:10])
+                return _plausible(dt.datetime.combine(day, dt.time(), CHINA_TIME))
             if parsed:
                 return _plausible(dt.datetime(*parsed[:6], tzinfo=dt.UTC))
             moment = dt.datetime.fromisoformat(str(value).replace("Z", "+00:00"))

@@ -14,9 +14,11 @@ CHINA_TIME = dt.timezone(dt.timedelta(hours=8))
 
 
 def ms_to_iso(ms: int | None) -> str | None:
+    """A time as ISO 8601 in UTC+8, the zone the archive's days are counted in (the site's
+    lists, `--since`/`--until`, `export`): the same day everywhere."""
     if ms is None:
         return None
-    return dt.datetime.fromtimestamp(ms / 1000, dt.UTC).isoformat(timespec="seconds")
+    return dt.datetime.fromtimestamp(ms / 1000, CHINA_TIME).isoformat(timespec="seconds")
 
 
 def to_ms(moment: dt.datetime | float) -> int:

@@ -161,8 +161,8 @@ def test_list_and_show(tmp_path: Path, server: LoopbackServer) -> None:
     ):
         assert field in article, field
     assert article["source"] == "alpha" and article["lang"] == "zh-Hans"
-    assert article["published"] == "2024-06-19T13:41:24+00:00"
-    assert re.match(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\+00:00", article["fetched"])
+    assert article["published"] == "2024-06-19T21:41:24+08:00"  # UTC+8, as the site
+    assert re.match(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\+08:00", article["fetched"])
     assert article["images"] == [{"src": server.base_url + "/img/2.jpg", "caption": "图2"}]
     assert "俄罗斯总统普京" in article["text"]
     md = cli(*a, "show", "alpha/1048572", "--format", "md").output

@@ -43,6 +43,7 @@ from jinja2 import Environment, PackageLoader, select_autoescape
 from pypinyin import Style, lazy_pinyin
 
 from newsvault import diffs
+from newsvault.days import date_only
 from newsvault.files import write_atomic, write_if_changed
 from newsvault.models import ALL_SOURCES, CHINA_TIME, Source
 from newsvault.publish import atom, favicon
@@ -287,6 +288,8 @@ def day_span(day: str) -> tuple[int, int]:
 
 
 def _minute(ms: int, zone: Zone | None = None) -> str:
+    if date_only(ms):  # a bare date: its day, with no invented 00:00
+        return day_of(ms)
     return _local(ms, zone).strftime("%Y-%m-%d %H:%M")
 
 
