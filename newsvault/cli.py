@@ -21,8 +21,8 @@ from typer.core import TyperGroup
 from newsvault import logs, pipeline
 from newsvault.archive import Archive
 from newsvault.cli_output import Steps, counted, err, out, print_table
-from newsvault.errors import NewsvaultError, SourceError, describe
 from newsvault.days import shown
+from newsvault.errors import NewsvaultError, SourceError, describe
 from newsvault.models import Article, Source, ms_to_iso, to_ms
 from newsvault.opml import make_slug, parse_opml, to_opml
 from newsvault.publish.images import images_to_mirror, mirror_images
