@@ -29,6 +29,7 @@ from newsvault.publish.images import images_to_mirror, mirror_images
 from newsvault.publish.markdown import import_markdown, publish_markdown, render_article
 from newsvault.stories.process import process_pending
 from newsvault.watch.health import Problem, by_source, problems
+from newsvault.watch.history import watch_fields
 
 __all__ = ["app", "err", "main", "out"]
 
@@ -398,7 +399,7 @@ def show(
         if format == "md":
             sys.stdout.write(render_article(article))
         else:
-            _print_json(article.to_json() | store.watch.fields(article))
+            _print_json(article.to_json() | watch_fields(store, article))
     finally:
         store.close()
 

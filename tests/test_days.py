@@ -66,3 +66,21 @@ def test_the_until_day_is_included_by_search_and_export_alike(
     store.close()
     shown_json = json.loads(runner.invoke(app, [*a, "show", str(article.id), "--json"]).stdout)
     assert shown_json["published"] == "2024-06-20T00:00:00+08:00"  # the same day as the site
+
+
+def test_show_says_whether_an_article_is_only_its_feeds_summary(
+    tmp_path: Path, server: LoopbackServer
+) -> None:
+    summary = (
+        '<?xml version="1.0" encoding="utf-8"?><rss version="2.0"><channel><title>N</title>'
+        f"<link>{server.base_url}/</link><item><title>短讯</title>"
+        f"<link>{server.base_url}/gone.html</link><description>一句摘要。</description></item>"
+        "</channel></rss>"
+    ).encode()
+    server.set("/feed.xml", Route(summary, headers={"Content-Type": "application/rss+xml"}))
+    root = tmp_path / "news"
+    make_archive(root, [("n", "N", server.url("/feed.xml"))])
+    runner.invoke(app, ["-a", str(root), "run"])  # its page is a 404: the summary is kept
+    (listed,) = json.loads(runner.invoke(app, ["-a", str(root), "list", "--json"]).stdout)
+    shown_json = runner.invoke(app, ["-a", str(root), "show", str(listed["id"]), "--json"])
+    assert json.loads(shown_json.stdout)["summary_only"] is True

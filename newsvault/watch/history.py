@@ -5,6 +5,7 @@ before it, a feed's text with the feed's)."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from newsvault import diffs
 from newsvault.extract import Extraction
@@ -80,3 +81,10 @@ def keep_page_version(
         capture_id=capture_id, counted=not baseline,
     )  # fmt: skip
     return "first page" if baseline else "edited"
+
+
+def watch_fields(store: Store, article: Article) -> dict[str, Any]:
+    """What `show --json` and the API add to an article: its watch status and versions, and
+    whether it holds no more than its feed's summary."""
+    summary = summary_only(store, article.url, article.capture_id, article.html)
+    return store.watch.fields(article) | {"summary_only": summary}

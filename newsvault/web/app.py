@@ -40,6 +40,7 @@ from newsvault.publish.site import CONTENT_CSP, build_site, templates
 from newsvault.store.schema import articles, sources
 from newsvault.stories.search import list_stories, search
 from newsvault.watch.daemon import KINDS, BackgroundWatcher, Watcher
+from newsvault.watch.history import watch_fields
 from newsvault.web.guards import ForwardedClient, HeadAsGet, RequestLimits, networks
 from newsvault.web.status import register_status
 from newsvault.web.submissions import RateLimit, Refused, submit, validate_url
@@ -269,7 +270,7 @@ def create_app(root: Path, *, watch: bool = False, events: EventLog | None = Non
         article = store.article(article_id) if 0 < article_id <= MAX_ID else None
         if article is None or article.removed:
             raise HTTPException(404, f"no article {article_id}")
-        return article.to_json() | store.watch.fields(article)
+        return article.to_json() | watch_fields(store, article)
 
     @app.delete("/api/articles/{article_id}", dependencies=[Depends(admin)])
     def api_remove(article_id: int) -> dict[str, Any]:
