@@ -55,9 +55,7 @@ def demo_sources() -> list[Source]:
     """The demo's sources as it archives them: no article page is fetched of a source whose
     pages were not recorded (its archive's newsvault.toml leaves that out, for `run`)."""
     return [
-        Source(
-            slug=s["slug"], name=s["name"], url=s["url"], fetch_full=s.get("fetch_full", "auto")
-        )
+        Source(slug=s["slug"], name=s["name"], url=s["url"], fetch_full=s.get("fetch_full", "auto"))
         for s in _manifest()["sources"]
     ]
 
