@@ -108,6 +108,7 @@ class Channel:
     items: tuple[Item, ...]
     note: str  # a comment over the source in the demo archive's newsvault.toml
     pages_recorded: bool = True  # False: the demo fetches no article page (fetch_full = "never")
+    timezone: str | None = None  # the outlet's zone, where it is not UTC+8
 
     @property
     def feed_file(self) -> str:
@@ -585,6 +586,7 @@ def coolloud_channel() -> Channel:
         items=newest_first(items),
         note="The feed of 苦勞網; the demo's copy holds six items of 2005, summaries only.",
         pages_recorded=False,
+        timezone="Asia/Taipei",
     )
 
 
@@ -806,6 +808,8 @@ def demo_toml(sources: Sequence[Source], site: Site) -> str:
         table.add("note", channel.note)
         if not channel.pages_recorded:
             table.add("fetch_full", "never")
+        if channel.timezone:
+            table.add("timezone", channel.timezone)
         tables.append(table)
     document.add("sources", tables)
     headers = tomlkit.table()

@@ -204,3 +204,10 @@ def test_the_recorded_files_are_all_that_is_served() -> None:
     served = {p.relative_to(DATA / "site").as_posix() for p in (DATA / "site").rglob("*")}
     assert "demo.newsvault.invalid/sina/rss.xml" in served
     assert not any(name.startswith(("voa/", "sina/", "bannedbook/")) for name in served)
+
+
+def test_the_taiwanese_outlet_keeps_taipei_time(archive: Archive) -> None:
+    config = archive.config_path.read_text(encoding="utf-8")
+    assert 'timezone = "Asia/Taipei"' in config
+    page = next((archive.site_dir / "articles/coolloud").glob("*.html")).read_text(encoding="utf-8")
+    assert "台北时间" in page and "北京时间" not in page

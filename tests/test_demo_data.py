@@ -100,7 +100,7 @@ def entry_date(entry: Any) -> Any:
 def test_config_lists_the_sources_and_their_files() -> None:
     assert list(EXPECTED_ITEMS) == SLUGS
     for entry in SOURCES:
-        assert set(entry) - {"fetch_full"} == {"slug", "name", "url", "note"}
+        assert set(entry) - {"fetch_full", "timezone"} == {"slug", "name", "url", "note"}
         assert entry["name"].strip() and entry["note"].strip()
         assert entry["url"].startswith("https://")
         assert (SITE / site_path(entry["url"])).is_file(), entry["url"]

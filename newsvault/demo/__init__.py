@@ -71,6 +71,8 @@ def demo_config() -> str:
         table = tomlkit.table()
         table.add(tomlkit.comment(entry["note"]))
         table.update({"slug": entry["slug"], "name": entry["name"], "url": entry["url"]})
+        if "timezone" in entry:  # an outlet outside UTC+8 has its times shown in its own
+            table["timezone"] = entry["timezone"]
         tables.append(table)
     document.add("sources", tables)
     return tomlkit.dumps(document)
