@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from functools import cache
+
 import opencc
 
 from newsvault.errors import ArchiveError
@@ -241,25 +243,34 @@ ZONE_NAMES: dict[str, dict[str, str]] = {
 }
 
 
+LANGUAGES = ("zh", "zh-Hant", "en")
+
+
 def _traditional(table: dict[str, str]) -> dict[str, str]:
     convert = opencc.OpenCC("s2tw").convert
     return {key: convert(text) for key, text in table.items()}
 
 
-WORDS["zh-Hant"] = _traditional(WORDS["zh"]) | HANT_WORDS
-ZONE_NAMES["zh-Hant"] = _traditional(ZONE_NAMES["zh"]) | {"Asia/Taipei": "台北時間"}
-
-
+@cache  # made when first asked for: OpenCC's dictionaries take a quarter second to load
 def words(language: str) -> dict[str, str]:
-    if language not in WORDS:
+    if language not in LANGUAGES:
         raise ArchiveError(
-            f"site.language = {language!r} is not known; use one of {', '.join(WORDS)}"
+            f"site.language = {language!r} is not known; use one of {', '.join(LANGUAGES)}"
         )
+    if language == "zh-Hant":
+        return _traditional(WORDS["zh"]) | HANT_WORDS
     return WORDS[language]
+
+
+@cache
+def _zone_names(language: str) -> dict[str, str]:
+    if language == "zh-Hant":
+        return _traditional(ZONE_NAMES["zh"]) | {"Asia/Taipei": "台北時間"}
+    return ZONE_NAMES.get(language, ZONE_NAMES["en"])
 
 
 def zone_name(zone: str | None, language: str) -> str:
     """What times in `zone` (an IANA name; None: UTC+8, the archive's own) are called."""
     if zone is None:
         return words(language)["time_zone"]
-    return ZONE_NAMES.get(language, ZONE_NAMES["en"]).get(zone, zone)
+    return _zone_names(language).get(zone, zone)

@@ -40,7 +40,6 @@ from pathlib import Path
 from typing import Any
 
 from jinja2 import Environment, PackageLoader, select_autoescape
-from pypinyin import Style, lazy_pinyin
 
 from newsvault import diffs
 from newsvault.days import date_only
@@ -255,6 +254,10 @@ def several_outlets(stories: Iterable[Any]) -> list[Any]:
 def name_key(name: str) -> tuple[str, str]:
     """How readers expect names ordered: Chinese by pinyin (pypinyin, 重庆 as chong2qing4),
     tones breaking ties, then the name itself; Latin letters as they are, case folded."""
+    # imported when first needed: its phrase dictionary takes a quarter second to load, which
+    # every command would pay at start-up
+    from pypinyin import Style, lazy_pinyin
+
     return (" ".join(lazy_pinyin(name, style=Style.TONE3)).casefold(), name)
 
 
