@@ -183,3 +183,15 @@ def test_serve_on_a_bad_or_busy_port_is_one_line(tmp_path: Path) -> None:
             )
             assert done.returncode == 2, (port, done.stdout, done.stderr)
             assert len(done.stderr.strip().splitlines()) == 1 and "serving" not in done.stdout
+
+
+def test_the_status_page_speaks_traditional_chinese(tmp_path: Path) -> None:
+    root = tmp_path / "news"
+    make_archive(root, [])
+    with (root / "newsvault.toml").open("a") as config:
+        config.write('\n[site]\nlanguage = "zh-Hant"\n')
+    with serving(root) as (_, port):
+        head, body = exchange(port, b"GET", b"/status")
+    assert head.startswith(b"HTTP/1.1 200")
+    page = body.decode()
+    assert "運行狀態" in page and "Job queue" not in page and "运行状态" not in page

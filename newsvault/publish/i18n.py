@@ -246,7 +246,8 @@ ZONE_NAMES: dict[str, dict[str, str]] = {
 LANGUAGES = ("zh", "zh-Hant", "en")
 
 
-def _traditional(table: dict[str, str]) -> dict[str, str]:
+def traditional(table: dict[str, str]) -> dict[str, str]:
+    """A table of simplified Chinese words in Taiwan's characters (OpenCC s2tw)."""
     convert = opencc.OpenCC("s2tw").convert
     return {key: convert(text) for key, text in table.items()}
 
@@ -258,14 +259,14 @@ def words(language: str) -> dict[str, str]:
             f"site.language = {language!r} is not known; use one of {', '.join(LANGUAGES)}"
         )
     if language == "zh-Hant":
-        return _traditional(WORDS["zh"]) | HANT_WORDS
+        return traditional(WORDS["zh"]) | HANT_WORDS
     return WORDS[language]
 
 
 @cache
 def _zone_names(language: str) -> dict[str, str]:
     if language == "zh-Hant":
-        return _traditional(ZONE_NAMES["zh"]) | {"Asia/Taipei": "台北時間"}
+        return traditional(ZONE_NAMES["zh"]) | {"Asia/Taipei": "台北時間"}
     return ZONE_NAMES.get(language, ZONE_NAMES["en"])
 
 

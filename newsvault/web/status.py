@@ -13,6 +13,7 @@ from fastapi import FastAPI
 from fastapi.responses import HTMLResponse
 
 from newsvault.models import to_ms
+from newsvault.publish.i18n import traditional
 from newsvault.settings import Settings
 from newsvault.store import Store
 from newsvault.watch.health import problems
@@ -63,7 +64,8 @@ def register_status(
 ) -> None:
     """Add GET /status to `app`; `page(template, **context)` renders a template of the site
     (register before any catch-all route)."""
-    words = WORDS.get(settings["site.language"], WORDS["en"])
+    language = settings["site.language"]
+    words = traditional(WORDS["zh"]) if language == "zh-Hant" else WORDS.get(language, WORDS["en"])
 
     @app.get("/status", response_class=HTMLResponse)
     def status_page() -> HTMLResponse:
