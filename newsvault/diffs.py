@@ -166,9 +166,10 @@ def _paragraphs_diff(old: list[str], new: list[str]) -> Iterator[list[Change]]:
     if coded is None:  # more distinct paragraphs than there are code points
         yield from _run_diff(old, new)
         return
+    old_codes, new_codes = coded
     i = j = 0  # positions in old and new
     run_start = (0, 0)
-    for op, codes in [*_diff_codes(*coded, semantic=False), ("=", "")]:
+    for op, codes in [*_diff_codes(old_codes, new_codes, semantic=False), ("=", "")]:
         if op == "=":
             yield from _run_diff(old[run_start[0] : i], new[run_start[1] : j])
             yield from ([Change("equal", p)] for p in old[i : i + len(codes)])
@@ -244,8 +245,9 @@ def _tokens_diff(old: str, new: str) -> list[Change]:
     coded = _encode([old_tokens, new_tokens])
     if coded is None:  # more distinct tokens than there are code points
         return [Change("delete", old), Change("insert", new)]
+    old_codes, new_codes = coded
     changes, i, j = [], 0, 0
-    for op, codes in _unsplit(_diff_codes(*coded, semantic=True)):
+    for op, codes in _unsplit(_diff_codes(old_codes, new_codes, semantic=True)):
         n = len(codes)
         if op == "=":
             changes.append(Change("equal", "".join(old_tokens[i : i + n])))

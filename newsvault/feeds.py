@@ -227,7 +227,9 @@ def _date(entry: dict, days: set[str]) -> dt.datetime | None:
                 day = dt.date.fromisoformat(raw[:10])
                 return _plausible(dt.datetime.combine(day, dt.time(), CHINA_TIME))
             if parsed:
-                return _plausible(dt.datetime(*parsed[:6], tzinfo=dt.UTC))
+                year, month, day_of_month, hour, minute, second = parsed[:6]
+                moment = dt.datetime(year, month, day_of_month, hour, minute, second, tzinfo=dt.UTC)
+                return _plausible(moment)
             moment = dt.datetime.fromisoformat(str(value).replace("Z", "+00:00"))
         except (ValueError, TypeError, OverflowError):
             continue
@@ -275,7 +277,12 @@ def _images(entry: dict, base: str) -> list[Image]:
         ):
             images.append(Image(web_url(href, base)))
     seen: set[str] = {""}  # an image whose URL is not a web address is dropped
-    return [i for i in images if not (i.src in seen or seen.add(i.src))]
+    unique: list[Image] = []
+    for image in images:
+        if image.src not in seen:
+            seen.add(image.src)
+            unique.append(image)
+    return unique
 
 
 def _text(value: object) -> str:
