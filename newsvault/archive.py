@@ -20,7 +20,8 @@ from tomlkit.items import AoT
 
 from newsvault.errors import ArchiveError, SourceError
 from newsvault.files import write_atomic
-from newsvault.models import Source, known_zone, slug_problem
+from newsvault.links import web_url
+from newsvault.models import Source, category_path, known_zone, slug_problem
 from newsvault.settings import Settings, duration_ms
 from newsvault.store import Store
 
@@ -30,7 +31,8 @@ DEFAULT_CONFIG = """\
 # newsvault archive: the sources it follows and its settings.
 # Each [[sources]] table is one feed: `slug` names the folder articles/<slug>/ (keep it
 # stable once articles exist), `name` is shown on list pages, `url` is the RSS/Atom/JSON
-# feed. Edit freely, or use `newsvault sources add URL --name NAME` / `sources remove SLUG`.
+# feed; `category = "A/B"` (a feed reader's folders) and `home` (the outlet's site) are
+# optional. Edit freely, or use `newsvault sources add URL` / `sources remove SLUG`.
 # Every setting and its default: README, section "Settings".
 
 [fetch]
@@ -207,6 +209,12 @@ class Archive:
                     f"{self.config_path}: source {slug!r} has timezone = {str(zone)!r}; "
                     'use an IANA time zone name such as "Asia/Taipei"'
                 )
+            home = table.get("home")
+            if home is not None and not web_url(str(home)):
+                raise ArchiveError(
+                    f"{self.config_path}: source {slug!r} has home = {str(home)!r}; "
+                    "use the outlet's http:// or https:// address"
+                )
             found.append(
                 Source(
                     slug=slug, name=name, url=url, fetch_full=fetch_full, images=images,
@@ -214,6 +222,8 @@ class Archive:
                         str(interval), f"source {slug!r}: interval"
                     ),
                     timezone=None if zone is None else str(zone),
+                    category=category_path(str(table.get("category") or "")),
+                    home=None if home is None else str(home),
                 )
             )  # fmt: skip
         slugs = [s.slug for s in found]
@@ -222,18 +232,30 @@ class Archive:
             raise ArchiveError(f"{self.config_path}: slug {duplicate!r} is used by two sources")
         return found
 
+    def refuse_new_source(self, url: str, slug: str | None = None) -> None:
+        """SourceError when `url` is followed already, or `slug` cannot name a new source
+        (malformed, reserved or taken); `slug` None: not chosen yet."""
+        current = self.sources()
+        if slug is not None:
+            problem = slug_problem(slug)
+            if problem:
+                raise SourceError(f"slug {slug!r}: {problem}")
+            if any(s.slug == slug for s in current):
+                raise SourceError(f"a source with slug {slug!r} exists; choose another with --slug")
+        if any(s.url == url for s in current):
+            raise SourceError(f"{url} is already followed")
+
     def add_source(self, source: Source) -> None:
-        problem = slug_problem(source.slug)
-        if problem:
-            raise SourceError(f"slug {source.slug!r}: {problem}")
-        if any(s.slug == source.slug for s in self.sources()):
-            raise SourceError(
-                f"a source with slug {source.slug!r} exists; choose another with --slug"
-            )
-        if any(s.url == source.url for s in self.sources()):
-            raise SourceError(f"{source.url} is already followed")
+        """Follow `source`: a [[sources]] table appended to newsvault.toml (its category and
+        home written where known)."""
+        self.refuse_new_source(source.url, source.slug)
         table = tomlkit.table()
         table.update({"slug": source.slug, "name": source.name, "url": source.url})
+        category = category_path(source.category or "")
+        if category:
+            table["category"] = category
+        if source.home:
+            table["home"] = source.home
         existing = self._document.get("sources")
         if not isinstance(existing, AoT):  # absent, or written by hand as `sources = []`
             if existing is not None:

@@ -22,6 +22,7 @@ from newsvault import logs, pipeline
 from newsvault.archive import Archive
 from newsvault.cli_output import Steps, counted, err, out, print_table
 from newsvault.days import shown
+from newsvault.discover import CheckedFeed, new_source
 from newsvault.errors import NewsvaultError, SourceError, describe
 from newsvault.models import Article, Source, ms_to_iso, to_ms
 from newsvault.opml import make_slug, parse_opml, to_opml
@@ -480,20 +481,66 @@ def _print_counts(title: str, counts: dict[str, int]) -> None:
 
 @sources_app.command("add")
 def sources_add(
-    url: Annotated[str, typer.Argument(help="The feed URL (RSS, Atom or JSON Feed).")],
-    name: Annotated[str, typer.Option("--name", help="The display name on list pages.")],
+    url: Annotated[
+        str, typer.Argument(help="The feed's URL (RSS, Atom or JSON Feed), or a page naming one.")
+    ],
+    name: Annotated[
+        str | None,
+        typer.Option("--name", help="The display name on list pages (default: the feed's title)."),
+    ] = None,
     slug: Annotated[
         str | None,
         typer.Option("--slug", help="Folder name under articles/ (default: from the URL)."),
     ] = None,
+    category: Annotated[
+        str | None, typer.Option("--category", help='Its folder, nested ones as "A/B".')
+    ] = None,
+    no_check: Annotated[
+        bool, typer.Option("--no-check", help="Add it without fetching it (set up offline).")
+    ] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of lines.")] = False,
 ) -> None:
-    """Follow a new feed."""
-    archive = _archive()
-    if not url.startswith(("http://", "https://")):
-        raise SourceError(f"{url}: a source URL must start with http:// or https://")
-    chosen = slug or make_slug(url, {s.slug for s in archive.sources()})
-    archive.add_source(Source(slug=chosen, name=name, url=url))
-    out.print(f"Added source {chosen} ({name}): {url}")
+    """Follow a new feed: fetched once first, and refused with the reason if it is not one;
+    given a web page, the feed its head names (<link rel="alternate">; the first of several)."""
+    source, checked = new_source(
+        _archive(), url, name=name, slug=slug, category=category, check=not no_check
+    )
+    if as_json:
+        _print_json(
+            {
+                **_source_json(source),
+                "checked": checked is not None,
+                "found_in": checked.page if checked else None,
+                "feeds_named": list(checked.links) if checked else [],
+            }
+        )
+        return
+    if checked and checked.page:
+        out.print(_found_line(checked), markup=False, highlight=False)
+    out.print(
+        f"Added source {source.slug} ({source.name}): {source.url}", markup=False, highlight=False
+    )
+
+
+def _found_line(checked: CheckedFeed) -> str:
+    """Which feed a page given to `sources add` named: the first, when it names several."""
+    if len(checked.links) == 1:
+        return f"{checked.page} is a web page; its feed: {checked.url}"
+    others = ", ".join(checked.links[1:])
+    return (
+        f"{checked.page} is a web page naming {len(checked.links)} feeds; the first taken: "
+        f"{checked.url} (the others: {others})"
+    )
+
+
+def _source_json(source: Source) -> dict[str, Any]:
+    return {
+        "slug": source.slug,
+        "name": source.name,
+        "url": source.url,
+        "category": source.category,
+        "home": source.home,
+    }
 
 
 @sources_app.command("list")
@@ -511,9 +558,7 @@ def sources_list(as_json: JsonOption = False) -> None:
         state = states.get(source.slug)
         rows.append(
             {
-                "slug": source.slug,
-                "name": source.name,
-                "url": source.url,
+                **_source_json(source),
                 "articles": state.articles if state else 0,
                 "last_fetched": ms_to_iso(state.last_fetched) if state else None,
                 "last_success": ms_to_iso(state.last_success) if state else None,
@@ -527,7 +572,10 @@ def sources_list(as_json: JsonOption = False) -> None:
         _print_json(rows)
         return
     table = Table()
-    columns = ("slug", "name", "articles", "last fetched", "failures", "status", "health", "url")
+    columns = (
+        "slug", "name", "articles", "last fetched", "failures", "status", "health", "category",
+        "home", "url",
+    )  # fmt: skip
     for column in columns:
         table.add_column(column)
     for r in rows:
@@ -535,7 +583,8 @@ def sources_list(as_json: JsonOption = False) -> None:
         status = status or (f"[yellow]{escape(r['note'])}[/yellow]" if r["note"] else "ok")
         table.add_row(
             r["slug"], escape(r["name"]), str(r["articles"]), r["last_fetched"] or "never",
-            str(r["failures"]), status, _health_cell(health.get(r["slug"], [])), escape(r["url"]),
+            str(r["failures"]), status, _health_cell(health.get(r["slug"], [])),
+            escape(r["category"] or ""), escape(r["home"] or ""), escape(r["url"]),
         )  # fmt: skip
     print_table(table)
 
@@ -555,21 +604,28 @@ def sources_remove(slug: Annotated[str, typer.Argument(help="The source's slug."
 def sources_import(
     file: Annotated[Path, typer.Argument(help="An OPML file from a feed reader.")],
 ) -> None:
-    """Follow every feed listed in an OPML file (feeds already followed are skipped)."""
+    """Follow every feed listed in an OPML file, with its folder and site (feeds already
+    followed are skipped; none is fetched: `run` says which fail)."""
     archive = _archive()
     try:
         data = file.read_bytes()
     except OSError as exc:
         raise SourceError(f"{file}: cannot read ({exc.strerror})") from None
     added = skipped = 0
-    for name, url, slug in parse_opml(data, str(file)):
+    for outline in parse_opml(data, str(file)):
         current = archive.sources()
-        if any(s.url == url for s in current):
+        if any(s.url == outline.url for s in current):
             skipped += 1
             continue
         taken = {s.slug for s in current}
-        chosen = slug if slug and slug not in taken else make_slug(url, taken)
-        archive.add_source(Source(slug=chosen, name=name, url=url))
+        slug = outline.slug
+        chosen = slug if slug and slug not in taken else make_slug(outline.url, taken, outline.name)
+        archive.add_source(
+            Source(
+                slug=chosen, name=outline.name, url=outline.url, category=outline.category,
+                home=outline.home,
+            )
+        )  # fmt: skip
         added += 1
     out.print(f"Added {counted(added, 'source')} from {file} ({skipped} already followed).")
 

@@ -45,6 +45,13 @@ def slug_problem(slug: str) -> str | None:
     return None
 
 
+def category_path(text: str) -> str | None:
+    """A source's category as kept: folder names joined by "/" ("World / Asia" -> "World/Asia"),
+    empty ones dropped; None when nothing is left."""
+    parts = [" ".join(part.split()) for part in text.split("/")]
+    return "/".join(part for part in parts if part) or None
+
+
 def known_zone(name: str) -> bool:
     """Whether `name` is an IANA time zone this machine knows ("Asia/Taipei")."""
     try:
@@ -65,6 +72,8 @@ class Source:
     images: str = "keep"  # what published pages point images at: keep|proxy|mirror
     interval: int | None = None  # ms between `watch` polls; None: watch.interval
     timezone: str | None = None  # the IANA zone the outlet dates in; None: UTC+8 (China)
+    category: str | None = None  # the feed reader's folder, nested ones as "A/B" (OPML)
+    home: str | None = None  # the outlet's web site (OPML's htmlUrl), where known
 
 
 @dataclass

@@ -27,6 +27,7 @@ from newsvault.web.app import create_app
 from newsvault.web.submissions import Refused, validate_url
 
 from .conftest import make_archive
+from .feedgen import rss
 from .test_pages import ARTICLE
 from .test_publishers import prose
 from .test_site import DOMXSS, article, seeded
@@ -162,7 +163,9 @@ def test_api_submissions_articles_search_and_admin(tmp_path: Path, server: Loopb
         assert call("GET", target)[0] == 404
         with pytest.raises(urllib.error.HTTPError):
             urllib.request.urlopen(page, timeout=20)
-        source = {"slug": "rain", "name": "Rain", "url": server.url("/feed.xml")}
+        feed = Route(rss("rain", 1), headers={"Content-Type": "application/rss+xml"})
+        server.set("/feed.xml", feed)
+        source = {"slug": "rain", "name": "Rain", "url": server.url("/feed.xml")}  # fetched once
         assert call("POST", f"{base}/api/sources", source)[0] == 401
         assert call("POST", f"{base}/api/sources", source, token=TOKEN)[0] == 201
         assert [s["slug"] for s in call("GET", f"{base}/api/sources")[1]["sources"]] == ["rain"]

@@ -33,13 +33,14 @@ from sqlalchemy import func, select
 
 from newsvault.archive import Archive
 from newsvault.days import parse_day
+from newsvault.discover import new_source
 from newsvault.errors import NewsvaultError
 from newsvault.logs import EventLog
-from newsvault.models import Source, to_ms
+from newsvault.models import to_ms
 from newsvault.publish.site import CONTENT_CSP, build_site, templates
 from newsvault.store.schema import articles, sources
 from newsvault.stories.search import list_stories, search
-from newsvault.watch.daemon import KINDS, BackgroundWatcher, Watcher
+from newsvault.watch.daemon import KINDS, SERVE_KINDS, BackgroundWatcher, Watcher
 from newsvault.watch.history import watch_fields
 from newsvault.web.guards import ForwardedClient, HeadAsGet, RequestLimits, networks
 from newsvault.web.status import register_status
@@ -72,9 +73,14 @@ class SubmissionIn(BaseModel):
 
 
 class SourceIn(BaseModel):
-    slug: str
-    name: str
+    """A source to follow, as `sources add` takes it: checked (fetched once) unless `check`
+    is false; name and slug default to the feed's title and one made from the host."""
+
     url: str
+    name: str | None = None
+    slug: str | None = None
+    category: str | None = None
+    check: bool = True
 
 
 def create_app(root: Path, *, watch: bool = False, events: EventLog | None = None) -> FastAPI:
@@ -95,7 +101,7 @@ def create_app(root: Path, *, watch: bool = False, events: EventLog | None = Non
 
     watcher = BackgroundWatcher(
         Watcher(
-            archive.root, events or EventLog(), kinds=KINDS if watch else ["submission"], site=True
+            archive.root, events or EventLog(), kinds=KINDS if watch else SERVE_KINDS, site=True
         )
     )
 
@@ -300,11 +306,14 @@ def create_app(root: Path, *, watch: bool = False, events: EventLog | None = Non
 
     @app.post("/api/sources", status_code=201, dependencies=[Depends(admin)])
     def api_add_source(body: SourceIn) -> dict[str, Any]:
-        try:
-            archive.add_source(Source(slug=body.slug, name=body.name, url=body.url))
+        try:  # a plain def: run in a worker thread, so the check's own event loop is its own
+            added, checked = new_source(
+                archive, body.url, name=body.name, slug=body.slug, category=body.category,
+                check=body.check,
+            )  # fmt: skip
         except NewsvaultError as exc:
             raise HTTPException(400, str(exc)) from None
-        return {"slug": body.slug, "added": True}
+        return {**added.__dict__, "added": True, "found_in": checked.page if checked else None}
 
     @app.delete("/api/sources/{slug}", dependencies=[Depends(admin)])
     def api_remove_source(slug: str) -> dict[str, Any]:
