@@ -145,7 +145,8 @@ def new_source(
 ) -> tuple[Source, CheckedFeed | None]:
     """Follow `url`: checked first (see `check_feed`) unless not `check`, then added to
     newsvault.toml. The name defaults to the feed's title (unchecked: the host), the slug to
-    one made from the host (see `make_slug`). Returns the source and what the check found."""
+    one made from the host of `url` (see `make_slug`; a page's, not the feed host it names).
+    Returns the source and what the check found."""
     url = url.strip()
     if not url.startswith(("http://", "https://")):
         raise SourceError(f"{url}: a source URL must start with http:// or https://")
@@ -155,7 +156,7 @@ def new_source(
     title = (name or "").strip() or (checked.title if checked else None)
     taken = {s.slug for s in archive.sources()}
     source = Source(
-        slug=slug or make_slug(feed_url, taken, title=title),
+        slug=slug or make_slug(url, taken, title=title),  # the site asked for, not its feed host
         name=title or urlsplit(feed_url).hostname or feed_url,
         url=feed_url,
         category=category,

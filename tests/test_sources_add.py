@@ -149,6 +149,21 @@ def test_one_feed_named_is_said_and_its_failure_names_both_urls(
     )
 
 
+def test_the_slug_comes_from_the_site_asked_for_not_the_feed_host_it_names(
+    news: tuple[str, ...], server: LoopbackServer
+) -> None:
+    feed = server.url("/elsewhere.xml")  # as a site's feed on feeds.feedburner.com
+    server.set("/elsewhere.xml", Route(rss("别处", 1), headers=RSS))
+    server.set(
+        "/site",
+        Route(
+            page(f'<link rel="alternate" type="application/rss+xml" href="{feed}">'), headers=HTML
+        ),
+    )
+    site = server.url("/site").replace("127.0.0.1", "localhost")
+    assert "Added source localhost (别处): " + feed in cli(*news, "sources", "add", site).stdout
+
+
 def test_no_check_adds_without_a_request_and_refusals_come_before_any(
     news: tuple[str, ...], server: LoopbackServer
 ) -> None:
@@ -226,9 +241,7 @@ def test_feed_links_are_read_from_the_head_as_feed_readers_do() -> None:
         '<html><head><meta charset="gbk"><title>新闻</title>'
         '<link rel="alternate" type="application/atom+xml" href="/新闻.xml"></head></html>'
     )
-    assert feed_links(gbk.encode("gbk"), None, "https://e.org/") == [
-        "https://e.org/新闻.xml"
-    ]
+    assert feed_links(gbk.encode("gbk"), None, "https://e.org/") == ["https://e.org/新闻.xml"]
     assert feed_links(b"", None, "https://e.org/") == []
     assert feed_links(b"\x00\xff binary", None, "https://e.org/") == []
 
