@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
-from sqlalchemy import Connection, Engine, func, select, text, update
+from sqlalchemy import Connection, CursorResult, Engine, func, select, text, update
 from sqlalchemy.engine import Row
 
 from newsvault.captures import CaptureRef
@@ -155,7 +155,7 @@ class Store:
                     slug=slug, name=name, url=url, list_name=list_name, failures=0
                 )
             )
-            return int(result.inserted_primary_key[0])
+            return _new_id(result)
         changes: dict[str, Any] = {}
         if name and row.name != name:
             changes["name"] = name
@@ -260,9 +260,9 @@ class Store:
                 fetched=to_ms(ref.fetched),
             )
         )
-        return int(result.inserted_primary_key[0])
+        return _new_id(result)
 
-    def capture(self, capture_id: int) -> Row[Any] | None:
+    def capture(self, capture_id: int) -> Row | None:
         with self.engine.connect() as conn:
             return conn.execute(select(captures).where(captures.c.id == capture_id)).first()
 
@@ -324,6 +324,7 @@ class Store:
                     self._schedule_recheck(conn, item)
             for target, item, digest in edits:
                 article_id = target if isinstance(target, int) else target.id
+                assert article_id is not None, "an item inserted above has its id"
                 if self._add_version(conn, article_id, item, digest, capture_id):
                     result.edited += 1
                     result.edited_ids.append(article_id)
@@ -432,7 +433,7 @@ class Store:
 
     def _insert_article(self, conn: Connection, source_id: int, item: Article, digest: str) -> int:
         result = conn.execute(articles.insert().values(**_article_row(source_id, item, digest)))
-        return int(result.inserted_primary_key[0])
+        return _new_id(result)
 
     def articles(
         self,
@@ -504,7 +505,7 @@ class Store:
 
     def article_by_url(self, *urls: str) -> Article | None:
         """The first article, in any source, whose key or URL is one of `urls`."""
-        rows = []
+        rows: list[Row] = []
         with self.engine.connect() as conn:
             for column in (articles.c.key, articles.c.url):  # each through its own index
                 query = select(articles, sources.c.slug).join(sources).where(column.in_(urls))
@@ -576,7 +577,15 @@ def _article_row(source_id: int, item: Article, digest: str) -> dict[str, Any]:
     )
 
 
-def _article(row: Row[Any]) -> Article:
+def _new_id(result: CursorResult) -> int:
+    """The id of the row a one-row insert() added (SQLAlchemy types the key Optional: it is
+    None for no such insert)."""
+    key = result.inserted_primary_key
+    assert key is not None, "a one-row insert() has the new row's key"
+    return int(key[0])
+
+
+def _article(row: Row) -> Article:
     """An article as it leaves the store: every URL in it through the one outgoing rule
     (links.py), whatever wrote the row."""
     return Article(

@@ -48,7 +48,9 @@ class SubmissionStore:
                 return None
             row = dict(url=url, client=client, status=status, article_id=article_id)
             row.update(message=message, created=now, updated=now)
-            new_id = conn.execute(submissions.insert().values(**row)).inserted_primary_key[0]
+            key = conn.execute(submissions.insert().values(**row)).inserted_primary_key
+            assert key is not None, "a one-row insert() has the new row's key"
+            new_id = key[0]
             if article_id is None:
                 enqueue(conn, "submission", str(new_id), now, now=now)
         return Submission(int(new_id), url, status, article_id, message)

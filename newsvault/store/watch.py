@@ -253,7 +253,7 @@ def _record(
     }
     if finding.status == "unreachable":
         values["failures"] = (row.failures if row else 0) + 1
-        if before == "gone":  # an unreachable site says nothing new of a gone page
+        if row is not None and before == "gone":  # an unreachable site: nothing new of a gone page
             values.update(status="gone", reason=row.reason)
     if finding.status == "live":
         values.update(last_seen=now, gone_since=None)

@@ -11,7 +11,7 @@ adding one does not grow with the archive.
 from __future__ import annotations
 
 import math
-from collections import Counter
+from collections import Counter, defaultdict
 
 from sqlalchemy import Connection, func, select, text, update
 
@@ -61,17 +61,17 @@ def assign_story(
         story_id = _best_story(conn, published, terms, total)
     created = story_id is None
     if story_id is None:
-        story_id = int(
-            conn.execute(
-                stories.insert().values(
-                    title=title,
-                    first_article=article_id,
-                    first_seen=published,
-                    last_seen=published,
-                    size=0,
-                )
-            ).inserted_primary_key[0]
-        )
+        key = conn.execute(
+            stories.insert().values(
+                title=title,
+                first_article=article_id,
+                first_seen=published,
+                last_seen=published,
+                size=0,
+            )
+        ).inserted_primary_key
+        assert key is not None, "a one-row insert() has the new row's key"
+        story_id = int(key[0])
     _join(conn, story_id, article_id, title, published, terms)
     _count_terms(conn, terms)
     return story_id, created
@@ -122,7 +122,7 @@ def _best_story(conn: Connection, published: int, terms: Counter[str], total: in
         return None
     weight = {t: idf[t] * (2.0 if terms[t] >= 3 else 1.0) for t in names}
     total_weight = sum(weight.values()) or 1.0
-    share: Counter[int] = Counter()
+    share: defaultdict[int, float] = defaultdict(float)
     for story_id, term in conn.execute(
         select(story_terms.c.story_id, story_terms.c.term).where(
             story_terms.c.story_id.in_(candidates), story_terms.c.term.in_(names)

@@ -50,7 +50,7 @@ def process_pending(store: Store) -> ProcessReport:
         with store.engine.connect() as conn:
             total = conn.execute(
                 select(func.count()).select_from(articles).where(articles.c.grouped == DONE)
-            ).scalar()
+            ).scalar_one()
         try:
             with writing(store.engine) as conn:  # a batch per transaction, `grouped` with it
                 batch = ProcessReport()
