@@ -67,8 +67,7 @@ def _print_git_report(report: GitReport) -> None:
         failed = f"[red]failed: {escape(push.error or '')}[/red]"
         table.add_row(escape(push.remote), failed if push.failed else push.outcome)
     print_table(table)
-    failed = len(report.failed)
-    pushed = len(report.pushes) - failed
+    pushed = len(report.pushes) - len(report.failed)
     out.print(
         f"{pushed} of {counted(len(report.pushes), 'remote')} {'has' if pushed == 1 else 'have'} "
         f"branch {report.branch} at {(report.head or '')[:10]}."

@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 import time
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.markup import escape
@@ -153,7 +153,7 @@ def status_command(
         health = problems(store, archive.settings, now)
     finally:
         store.close()
-    failing_sources = [
+    failing_sources: list[dict[str, Any]] = [  # JSON objects
         {
             "slug": s.slug,
             "error": s.last_error,
@@ -163,7 +163,7 @@ def status_command(
         for s in states.values()
         if s.last_error
     ]
-    data = {
+    data: dict[str, Any] = {
         "jobs": {kind: {"due": due, "later": later} for kind, (due, later) in pending.items()},
         "failing_sources": failing_sources,
         "failing_jobs": [

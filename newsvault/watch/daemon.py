@@ -160,7 +160,9 @@ class Watcher:
                     kinds=wanted,
                 )  # fmt: skip
         rechecks = [j for j in claimed if j.kind == "recheck"]
-        work = [([j], self._run_job(j)) for j in claimed if j.kind != "recheck"]
+        work: list[tuple[list[Job], Awaitable[None]]] = [
+            ([j], self._run_job(j)) for j in claimed if j.kind != "recheck"
+        ]
         for start in range(0, len(rechecks), RECHECK_CHUNK):
             chunk = rechecks[start : start + RECHECK_CHUNK]
             work.append((chunk, self._recheck(chunk)))

@@ -67,6 +67,8 @@ def keep_page_version(
     "edited"; "first page" when it is the first page seen of an article archived from its
     feed's text (kept as the baseline, not an edit); else "unchanged"."""
     pages = [v for v in store.watch.versions(article.id or 0) if v.origin == "page"]
+    last_title: str | None
+    last_text: str | None
     if pages:
         last_title, last_text = pages[-1].title, text_and_images(pages[-1].html)[0]
     elif text_from_page(store, article):

@@ -80,7 +80,7 @@ def validate_url(url: str, *, allow_private: bool) -> str:
             f"{host!r} does not resolve; check the address", key="resolve", host=host
         ) from None
     for info in infos:
-        address = str(ipaddress.ip_address(info[4][0].split("%")[0]))
+        address = str(ipaddress.ip_address(str(info[4][0]).split("%")[0]))
         if not is_allowed(address, allow_private=allow_private, allowed=frozenset()):
             raise Refused(
                 f"{host} is a private or local address; not archived", key="private", host=host
