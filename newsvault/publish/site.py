@@ -33,11 +33,11 @@ import os
 import shutil
 import zoneinfo
 from collections import defaultdict
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import asdict, astuple, dataclass, field, replace
 from functools import cache, partial
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from jinja2 import Environment, PackageLoader, select_autoescape
 
@@ -52,8 +52,8 @@ from newsvault.publish.manifest import Manifest
 from newsvault.publish.reader import reader_html
 from newsvault.settings import Settings
 from newsvault.store import Store
+from newsvault.store.publishing import Listed, Listings
 from newsvault.store.publishing import ListingRow as Row
-from newsvault.store.publishing import Listings
 from newsvault.store.watch import Watched
 from newsvault.watch.history import Step, summary_only, versions_and_diffs
 
@@ -470,6 +470,11 @@ class SiteBuilder:
         else:
             self.report.unchanged += 1
 
+    @property
+    def _words(self) -> dict[str, str]:
+        """The site's words, as the templates have them (`w`; jinja2 types globals as objects)."""
+        return cast(dict[str, str], self.env.globals["w"])
+
     def render(self, template: str, path: str, **context: Any) -> str:
         return self.env.get_template(template).render(
             root=relative_root(path), sources=self.names, zone_of=self.zone_of, **context
@@ -592,7 +597,7 @@ class SiteBuilder:
             return
         found = self.store.capture(row.capture_id)
         source = self.root / "captures" / found.warc_file if found else None
-        if source is None or not source.exists():
+        if found is None or source is None or not source.exists():
             del self._new[path]
             return
         with open(source, "rb") as fh:
@@ -626,13 +631,17 @@ class SiteBuilder:
             self._source(slug, set(buckets), buckets, found[:PAGE_SIZE])
 
     def _source(
-        self, slug: str, buckets: set[int], pages: dict[int, list[Row]], newest: list[Row]
+        self,
+        slug: str,
+        buckets: set[int],
+        pages: Mapping[int, Sequence[Row | Listed]],
+        newest: Sequence[Row | Listed],
     ) -> None:
         """sources/<slug>/index.html (`newest`) and the pages of `pages`, of the source's
         `buckets` (every page of 100 it has)."""
         pager = [(str(b + 1), f"{b + 1}.html") for b in sorted(buckets, reverse=True)]
         name = self.names.get(slug, slug)
-        words = self.env.globals["w"]
+        words = self._words
         for bucket, items in pages.items():
             path = f"sources/{slug}/{bucket + 1}.html"
             # only neighbours: a new page of articles must not rewrite every older one
@@ -668,7 +677,7 @@ class SiteBuilder:
         the days before and after it)."""
         before, after = neighbours(days, day)
         pages = [(f"← {before}", f"{before}.html")] if before else []
-        pages.append((self.env.globals["w"]["all_days"], "index.html"))
+        pages.append((self._words["all_days"], "index.html"))
         pages += [(f"{after} →", f"{after}.html")] if after else []
         self._listing(f"days/{day}.html", day, items, pages)
 
@@ -714,7 +723,7 @@ class SiteBuilder:
             self.page(path, inputs, partial(self._versions_page, path, row, watch))
 
     def _versions_page(self, path: str, row: Row, watch: Watched) -> str:
-        steps = []
+        steps: list[tuple[Step, str | None, str | None]] = []
         for step in self._steps(row.id):  # (step, its changes alone, the whole text marked)
             if step.diff is None:
                 steps.append((step, None, None))
@@ -748,7 +757,7 @@ class SiteBuilder:
         facts: Callable[[Watched], tuple[Any, ...]],
     ) -> None:
         """site/<name>/index.html and feeds/<name>.atom; `facts`: what they show of a Watched."""
-        words = self.env.globals["w"]
+        words = self._words
         path, feed, title = f"{name}/index.html", f"feeds/{name}.atom", words[f"{name}_articles"]
         inputs = [
             (r.id, r.source, r.number, r.title, facts(w), self.timezones.get(r.source))
@@ -772,7 +781,8 @@ class SiteBuilder:
     def _deleted_feed(self, path: str, title: str, items: list[tuple[Row, Watched]]) -> bytes:
         """Each deleted article as archived, after a notice of when and why it was deleted."""
         html = dict(self._contents([row.id for row, _ in items]))
-        notice = self.env.get_template("_macros.html").module.deleted_notice
+        # a macro of the template: jinja2's TemplateModule declares none of its attributes
+        notice = self.env.get_template("_macros.html").module.deleted_notice  # type: ignore[attr-defined]
         entries = []
         for row, watch in items:
             entry = self._entry(row, html.get(row.id, ""))
@@ -789,7 +799,8 @@ class SiteBuilder:
 
     def _edited_feed(self, path: str, title: str, items: list[tuple[Row, Watched]]) -> bytes:
         """Each edited article's latest edit: what changed, linked to all its versions."""
-        notice = self.env.get_template("_macros.html").module.edited_notice
+        # a macro of the template: jinja2's TemplateModule declares none of its attributes
+        notice = self.env.get_template("_macros.html").module.edited_notice  # type: ignore[attr-defined]
         entries = []
         for row, watch in items:
             href = self._link(versions_path(row))
@@ -904,7 +915,7 @@ class SiteBuilder:
             self_link=f"{base}/{path}" if base else path.rsplit("/", 1)[-1],
             home=self._link("index.html"),
             entries=entries,
-            language=self.env.globals["w"]["html_lang"],
+            language=self._words["html_lang"],
         )
 
     # -- the manifest -----------------------------------------------------------------------
