@@ -20,7 +20,7 @@ from http import HTTPStatus
 from importlib import metadata
 from pathlib import Path
 from typing import BinaryIO
-from urllib.parse import urlsplit
+from urllib.parse import quote, urlsplit
 
 from warcio.archiveiterator import ArchiveIterator
 from warcio.statusandheaders import StatusAndHeaders
@@ -79,7 +79,10 @@ class CaptureWriter:
         )
         if response.request_headers:  # a page saved from a browser was never requested
             parts = urlsplit(response.url)
-            target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+            target = quote(  # as it went on the wire: what is not ASCII, percent-encoded
+                (parts.path or "/") + (f"?{parts.query}" if parts.query else ""),
+                safe="!#$%&'()*+,/:;=?@[]~",
+            )
             request = writer.create_warc_record(
                 response.url,
                 "request",

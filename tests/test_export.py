@@ -82,7 +82,8 @@ def test_jsonl_matches_show_newest_first(archive: Archive, tmp_path: Path) -> No
     assert "普京" in result.stdout  # not escaped: ensure_ascii=False
     for item in exported:
         shown = json.loads(cli("-a", str(archive.root), "show", str(item["id"])).stdout)
-        for watched in ("versions", "status", "gone_reason", "last_seen", "gone_since"):
+        for watched in ("versions", "status", "gone_reason", "last_seen", "gone_since",
+                        "summary_only", "recovered"):  # fmt: skip
             shown.pop(watched)  # what re-checks found is shown, not exported
         assert item == shown
     published = [(item["published"], item["id"]) for item in exported]

@@ -6,14 +6,17 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+import time
 from pathlib import Path
 
+from multidict import CIMultiDict, CIMultiDictProxy
 from typer.testing import CliRunner
 from warcio.archiveiterator import ArchiveIterator
 
 from newsvault.archive import Archive
-from newsvault.captures import read_capture
+from newsvault.captures import CaptureWriter, read_capture
 from newsvault.cli import app
+from newsvault.fetch.client import Response
 from newsvault.loopback import LoopbackServer, Route
 
 from .conftest import make_archive
@@ -61,3 +64,21 @@ def test_captures_hold_warcinfo_request_and_response_records_that_check(
         capture_output=True, text=True, check=True,
     ).stdout  # fmt: skip
     assert json.loads(index.splitlines()[0])["warc-type"] == "warcinfo"
+
+
+def test_a_request_for_a_url_that_is_not_ascii_is_recorded(tmp_path: Path) -> None:
+    writer = CaptureWriter(tmp_path, {}, 10**9)
+    response = Response(
+        url="http://x.example/新闻\ufffd.html?q=条约", status=404,
+        headers=CIMultiDictProxy(CIMultiDict({"Content-Type": "text/html"})),
+        raw=b"gone", body=b"gone", fetched=time.time(), request_headers={"Host": "x.example"},
+    )  # fmt: skip
+    writer.write(response)
+    writer.close()
+    (path,) = tmp_path.glob("*.warc.gz")
+    with path.open("rb") as fh:
+        request = next(r for r in ArchiveIterator(fh) if r.rec_type == "request")
+    assert (
+        request.http_headers.get_statuscode()
+        == "/%E6%96%B0%E9%97%BB%EF%BF%BD.html?q=%E6%9D%A1%E7%BA%A6"
+    )
