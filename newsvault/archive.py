@@ -21,7 +21,7 @@ from tomlkit.items import AoT
 from newsvault.errors import ArchiveError, SourceError
 from newsvault.files import write_atomic
 from newsvault.links import web_url
-from newsvault.models import Source, category_path, known_zone, slug_problem
+from newsvault.models import DEFAULT_IMAGES, Source, category_path, known_zone, slug_problem
 from newsvault.settings import Settings, duration_ms
 from newsvault.store import Store
 
@@ -33,6 +33,8 @@ DEFAULT_CONFIG = """\
 # stable once articles exist), `name` is shown on list pages, `url` is the RSS/Atom/JSON
 # feed; `category = "A/B"` (a feed reader's folders) and `home` (the outlet's site) are
 # optional. Edit freely, or use `newsvault sources add URL` / `sources remove SLUG`.
+# Images are mirrored into media/ and every published copy points there; a source's
+# `images = "proxy"` goes through publish.image_proxy instead, `images = "keep"` to the origin.
 # Every setting and its default: README, section "Settings".
 
 [fetch]
@@ -195,7 +197,7 @@ class Archive:
                     f"{self.config_path}: source {slug!r} has fetch_full = {fetch_full!r}; "
                     f"use one of {', '.join(FETCH_FULL)}"
                 )
-            images = str(table.get("images", "keep"))
+            images = str(table.get("images", DEFAULT_IMAGES))
             if images not in IMAGES:
                 raise ArchiveError(
                     f"{self.config_path}: source {slug!r} has images = {images!r}; "

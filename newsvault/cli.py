@@ -26,8 +26,9 @@ from newsvault.discover import CheckedFeed, new_source
 from newsvault.errors import NewsvaultError, SourceError, describe
 from newsvault.models import Article, Source, ms_to_iso, to_ms
 from newsvault.opml import make_slug, parse_opml, to_opml
-from newsvault.publish.images import images_to_mirror, mirror_images
+from newsvault.publish.images import MirroredImages
 from newsvault.publish.markdown import import_markdown, publish_markdown, render_article
+from newsvault.publish.publishers import image_links
 from newsvault.stories.process import process_pending
 from newsvault.watch.health import Problem, by_source, problems
 from newsvault.watch.history import watch_fields
@@ -242,39 +243,15 @@ def init(directory: Annotated[Path, typer.Argument(help="Where to create the arc
 
 @app.command("run")
 def run_command(source: SourcesOption = None) -> None:
-    """Fetch every feed once, archive new items, run the re-checks that are due, write the
-    markdown archive."""
+    """Fetch every feed once, archive new items, run the re-checks that are due, mirror the
+    images of what was stored, write the markdown archive."""
     archive = _archive()
     selected = _select_sources(archive, source)
     report = _run_with_progress(archive, selected)
     _print_report(report)
-    _mirror_with_progress(archive, [s.slug for s in selected if s.images == "mirror"])
+    if report.images.tried:  # mirrored before the markdown was written: it points at them
+        out.print(report.images.summary(), markup=False, highlight=False)
     raise typer.Exit(1 if report.failed else 0)
-
-
-def _mirror_with_progress(archive: Archive, slugs: list[str]) -> None:
-    """Copy the images of sources with `images = "mirror"` into media/."""
-    if not slugs:
-        return
-    with archive.lock("images"):
-        store = archive.store()
-        try:
-            with Steps("mirroring images", len(images_to_mirror(store, slugs))) as steps:
-                mirrored = mirror_images(
-                    store,
-                    archive.root,
-                    slugs,
-                    archive.settings.fetch_options(),
-                    archive.settings["publish.media_max_bytes"],
-                    on_done=steps.done,
-                )
-        finally:
-            store.close()
-    if mirrored.fetched or mirrored.failed:
-        out.print(
-            f"images: {mirrored.stored} new in media/, {mirrored.refused} refused "
-            f"(not a raster image), {mirrored.failed} failed"
-        )
 
 
 def _select_sources(archive: Archive, slugs: list[str] | None) -> list[Source]:
@@ -290,7 +267,8 @@ def _select_sources(archive: Archive, slugs: list[str] | None) -> list[Source]:
 
 def _run_with_progress(archive: Archive, sources: list[Source]) -> pipeline.RunReport:
     """pipeline.run with a line per source as it finishes (its feed fetched and its items
-    archived), then one for the steps after: the re-checks that are due and the markdown."""
+    archived), then one for the steps after: the re-checks that are due, the images of what
+    was stored, and the markdown."""
     with Steps("run", len(sources)) as steps:
         waiting = {s.slug: None for s in sources}
         steps.status(f"archiving {_few(waiting)}")
@@ -304,7 +282,7 @@ def _run_with_progress(archive: Archive, sources: list[Source]) -> pipeline.RunR
             if waiting:
                 steps.status(f"archiving {_few(waiting)}")
             else:
-                steps.step("the re-checks that are due, then the markdown")
+                steps.step("the re-checks that are due, the images, then the markdown")
 
         return pipeline.run(archive, sources, on_source_done=advance)
 
@@ -394,11 +372,14 @@ def show(
         raise NewsvaultError(f"--format {format!r}: use json or md")
     if as_json and format == "md":
         raise NewsvaultError("--json and --format md: give one of them")
-    store = _archive().store()
+    archive = _archive()
+    store = archive.store()
     try:
         article = _find_article(store, article_id)
-        if format == "md":
-            sys.stdout.write(render_article(article))
+        if format == "md":  # as its file in articles/: images where the policy points them
+            links = image_links(archive)
+            mapper = links.mapper(article.source, MirroredImages(store.engine), "/")
+            sys.stdout.write(render_article(article, mapper))
         else:
             _print_json(article.to_json() | watch_fields(store, article))
     finally:
@@ -430,7 +411,9 @@ def import_markdown_command(
         store = archive.store()
         try:
             steps.step(f"reading {directory}")
-            result = import_markdown(store, directory, now=to_ms(time.time()))
+            result = import_markdown(
+                store, directory, now=to_ms(time.time()), media_to=archive.root
+            )
             steps.step("indexing the articles for search and stories")
             process_pending(store)
         finally:
@@ -456,7 +439,10 @@ def publish_markdown_command() -> None:
         try:
             steps.step(f"writing {archive.root / 'articles'} and {archive.root / 'lists'}")
             result = publish_markdown(
-                store, archive.root, list_size=archive.settings["publish.list_size"]
+                store,
+                archive.root,
+                list_size=archive.settings["publish.list_size"],
+                images=image_links(archive),
             )
         finally:
             store.close()

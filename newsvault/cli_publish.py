@@ -20,8 +20,8 @@ from newsvault.publish.git import GitReport, publish_git
 
 @publish_app.command("git")
 def publish_git_command() -> None:
-    """Commit articles/ and lists/ (and site/ if publish.git.site) and push to every remote
-    in publish.git.remotes. Exit 1 if any remote failed (the others are still pushed)."""
+    """Commit articles/, lists/ and media/ (and site/ if publish.git.site) and push to every
+    remote in publish.git.remotes. Exit 1 if any remote failed (the others are still pushed)."""
     archive = _archive()
     remotes = archive.settings["publish.git.remotes"]
     with Steps("publish git") as steps:

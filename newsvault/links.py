@@ -34,6 +34,8 @@ _URL_ATTRIBUTE = re.compile(
     re.IGNORECASE,
 )
 _SCHEMES = ("http", "https")
+# A mirrored image as the markdown archive links it: /media/<2 hex>/<sha256>.<ext>.
+_MEDIA_PATH = re.compile(r"/(media/([0-9a-f]{2})/(\2[0-9a-f]{62})\.(?:jpg|png|gif|webp|avif))")
 
 
 def web_url(url: str | None, base: str = "") -> str:
@@ -60,6 +62,14 @@ def web_url(url: str | None, base: str = "") -> str:
     if parts.scheme not in _SCHEMES or not parts.hostname:
         return ""
     return parts.scheme + kept[len(parts.scheme) :]  # urlsplit gives the scheme in lowercase
+
+
+def media_path(url: str | None) -> str | None:
+    """The archive's own copy a markdown image link names (`/media/ab/ab….png` ->
+    `media/ab/ab….png`), else None: the only links to the archive itself published copies
+    hold besides web URLs."""
+    found = _MEDIA_PATH.fullmatch(url or "")
+    return found.group(1) if found else None
 
 
 def has_unsafe_scheme(url: str) -> bool:

@@ -61,6 +61,11 @@ def known_zone(name: str) -> bool:
     return True
 
 
+# What published copies point an article's images at, unless its source says otherwise:
+# a copy in media/ (readers' browsers never ask the origin sites, and the pictures outlive them).
+DEFAULT_IMAGES = "mirror"
+
+
 @dataclass(frozen=True)
 class Source:
     """A followed source as newsvault.toml describes it."""
@@ -69,7 +74,7 @@ class Source:
     name: str
     url: str
     fetch_full: str = "auto"  # fetch the article page for summary-only items: auto|always|never
-    images: str = "keep"  # what published pages point images at: keep|proxy|mirror
+    images: str = DEFAULT_IMAGES  # what published copies point images at: keep|proxy|mirror
     interval: int | None = None  # ms between `watch` polls; None: watch.interval
     timezone: str | None = None  # the IANA zone the outlet dates in; None: UTC+8 (China)
     category: str | None = None  # the feed reader's folder, nested ones as "A/B" (OPML)

@@ -25,7 +25,7 @@ from newsvault.errors import FetchError, HTTPStatusError, NewsvaultError, NoArti
 from newsvault.extract import Extraction, RuleSet, extract, read_file
 from newsvault.extract.rules import PACKAGE_RULES
 from newsvault.fetch.client import Fetcher, Response
-from newsvault.ingest import catch_up
+from newsvault.ingest import catch_up, mirror_stored
 from newsvault.models import RESERVED_SLUGS, Article, to_ms
 from newsvault.normalize import canonical_url
 from newsvault.store import Store
@@ -79,7 +79,9 @@ def archive_pages(
     store = archive.store(durable=True)  # a person is told it is archived
     try:
         reports = asyncio.run(_archive_all(archive, store, urls, saved, on_done))
-        catch_up(archive, store)
+        stored = [r.article.id for r in reports if r.article is not None and r.article.id]
+        images = mirror_stored(archive, store, stored, now=to_ms(time.time()))
+        catch_up(archive, store, rewrite=images.articles)
     finally:
         store.close()
     return reports

@@ -1,5 +1,5 @@
 """The run: every source's feed fetched once, its new items archived, the re-checks that are
-due done, the markdown written.
+due done, the images of what was stored mirrored, the markdown written.
 
 Per source, top to bottom: fetch (conditional GET) -> keep the raw capture -> parse the
 feed -> normalize each item -> store new items in one transaction -> remember the ETag.
@@ -19,7 +19,7 @@ from newsvault.errors import FeedError, FetchError, NoArticle, describe
 from newsvault.extract import RuleSet
 from newsvault.feeds import Feed, FeedItem, parse_feed
 from newsvault.fetch.client import Fetcher
-from newsvault.ingest import catch_up
+from newsvault.ingest import catch_up, mirror_due
 from newsvault.models import Article, Source, to_ms
 from newsvault.normalize import (
     canonical_url,
@@ -30,6 +30,7 @@ from newsvault.normalize import (
     text_and_images,
 )
 from newsvault.pages import archive_rules, fetch_page, keep_capture, keep_error_page, look_at
+from newsvault.publish.images import MirrorReport
 from newsvault.publish.markdown import PublishResult
 from newsvault.store import SourceState, Store
 from newsvault.store.db import content_hash
@@ -105,6 +106,7 @@ class RunReport:
     sources: list[SourceReport]
     published: PublishResult
     rechecks: list[CheckReport] = field(default_factory=list)  # the re-checks that were due
+    images: MirrorReport = field(default_factory=MirrorReport)  # the image jobs that were due
 
     @property
     def failed(self) -> list[SourceReport]:
@@ -120,15 +122,18 @@ def run(
     sources: list[Source],
     on_source_done: Callable[[SourceReport], None] | None = None,
 ) -> RunReport:
-    """Archive every source once, then do the re-checks that are due."""
+    """Archive every source once, do the re-checks that are due, mirror the images of what
+    was stored (a failed image never fails its article: it keeps its original URL), then
+    write the markdown."""
     store = archive.store()
     try:
         reports = asyncio.run(_run_all(archive, store, sources, on_source_done))
         rechecks = recheck_due(archive, store, now=to_ms(time.time()))
-        published = catch_up(archive, store)
+        images = mirror_due(archive, store, now=to_ms(time.time()))
+        published = catch_up(archive, store, rewrite=images.articles)
     finally:
         store.close()
-    return RunReport(sources=reports, published=published, rechecks=rechecks)
+    return RunReport(sources=reports, published=published, rechecks=rechecks, images=images)
 
 
 async def _run_all(

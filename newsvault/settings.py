@@ -72,7 +72,11 @@ SETTINGS: tuple[Setting, ...] = (
         'Template for sources with images = "proxy": ${href} is the image URL, '
         "${href_ue} the same URL-encoded.",
     ),
-    Setting("publish.media_max_bytes", 10_000_000, "Largest image mirrored into media/."),
+    Setting(
+        "publish.media_max_bytes",
+        10_000_000,
+        "Largest image mirrored into media/; a larger one keeps its original URL.",
+    ),
     Setting("publish.git.remotes", [], "Git remotes `publish git` pushes to (paths or URLs)."),
     Setting("publish.git.branch", "main", "The branch `publish git` commits to and pushes."),
     Setting("publish.git.site", False, "Commit site/ too, not only articles/ and lists/."),

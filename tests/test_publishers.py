@@ -27,6 +27,7 @@ from newsvault.publish.markdown import publish_markdown
 from newsvault.publish.publishers import (
     MarkdownPublisher,
     SitePublisher,
+    image_links,
     publish_changes,
     publishers_for,
 )
@@ -110,7 +111,7 @@ def archive_with_history(root: Path) -> Archive:
     add(store, "pics", [article("pics", 1, "图片", pics + f"<p>{prose(rng)}</p>", 5)])
     process_pending(store)
     build_site(store, root, archive.settings, archive.sources())
-    publish_markdown(store, root)
+    publish_markdown(store, root, images=image_links(archive))
     store.close()
     return archive
 
@@ -133,7 +134,9 @@ def fresh(archive: Archive, name: str) -> Path:
     store = other.store()
     try:
         build_site(store, copy, other.settings, other.sources())
-        publish_markdown(store, copy, list_size=other.settings["publish.list_size"])
+        publish_markdown(
+            store, copy, list_size=other.settings["publish.list_size"], images=image_links(other)
+        )
     finally:
         store.close()
     return copy
@@ -265,6 +268,35 @@ def test_a_new_article_costs_one_article(tmp_path: Path) -> None:
     }  # fmt: skip
     scans = [plan for plan in statements if re.search(r"\bSCAN articles(?! USING)", plan)]
     assert statements and scans == []
+
+
+def test_an_image_mirrored_after_publishing_is_a_change(tmp_path: Path) -> None:
+    """What the watcher's image job tells the publishers (its article, once a copy of one of
+    its images is new): the markdown file, the article's page and the feeds showing it come
+    out as full builds make them."""
+    archive = archive_with_history(tmp_path / "news")
+    root = archive.root
+    store = archive.store()
+    html = '<p>后来</p><img src="https://img.example/later.jpg">'
+    news = article("pics", 3, "图片晚到", html + f"<p>{prose(random.Random(4))}</p>", 1)
+    change = add(store, "pics", [news])
+    store.close()
+    publish(archive, change)
+    before = stamps(root)
+    md = root / "articles/pics/1048573.md"
+    assert 'src="https://img.example/later.jpg"' in md.read_text(encoding="utf-8")
+    store = archive.store()
+    mirrored(store, root, "https://img.example/later.jpg", 5)
+    store.close()
+    summaries = publish(archive, Change(articles=set(change.articles), sources={"pics"}))
+    assert summaries["markdown"] == "1 written, 0 lists"  # the list page shows no image
+    assert 'src="/media/' in md.read_text(encoding="utf-8")
+    changed = touched(root, before)
+    assert {"site/feeds/pics.atom", "site/articles/pics/1048573.html"} <= changed
+    assert "https://mirror.example/news/media/" in (root / "site/feeds/pics.atom").read_text(
+        encoding="utf-8"
+    )
+    assert_same(root, fresh(archive, "fresh"))
 
 
 def stamps(root: Path) -> dict[str, tuple[int, int]]:

@@ -157,12 +157,13 @@ class Fetcher:
         last_modified: str | None = None,
         accept: str = "*/*",
         robots: bool = True,
+        max_bytes: int | None = None,
     ) -> Response:
         """Fetch `url`. A 304 is returned; 4xx/5xx raise HTTPStatusError carrying the response.
 
         With `robots` (and fetch.respect_robots) a URL the site's robots.txt disallows raises
         RobotsDisallowed without being requested; pass robots=False for a URL a person asked
-        for by hand.
+        for by hand. `max_bytes` lowers fetch.max_bytes for this URL (an image to mirror).
         """
         opts = self.options
         check_url(url, allow_private=opts.allow_private_networks, allowed=opts.allowed_addresses)
@@ -175,7 +176,8 @@ class Fetcher:
             headers["If-None-Match"] = etag
         if last_modified:
             headers["If-Modified-Since"] = last_modified
-        return await self._get(url, headers, opts.max_bytes)
+        limit = opts.max_bytes if max_bytes is None else min(opts.max_bytes, max_bytes)
+        return await self._get(url, headers, limit)
 
     async def _robots_rules(self, url: str) -> robots_txt.RobotsRules:
         """The robots.txt rules for `url`'s origin: read once, then again when they expire."""

@@ -1,6 +1,12 @@
-"""Publish to git mirrors: the archive directory is the work tree; articles/ and lists/
-(and site/ when publish.git.site is set) are committed when they changed, then pushed to
-every remote in publish.git.remotes. A remote that fails never stops the others.
+"""Publish to git mirrors: the archive directory is the work tree; articles/, lists/ and
+media/ (the mirrored images the markdown links to; and site/ when publish.git.site is set)
+are committed when they changed, then pushed to every remote in publish.git.remotes. A remote
+that fails never stops the others.
+
+All of media/ is committed, not only the files some article links to now: it holds nothing
+but the images mirrored for archived articles, and a mirror must keep a picture as long as
+any copy of an article links it (reading every article file to tell would cost each publish
+the whole archive).
 
 All of it runs under the archive lock, and git's automatic gc never outlives the command,
 so a git `*.lock` file found when publishing starts was left by a git that was killed."""
@@ -28,8 +34,8 @@ IGNORED = (
     "newsvault.*.lock",
     "newsvault.toml",  # may hold serve.admin_token
     "captures/",
-    "media/",
 )
+NO_LONGER_IGNORED = ("media/",)  # written to .gitignore by earlier versions: taken out
 
 
 @dataclass(frozen=True)
@@ -64,7 +70,7 @@ def publish_git(archive: Archive, *, timeout: float = PUSH_TIMEOUT) -> GitReport
     git = _git_binary()
     settings = archive.settings
     branch = settings["publish.git.branch"]
-    folders = ["articles", "lists"] + (["site"] if settings["publish.git.site"] else [])
+    folders = ["articles", "lists", "media"] + (["site"] if settings["publish.git.site"] else [])
     report = GitReport(root=archive.root, branch=branch)
     with archive.lock("git"):
         report.initialized = _ensure_repository(git, archive.root, branch)
@@ -120,14 +126,22 @@ def commit_message(name_status: str) -> str | None:
         for status, path in changes
         if path.startswith("articles/") and path.endswith(".md")
     )
+    images = sum(status[0] == "A" and path.startswith("media/") for status, path in changes)
     counts = [(articles[c], w) for c, w in (("A", "added"), ("M", "changed"), ("D", "removed"))]
     counts = [(n, word) for n, word in counts if n]
+    pictures = f"{images} image{'' if images == 1 else 's'} added" if images else ""
     if not counts:
-        touched = sorted({path.split("/", 1)[0] for _, path in changes})
-        return f"newsvault: {', '.join(touched)} updated"
+        touched = {path.split("/", 1)[0] for _, path in changes}
+        if images:  # said as the images added
+            touched.discard("media")
+        said = [pictures] if pictures else []
+        if touched:
+            said.append(f"{', '.join(sorted(touched))} updated")
+        return "newsvault: " + ", ".join(said)
     (n, word), *rest = counts
     noun = "article" if n == 1 else "articles"
-    return f"newsvault: {n} {noun} {word}" + "".join(f", {m} {w}" for m, w in rest)
+    message = f"newsvault: {n} {noun} {word}" + "".join(f", {m} {w}" for m, w in rest)
+    return message + (f", {pictures}" if pictures else "")
 
 
 def push(git: str, root: Path, remote: str, branch: str, *, timeout: float) -> PushResult:
@@ -189,10 +203,12 @@ def _ensure_repository(git: str, root: Path, branch: str) -> bool:
         created = True
     ignore = root / ".gitignore"
     current = ignore.read_text(encoding="utf-8") if ignore.exists() else ""
-    missing = [p for p in IGNORED if p not in current.splitlines()]
-    if missing:
-        lead = "" if not current or current.endswith("\n") else "\n"
-        ignore.write_text(current + lead + "\n".join(missing) + "\n", encoding="utf-8")
+    lines = current.splitlines()
+    kept = [line for line in lines if line not in NO_LONGER_IGNORED]
+    missing = [p for p in IGNORED if p not in kept]
+    if missing or kept != lines:
+        text = "".join(f"{line}\n" for line in kept + missing)
+        ignore.write_text(text, encoding="utf-8")
     return created
 
 

@@ -1,9 +1,16 @@
-"""Where published pages point images: the original URL, an image proxy, or a copy in media/.
+"""Where published copies point images: the original URL, an image proxy, or a copy in media/.
 
 Mirrored images are content-addressed (`media/<2 hex>/<sha256>.<ext>`), so one picture used by
 many articles is stored once. Only raster formats recognised by their first bytes are kept:
 an SVG (or anything claiming to be an image) can carry script, and must never be served from
 the archive as an active document.
+
+Images are mirrored as part of archiving: storing an article with images queues an `image`
+job for it (store.add_articles), which `run`, `archive` and the `watch` daemon do after
+storing (`mirror_articles`); an image is tried once, and one that fails, is not a raster image
+or is larger than publish.media_max_bytes keeps its original URL everywhere. Every published
+copy (the markdown archive, the site, the Atom feeds) points an image through one mapper,
+`image_mapper`, for its source's policy: `ImageLinks` holds the policies.
 """
 
 from __future__ import annotations
@@ -12,16 +19,19 @@ import asyncio
 import hashlib
 import json
 import time
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass, replace
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import Protocol
 from urllib.parse import quote
 
-from sqlalchemy import select
+from sqlalchemy import Engine, select
 
 from newsvault.errors import FetchError
 from newsvault.fetch.client import Fetcher, FetchOptions
 from newsvault.files import write_atomic
+from newsvault.links import media_path
+from newsvault.models import DEFAULT_IMAGES
 from newsvault.store import Store
 from newsvault.store.engine import writing
 from newsvault.store.schema import articles, media, sources
@@ -35,6 +45,7 @@ MAGIC: tuple[tuple[bytes, int, str, str], ...] = (  # signature, offset, type, e
     (b"ftypavif", 4, "image/avif", "avif"),
 )
 EXTENSIONS = {ext: mime for _, _, mime, ext in MAGIC}
+IMAGE_ACCEPT = "image/avif,image/webp,image/png,image/jpeg,image/gif;q=0.9,*/*;q=0.5"
 
 
 def sniff(body: bytes) -> tuple[str, str] | None:
@@ -61,6 +72,17 @@ def media_name(digest: str, mime: str) -> str:
     return f"media/{digest[:2]}/{digest}.{ext}"
 
 
+class MirrorLookup(Protocol):
+    """Image URL -> its copy's path under the archive (media/...): a dict of them all, or
+    `MirroredImages` asking for each."""
+
+    def get(self, url: str, default: str | None = None, /) -> str | None: ...
+
+    def __contains__(self, url: object, /) -> bool: ...
+
+    def __getitem__(self, url: str, /) -> str: ...
+
+
 def mirrored(store: Store) -> dict[str, str]:
     """Image URL -> path under the archive (media/...) of every image mirrored so far."""
     query = select(media.c.url, media.c.digest, media.c.mime).where(media.c.outcome == "ok")
@@ -68,23 +90,107 @@ def mirrored(store: Store) -> dict[str, str]:
         return {url: media_name(digest, mime) for url, digest, mime in conn.execute(query)}
 
 
+class MirroredImages:
+    """What `mirrored` tells of every image, for the images asked about only (a publish of a
+    change reads the rows it needs, not the whole table)."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self._known: dict[str, str | None] = {}
+
+    def get(self, url: str, default: str | None = None) -> str | None:
+        if url not in self._known:
+            query = select(media.c.digest, media.c.mime).where(
+                media.c.url == url, media.c.outcome == "ok"
+            )
+            with self.engine.connect() as conn:
+                row = conn.execute(query).first()
+            self._known[url] = media_name(row.digest, row.mime) if row else None
+        known = self._known[url]
+        return default if known is None else known
+
+    def __contains__(self, url: object) -> bool:
+        return isinstance(url, str) and self.get(url) is not None
+
+    def __getitem__(self, url: str) -> str:
+        known = self.get(url)
+        if known is None:
+            raise KeyError(url)
+        return known
+
+
 def image_mapper(
-    policy: str, proxy_template: str, mirror: dict[str, str], media_prefix: str
+    policy: str, proxy_template: str, mirror: MirrorLookup | Mapping[str, str], media_prefix: str
 ) -> Callable[[str], str]:
-    """The function published pages pass every image URL through, for a source's policy."""
-    if policy == "proxy":
-        return lambda url: proxied(url, proxy_template)
-    if policy == "mirror":
-        return lambda url: media_prefix + mirror[url] if url in mirror else url
-    return lambda url: url
+    """The function a published copy passes every image URL through, for a source's policy:
+    `media_prefix` + media/... for a mirrored copy (and for a markdown archive's own
+    /media/... link, whatever the policy: the copy is all there is), the proxy's URL, or the
+    URL itself."""
+
+    def mapped(url: str) -> str:
+        local = media_path(url)
+        if local is not None:
+            return media_prefix + local
+        if policy == "proxy":
+            return proxied(url, proxy_template)
+        if policy == "mirror":
+            found = mirror.get(url)
+            return media_prefix + found if found else url
+        return url
+
+    return mapped
+
+
+@dataclass(frozen=True)
+class ImageLinks:
+    """Each source's image policy (`images` in its [[sources]] table; DEFAULT_IMAGES for one
+    not followed, as an imported archive's), and the proxy template."""
+
+    policies: Mapping[str, str]
+    proxy_template: str  # publish.image_proxy
+
+    def policy(self, slug: str) -> str:
+        return self.policies.get(slug, DEFAULT_IMAGES)
+
+    def mapper(
+        self, slug: str, mirror: MirrorLookup | Mapping[str, str], media_prefix: str
+    ) -> Callable[[str], str]:
+        return image_mapper(self.policy(slug), self.proxy_template, mirror, media_prefix)
 
 
 @dataclass
 class MirrorReport:
     fetched: int = 0
     stored: int = 0  # new files in media/ (a picture already held is not stored again)
-    refused: int = 0  # not a raster image, or too large
-    failed: int = 0
+    refused: int = 0  # not a raster image
+    failed: int = 0  # could not be fetched, or larger than publish.media_max_bytes
+    articles: dict[int, str] = field(default_factory=dict)  # id -> slug: a copy of theirs is new
+
+    @property
+    def tried(self) -> bool:
+        return bool(self.fetched or self.failed)
+
+    def summary(self) -> str:
+        return (
+            f"images: {self.stored} new in media/, {self.refused} refused "
+            f"(not a raster image), {self.failed} failed"
+        )
+
+    def merge(self, other: MirrorReport) -> None:
+        self.fetched += other.fetched
+        self.stored += other.stored
+        self.refused += other.refused
+        self.failed += other.failed
+        self.articles.update(other.articles)
+
+
+def web_images(images_json: str) -> list[str]:
+    """The http(s) image URLs of an article's stored `images`."""
+    return [
+        image["src"]
+        for image in json.loads(images_json or "[]")
+        if str(image.get("src", "")).startswith(("http://", "https://"))
+    ]
 
 
 def images_to_mirror(store: Store, slugs: Iterable[str]) -> list[str]:
@@ -95,12 +201,7 @@ def images_to_mirror(store: Store, slugs: Iterable[str]) -> list[str]:
         .where(sources.c.slug.in_(list(slugs)), articles.c.removed.is_(None))
     )
     with store.engine.connect() as conn:
-        wanted = {
-            image["src"]
-            for (images,) in conn.execute(query)
-            for image in json.loads(images)
-            if image.get("src", "").startswith(("http://", "https://"))
-        }
+        wanted = {src for (images,) in conn.execute(query) for src in web_images(images)}
         tried = {url for (url,) in conn.execute(select(media.c.url))}
     return sorted(wanted - tried)
 
@@ -113,36 +214,90 @@ def mirror_images(
     max_bytes: int,
     on_done: Callable[[], None] | None = None,
 ) -> MirrorReport:
-    """Fetch every image of these sources not tried before into root/media/."""
+    """Fetch every image of these sources not tried before into root/media/ (what was
+    archived before its images were mirrored)."""
     urls = images_to_mirror(store, slugs)
     report = MirrorReport()
     if urls:
-        asyncio.run(_mirror_all(store, root, urls, options, max_bytes, report, on_done))
+
+        async def run() -> None:
+            async with Fetcher(replace(options, max_bytes=min(options.max_bytes, max_bytes))) as f:
+                await _mirror_urls(f, store, root, urls, max_bytes, report, on_done)
+
+        asyncio.run(run())
     return report
 
 
-async def _mirror_all(store, root, urls, options, max_bytes, report, on_done) -> None:
-    limited = replace(options, max_bytes=min(options.max_bytes, max_bytes))
-    async with Fetcher(limited) as fetcher:
+async def mirror_articles(
+    fetcher: Fetcher,
+    store: Store,
+    root: Path,
+    article_ids: Iterable[int],
+    *,
+    max_bytes: int,
+    policy_of: Callable[[str], str],
+    on_done: Callable[[], None] | None = None,
+) -> MirrorReport:
+    """Fetch into root/media/ the images not tried before of these articles whose source
+    mirrors (`policy_of(slug)`); `articles` in the report: those with a copy new to them."""
+    ids = sorted(set(article_ids))
+    found: dict[int, tuple[str, list[str]]] = {}
+    with store.engine.connect() as conn:
+        for start in range(0, len(ids), 500):
+            query = (
+                select(articles.c.id, sources.c.slug, articles.c.images)
+                .join(sources)
+                .where(articles.c.id.in_(ids[start : start + 500]), articles.c.removed.is_(None))
+            )
+            for article_id, slug, images in conn.execute(query):
+                if policy_of(slug) == "mirror" and (urls := web_images(images)):
+                    found[article_id] = (slug, urls)
+        wanted = sorted({url for _, urls in found.values() for url in urls})
+        tried: set[str] = set()
+        for start in range(0, len(wanted), 500):
+            chunk = wanted[start : start + 500]
+            tried |= set(conn.execute(select(media.c.url).where(media.c.url.in_(chunk))).scalars())
+    report = MirrorReport()
+    kept = await _mirror_urls(
+        fetcher, store, root, [u for u in wanted if u not in tried], max_bytes, report, on_done
+    )
+    report.articles = {i: slug for i, (slug, urls) in found.items() if kept.intersection(urls)}
+    return report
 
-        async def one(url: str) -> None:
-            row = {"url": url, "digest": None, "mime": None, "size": None}
-            try:
-                response = await fetcher.get(url)
-            except FetchError as exc:
-                row["outcome"] = f"failed: {exc}"
-                report.failed += 1
-            else:
-                report.fetched += 1
-                row.update(_keep(root, response.body, report))
-            row["fetched"] = int(time.time() * 1000)
-            with writing(store.engine) as conn:
-                ignore = "OR IGNORE" if conn.dialect.name == "sqlite" else ""
-                conn.execute(media.insert().prefix_with(ignore), row)
-            if on_done:
-                on_done()
 
-        await asyncio.gather(*(one(url) for url in urls))
+async def _mirror_urls(
+    fetcher: Fetcher,
+    store: Store,
+    root: Path,
+    urls: list[str],
+    max_bytes: int,
+    report: MirrorReport,
+    on_done: Callable[[], None] | None,
+) -> set[str]:
+    """Fetch each URL once; record what came of it (media table). The URLs now mirrored."""
+    kept: set[str] = set()
+
+    async def one(url: str) -> None:
+        row: dict[str, object] = {"url": url, "digest": None, "mime": None, "size": None}
+        try:
+            response = await fetcher.get(url, accept=IMAGE_ACCEPT, max_bytes=max_bytes)
+        except FetchError as exc:
+            row["outcome"] = f"failed: {exc}"
+            report.failed += 1
+        else:
+            report.fetched += 1
+            row.update(_keep(root, response.body, report))
+        row["fetched"] = int(time.time() * 1000)
+        with writing(store.engine) as conn:
+            ignore = "OR IGNORE" if conn.dialect.name == "sqlite" else ""
+            conn.execute(media.insert().prefix_with(ignore), row)
+        if row["outcome"] == "ok":
+            kept.add(url)
+        if on_done:
+            on_done()
+
+    await asyncio.gather(*(one(url) for url in urls))
+    return kept
 
 
 def _keep(root: Path, body: bytes, report: MirrorReport) -> dict[str, object]:

@@ -10,20 +10,38 @@ archive format"), byte for byte:
                                      {m}-{d} [{title}](/articles/{slug}/{number}.md)
     {content HTML on one line}
                                      ...
+
+An image with a copy in media/ (its source mirrors images, the default) is linked there, as
+`/media/<2 hex>/<sha256>.<ext>` (absolute, like the list pages' links: the archive's top is
+the root), and through the proxy for a source with `images = "proxy"`; only the `src` of such
+an `<img>` changes, nothing else, so an article with no copy (every article of an archive
+imported and published again) keeps its bytes. Importing an archive brings the copies its
+articles link to into media/, and `/media/` links read back as they were written.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
+import html as entities
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
 from newsvault.errors import ImportFormatError
-from newsvault.files import remove_stale_temporaries, write_if_changed
+from newsvault.files import remove_stale_temporaries, write_atomic, write_if_changed
+from newsvault.links import media_path
 from newsvault.models import CHINA_TIME, Article
 from newsvault.publish.changes import Change
+from newsvault.publish.images import (
+    ImageLinks,
+    MirroredImages,
+    MirrorLookup,
+    media_name,
+    mirrored,
+    sniff,
+)
 from newsvault.store import Store
 from newsvault.store.publishing import Listings
 
@@ -39,6 +57,13 @@ _TITLE_SPECIAL = re.compile(r"[<>]|&(?=(?:amp;)*[lg]t;)|\](?=\\*\()")
 _TITLE_ESCAPED = re.compile(r"&[lg]t;|&amp;(?=(?:amp;)*[lg]t;)|\]\\(?=\\*\()")
 _TITLE_PLAIN = {v: k for k, v in _TITLE_ESCAPES.items()}
 _LIST_ENTRY = re.compile(r"^(\d{1,2})-(\d{1,2}) \[(.*)\]\(/articles/([^/]+)/(\d+)\.md\)$")
+# An <img> start tag as browsers read it (a quoted value may hold ">"), and its attributes one
+# after another (so that `src` inside another attribute's value is never taken for one).
+_IMG = re.compile(r"""<img(?=[\s/>])(?:[^>"']|"[^"]*"|'[^']*')*>""", re.I)
+_ATTRIBUTE = re.compile(
+    r"""([\s/]*)([^\s"'>/=][^\s"'>/=]*)(\s*=\s*("[^"]*"|'[^']*'|[^\s"'=<>`]+))?"""
+)
+ImageURL = Callable[[str], str]
 
 
 @dataclass(frozen=True)
@@ -85,13 +110,45 @@ def plain_title(written: str) -> str:
     return _TITLE_ESCAPED.sub(lambda m: _TITLE_PLAIN[m.group()], written)
 
 
-def render_article(article: Article) -> str:
+def render_article(article: Article, image_url: ImageURL | None = None) -> str:
+    """The article's file; `image_url` gives each image's `src` (ImageLinks.mapper)."""
+    html = flatten(article.html)
     return (
         f"<!--{article.published}-->\n"
         f"[{markdown_title(article.title)}]({_link_target(article.url)})\n"
         "------\n\n"
-        f"{flatten(article.html)}\n"
+        f"{point_images(html, image_url) if image_url else html}\n"
     )
+
+
+def point_images(html: str, image_url: ImageURL) -> str:
+    """`html` with the `src` of each <img> where `image_url` says; all else byte for byte
+    (an image it leaves alone keeps its attribute as written)."""
+    if "<img" not in html.lower():
+        return html
+
+    def tag(match: re.Match[str]) -> str:
+        text = match.group()
+        at, end = 4, len(text) - (2 if text.endswith("/>") else 1)
+        while at < end:
+            attribute = _ATTRIBUTE.match(text, at, end)
+            if attribute is None or attribute.end() == at:
+                return text
+            if attribute.group(2).lower() == "src":  # the first one is the one browsers use
+                value = attribute.group(4)
+                if value is None:
+                    return text
+                written = value[1:-1] if value[:1] in "\"'" else value
+                src = entities.unescape(written).strip()
+                wanted = image_url(src)
+                if wanted == src:
+                    return text
+                quoted = '"' + entities.escape(wanted, quote=True).replace("&#x27;", "'") + '"'
+                return text[: attribute.start(4)] + quoted + text[attribute.end(4) :]
+            at = attribute.end()
+        return text
+
+    return _IMG.sub(tag, html)
 
 
 def render_list(name: str, articles: list[Article]) -> str:
@@ -138,11 +195,21 @@ def _link_target(url: str) -> str:
 
 
 def publish_markdown(
-    store: Store, root: Path, *, list_size: int = 300, only_missing: bool = False
+    store: Store,
+    root: Path,
+    *,
+    list_size: int = 300,
+    only_missing: bool = False,
+    images: ImageLinks | None = None,
 ) -> PublishResult:
     """(Re)write articles/ and lists/ from the store. With `only_missing`, article files that
-    exist are left alone (articles never change once archived); lists are always checked."""
+    exist are left alone (articles never change once archived); lists are always checked.
+    With `images`, each article's images point where its source's policy says (a copy in
+    media/, the proxy); without, they are left as stored."""
     result = PublishResult()
+    mirror: MirrorLookup | dict[str, str] = (
+        MirroredImages(store.engine) if only_missing else mirrored(store)
+    )
     articles_dir, lists_dir = root / "articles", root / "lists"
     for folder in (articles_dir, lists_dir):
         folder.mkdir(parents=True, exist_ok=True)
@@ -161,8 +228,9 @@ def publish_markdown(
             result.unchanged += state.articles - len(missing)
         else:
             to_write = store.articles(source=slug)
+        image_url = images.mapper(slug, mirror, "/") if images else None
         for article in to_write:
-            result.count(_write_article(articles_dir, article))
+            result.count(_write_article(articles_dir, article, image_url))
         list_name = state.list_name or slug
         if owners[list_name] == slug:
             result.lists_written += _write_list(
@@ -172,18 +240,26 @@ def publish_markdown(
 
 
 def publish_markdown_changes(
-    store: Store, root: Path, change: Change, *, list_size: int = 300
+    store: Store,
+    root: Path,
+    change: Change,
+    *,
+    list_size: int = 300,
+    images: ImageLinks | None = None,
 ) -> PublishResult:
     """Bring articles/ and lists/ up to date with a change: the files of its articles (new
-    ones written, others checked) and the list pages of their sources, and nothing else."""
+    ones written, others checked: an image mirrored since changes one) and the list pages of
+    their sources, and nothing else. `images` as for `publish_markdown`."""
     result = PublishResult()
+    mirror = MirroredImages(store.engine)
     articles_dir, lists_dir = root / "articles", root / "lists"
     lists_dir.mkdir(parents=True, exist_ok=True)
     found = store.articles_by_ids(sorted(change.articles))
     published = [a for _, a in sorted(found.items()) if a.removed is None]
     for article in published:
         (articles_dir / article.source).mkdir(parents=True, exist_ok=True)
-        result.count(_write_article(articles_dir, article))
+        image_url = images.mapper(article.source, mirror, "/") if images else None
+        result.count(_write_article(articles_dir, article, image_url))
     listings = Listings(store.engine)
     sources = listings.list_sources()
     names = {s.slug: s.list_name or s.slug for s in sources}
@@ -206,9 +282,9 @@ def list_owners(sources: Iterable[tuple[int, str, str | None]]) -> dict[str, str
     return {list_name or slug: slug for _, slug, list_name in sorted(sources)}
 
 
-def _write_article(articles_dir: Path, article: Article) -> bool:
+def _write_article(articles_dir: Path, article: Article, image_url: ImageURL | None) -> bool:
     return write_if_changed(
-        articles_dir / article.source / f"{article.number}.md", render_article(article)
+        articles_dir / article.source / f"{article.number}.md", render_article(article, image_url)
     )
 
 
@@ -225,9 +301,14 @@ class ImportResult:
     errors: list[str] | None = None
 
 
-def import_markdown(store: Store, directory: Path, *, now: int) -> ImportResult:
+def import_markdown(
+    store: Store, directory: Path, *, now: int, media_to: Path | None = None
+) -> ImportResult:
     """Read an archive in this format into the store, keeping every article's number.
-    Files already imported are skipped; a malformed file is reported and passed over."""
+    Files already imported are skipped; a malformed file is reported and passed over. With
+    `media_to` (the archive's top folder), the copies in directory/media/ that articles link
+    to (`/media/...`) are brought into its media/, each checked to be the raster image its
+    name says (its digest, its first bytes)."""
     from newsvault.normalize import text_and_images
 
     articles_dir = directory / "articles"
@@ -257,6 +338,8 @@ def import_markdown(store: Store, directory: Path, *, now: int) -> ImportResult:
                 result.errors.append(_one_line(exc, path))
                 continue
             text, images = text_and_images(parsed_article.content)
+            if media_to is not None:
+                _bring_media(directory, media_to, [i.src for i in images])
             article = Article(
                 source=slug,
                 number=int(path.stem),
@@ -274,6 +357,24 @@ def import_markdown(store: Store, directory: Path, *, now: int) -> ImportResult:
             else:
                 result.skipped += 1
     return result
+
+
+def _bring_media(directory: Path, root: Path, sources: list[str]) -> None:
+    """Copy the media/ files these image links name from `directory` into `root`."""
+    for src in sources:
+        name = media_path(src)
+        if name is None or (root / name).exists() or directory.resolve() == root.resolve():
+            continue
+        try:
+            body = (directory / name).read_bytes()
+        except OSError:  # an archive without its media/: the link stays, the image is missing
+            continue
+        kind = sniff(body)
+        digest = hashlib.sha256(body).hexdigest()
+        if kind is None or media_name(digest, kind[0]) != name:
+            continue  # not what its name says: never served from the archive
+        (root / name).parent.mkdir(parents=True, exist_ok=True)
+        write_atomic(root / name, body)
 
 
 def _one_line(exc: Exception, path: Path) -> str:

@@ -19,6 +19,7 @@ from jinja2 import Environment
 from newsvault.archive import Archive
 from newsvault.errors import NewsvaultError, describe, one_line
 from newsvault.publish.changes import Change
+from newsvault.publish.images import ImageLinks
 from newsvault.publish.manifest import Manifest
 from newsvault.publish.markdown import publish_markdown_changes
 from newsvault.publish.site import templates
@@ -36,18 +37,30 @@ class Publisher(Protocol):
         ...
 
 
+def image_links(archive: Archive) -> ImageLinks:
+    """Where the archive's published copies point each source's images."""
+    return ImageLinks(
+        {s.slug: s.images for s in archive.sources()}, archive.settings["publish.image_proxy"]
+    )
+
+
 class MarkdownPublisher:
     """articles/<slug>/<number>.md of the changed articles and lists/<name>.md of their
-    sources (the same bytes `publish_markdown` writes)."""
+    sources (the same bytes `publish_markdown` writes with the same `images`)."""
 
     name = "markdown"
 
-    def __init__(self, root: Path, *, list_size: int = 300) -> None:
+    def __init__(
+        self, root: Path, *, list_size: int = 300, images: ImageLinks | None = None
+    ) -> None:
         self.root = root
         self.list_size = list_size
+        self.images = images
 
     def publish(self, store: Store, change: Change) -> str:
-        result = publish_markdown_changes(store, self.root, change, list_size=self.list_size)
+        result = publish_markdown_changes(
+            store, self.root, change, list_size=self.list_size, images=self.images
+        )
         lists = result.lists_written
         return f"{result.written} written, {lists} list{'' if lists == 1 else 's'}"
 
@@ -84,7 +97,11 @@ def publishers_for(archive: Archive, *, site: bool | None = None) -> list[Publis
     """The markdown publisher, and the site's when site/ was built before (`site` None), or
     when asked for (True: built in full the first time); never with `site` False."""
     found: list[Publisher] = [
-        MarkdownPublisher(archive.root, list_size=archive.settings["publish.list_size"])
+        MarkdownPublisher(
+            archive.root,
+            list_size=archive.settings["publish.list_size"],
+            images=image_links(archive),
+        )
     ]
     if site or (site is None and (archive.site_dir / "index.html").is_file()):
         found.append(SitePublisher(archive))

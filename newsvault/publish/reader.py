@@ -14,7 +14,7 @@ from collections.abc import Callable
 
 import nh3
 
-from newsvault.links import web_url
+from newsvault.links import media_path, web_url
 
 _TAGS = (set(nh3.ALLOWED_TAGS) | {"figure", "figcaption", "picture", "source"}) - {"area", "map"}
 _ATTRIBUTES = {tag: set(attrs) - {"style"} for tag, attrs in nh3.ALLOWED_ATTRIBUTES.items()}
@@ -25,12 +25,14 @@ _CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")  # no use in text, inv
 
 def reader_html(html: str, image_url: Callable[[str], str] = lambda url: url) -> str:
     """Safe HTML for a reader: only http(s) links (opened without referrer or opener), images
-    through `image_url`; srcset is dropped (its candidates would bypass the image policy)."""
+    (http(s), or /media/... of the archive itself) through `image_url`; srcset is dropped (its
+    candidates would bypass the image policy)."""
 
     def rewrite(tag: str, attribute: str, value: str) -> str | None:
         if attribute in ("src", "srcset") and tag in ("img", "source"):
-            src = web_url(value) if attribute == "src" else ""
-            return image_url(src) if src else None
+            # a web URL, or the archive's own copy an imported markdown archive links to
+            src = web_url(value) or ("" if media_path(value) is None else value)
+            return image_url(src) if src and attribute == "src" else None
         if attribute == "href":
             return web_url(value) or None
         return value

@@ -44,10 +44,11 @@ from jinja2 import Environment, PackageLoader, select_autoescape
 from newsvault import diffs
 from newsvault.days import date_only
 from newsvault.files import write_atomic, write_if_changed
+from newsvault.links import media_path
 from newsvault.models import ALL_SOURCES, CHINA_TIME, Source
 from newsvault.publish import atom, favicon
 from newsvault.publish.i18n import words, zone_name
-from newsvault.publish.images import image_mapper, mirrored
+from newsvault.publish.images import ImageLinks, mirrored
 from newsvault.publish.manifest import Manifest
 from newsvault.publish.reader import reader_html
 from newsvault.settings import Settings
@@ -349,7 +350,9 @@ class SiteBuilder:
         self.settings = settings
         self.language = settings["site.language"]
         self.env = env or templates(self.language, settings["site.title"])
-        self.policies = {s.slug: s.images for s in followed}
+        self.images = ImageLinks(
+            {s.slug: s.images for s in followed}, settings["publish.image_proxy"]
+        )
         self.followed = {s.slug: s.name for s in followed}
         self.timezones = {s.slug: s.timezone for s in followed if s.timezone}
         self.default_zone = Zone(CHINA_TIME, zone_name(None, self.language))
@@ -432,7 +435,7 @@ class SiteBuilder:
         return SiteState(self.config(), shown, removed, dict(days), newest, watch_counts)
 
     def _shown(self, slug: str, count: int, buckets: set[int], feed: list[Row]) -> SourceShown:
-        name, images = self.names.get(slug, slug), self.policies.get(slug, "keep")
+        name, images = self.names.get(slug, slug), self.images.policy(slug)
         feed_ids = [row.id for row in feed]
         return SourceShown(name, images, count, sorted(buckets), feed_ids, self.timezones.get(slug))
 
@@ -512,7 +515,9 @@ class SiteBuilder:
         self.page("favicon.ico", "icon", favicon.ico)
 
     def _image_inputs(self, row: Row) -> Any:
-        policy = self.policies.get(row.source, "keep")
+        """What a published copy of the article shows of its images besides the row: which
+        have a copy in media/, or the proxy they go through."""
+        policy = self.images.policy(row.source)
         if policy == "mirror":
             return [policy, [self.mirror.get(src) for src in row.images]]
         if policy == "proxy":
@@ -554,10 +559,7 @@ class SiteBuilder:
                 on_progress(done, len(changed))
 
     def _article(self, path: str, row: Row, html: str, related, original) -> str:
-        policy = self.policies.get(row.source, "keep")
-        mapper = image_mapper(
-            policy, self.settings["publish.image_proxy"], self.mirror, relative_root(path)
-        )
+        mapper = self.images.mapper(row.source, self.mirror, relative_root(path))
         capture = f"{relative_root(path)}captures/{row.capture_id}.warc.gz"
         found = self.store.capture(row.capture_id) if row.capture_id else None
         watch = self.watched.get(row.id)
@@ -580,8 +582,15 @@ class SiteBuilder:
         """What an article page links to besides pages: its capture and mirrored images (a
         page left as it was still shows them: they stay in the manifest)."""
         self._capture(row)
-        if self.policies.get(row.source, "keep") == "mirror":
-            self._copy_media([self.mirror[src] for src in row.images if src in self.mirror])
+        self._copy_media(self._media_of(row))
+
+    def _media_of(self, row: Row) -> list[str]:
+        """The files in media/ an article's published copies show: its images' mirrored
+        copies (for a source that mirrors), and those an imported archive links to."""
+        linked = [name for src in row.images if (name := media_path(src))]
+        if self.images.policy(row.source) == "mirror":
+            linked += [found for src in row.images if (found := self.mirror.get(src))]
+        return linked
 
     def _capture(self, row: Row) -> None:
         """The raw response an article came from, as a one-record WARC file (downloaded, never
@@ -609,8 +618,10 @@ class SiteBuilder:
 
     def _copy_media(self, names: list[str]) -> None:
         for name in names:
-            self._new[name] = "media"
             target = self.out / name
+            if not target.exists() and not (self.root / name).is_file():
+                continue  # linked by an imported article whose archive came without it
+            self._new[name] = "media"
             if target.exists():
                 continue
             target.parent.mkdir(parents=True, exist_ok=True)
@@ -872,7 +883,8 @@ class SiteBuilder:
         contents = cache(lambda: dict(self._contents(needed)))  # read once, if a feed changed
         for name, (title, found) in groups.items():
             path = f"feeds/{name}.atom"
-            inputs = [title, self.settings["site.base_url"], [r.__dict__ for r in found]]
+            shown = [[r.__dict__, self._image_inputs(r)] for r in found]
+            inputs = [title, self.settings["site.base_url"], shown]
             self.page(path, inputs, partial(self._feed, path, title, found, contents))
 
     def _feed(
@@ -883,12 +895,8 @@ class SiteBuilder:
 
     def _entry(self, row: Row, html: str) -> atom.Entry:
         base = self.settings["site.base_url"].rstrip("/")
-        mapper = image_mapper(  # a feed reader cannot resolve media/ without base_url
-            self.policies.get(row.source, "keep"),
-            self.settings["publish.image_proxy"],
-            self.mirror if base else {},
-            f"{base}/",
-        )
+        # media/ as the entry's links: under base_url, else relative to the feed (feeds/)
+        mapper = self.images.mapper(row.source, self.mirror, f"{base}/" if base else "../")
         page = f"{base}/{article_path(row)}" if base else None
         return atom.Entry(
             id=page or row.url or f"urn:newsvault:article:{row.id}",

@@ -8,7 +8,7 @@ For a `Change` (publish/changes.py), the pages evaluated are:
   those stories (each lists the others);
 - for the articles new to the site: their sources' index pages and the pages of 100 they are
   listed on (with the neighbours of a page that is new: their links change), their days'
-  pages, and the feeds of their sources;
+  pages, and the feeds of their sources; the feeds showing an article of the change;
 - deleted/ and edited/ with their feeds, when a status changed or an article shown there is
   in the change;
 - always: days/index.html, stories/index.html, index.html and feeds/all.atom.
@@ -22,7 +22,8 @@ to the manifest's log. Without a state (a site built by an earlier version), or 
 site's settings or a source's name or image policy changed since, the update is a full build.
 
 What is not a change: an article removed by an administrator (the web app builds the whole
-site then) and images mirrored since the last build; the next full build shows those.
+site then). An article whose image was mirrored since it was published is one (the watcher's
+image jobs say so): its page, and the feeds showing it, are made again.
 """
 
 from __future__ import annotations
@@ -31,7 +32,7 @@ from collections import defaultdict
 from collections.abc import Iterable
 
 from newsvault.publish.changes import Change
-from newsvault.publish.images import media_name
+from newsvault.publish.images import MirroredImages
 from newsvault.publish.site import (
     FEED_SIZE,
     HOME_STORIES,
@@ -53,31 +54,6 @@ from newsvault.publish.site import (
     neighbours,
     newest_first,
 )
-from newsvault.store.publishing import Listings
-
-
-class MirroredImages:
-    """What `images.mirrored` tells of every image, for the images asked about only."""
-
-    def __init__(self, listings: Listings) -> None:
-        self.listings = listings
-        self._known: dict[str, str | None] = {}
-
-    def get(self, url: str, default: str | None = None) -> str | None:
-        if url not in self._known:
-            found = self.listings.mirrored(url)
-            self._known[url] = media_name(*found) if found else None
-        known = self._known[url]
-        return default if known is None else known
-
-    def __contains__(self, url: object) -> bool:
-        return isinstance(url, str) and self.get(url) is not None
-
-    def __getitem__(self, url: str) -> str:
-        known = self.get(url)
-        if known is None:
-            raise KeyError(url)
-        return known
 
 
 class SiteUpdate(SiteBuilder):
@@ -91,7 +67,7 @@ class SiteUpdate(SiteBuilder):
         if state is None:
             self.full_build = True
             return self.build()
-        self.mirror = MirroredImages(self.listings)  # type: ignore[assignment]
+        self.mirror = MirroredImages(self.store.engine)  # type: ignore[assignment]
         rows = self.listings.by_ids(change.articles | change.statuses)
         new = [r for r in rows if r.id in change.articles and article_path(r) not in self._old]
         in_stories = {r.story_id for r in rows if r.story_id is not None}
@@ -106,6 +82,7 @@ class SiteUpdate(SiteBuilder):
         self._article_pages(sorted(shown.values(), key=newest_first), by_id, told, None)
         self._version_pages(rows)
         feeds = self._sources_of(new, state)
+        self._feeds_showing(rows, feeds, state)
         self._days_of(new, state)
         self._story_pages(told, state)
         state.stories = _merged(state.stories, told)
@@ -157,7 +134,7 @@ class SiteUpdate(SiteBuilder):
         if state is None or state.config != self.config():
             return None
         for slug, shown in state.sources.items():
-            now = (self.names.get(slug, slug), self.policies.get(slug, "keep"))
+            now = (self.names.get(slug, slug), self.images.policy(slug))
             if (shown.name, shown.images, shown.timezone) != (*now, self.timezones.get(slug)):
                 return None
         return state
@@ -193,6 +170,16 @@ class SiteUpdate(SiteBuilder):
             count = totals.get(slug, 0) - state.removed.get(slug, 0)
             state.sources[slug] = self._shown(slug, count, buckets, feeds[slug])
         return feeds
+
+    def _feeds_showing(
+        self, rows: list[Row], feeds: dict[str, list[Row]], state: SiteState
+    ) -> None:
+        """Add to `feeds` those of sources with no new article that show one of `rows` (an
+        article edited, or with an image mirrored since it was published)."""
+        for slug in sorted({r.source for r in rows} - set(feeds)):
+            shown = state.sources.get(slug)
+            if shown and {r.id for r in rows if r.source == slug} & set(shown.feed):
+                feeds[slug] = sorted(self.listings.by_ids(shown.feed), key=newest_first)
 
     def _watch_lists(self, by_id: dict[int, Row]) -> dict[str, int]:
         """deleted/ and edited/ with their feeds, from every article re-checks told of."""

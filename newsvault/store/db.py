@@ -322,6 +322,7 @@ class Store:
                 for item, (article_id,) in zip(result.new, inserted, strict=True):
                     item.id = article_id
                     self._schedule_recheck(conn, item)
+                    self._schedule_images(conn, item)
             for target, item, digest in edits:
                 article_id = target if isinstance(target, int) else target.id
                 assert article_id is not None, "an item inserted above has its id"
@@ -430,6 +431,13 @@ class Store:
         """Every archived article is re-checked, first `first_recheck_ms` after archiving."""
         due = item.fetched + self.first_recheck_ms
         enqueue(conn, "recheck", str(item.id), due, now=item.fetched)
+
+    def _schedule_images(self, conn: Connection, item: Article) -> None:
+        """An article's images are mirrored once it is stored (publish/images.py), by an
+        `image` job in the same transaction: a process killed before it mirrored them leaves
+        the job to the next one. Imported articles get none (an import fetches nothing)."""
+        if any(str(i.get("src", "")).startswith(("http://", "https://")) for i in item.images):
+            enqueue(conn, "image", str(item.id), item.fetched, now=item.fetched)
 
     def _insert_article(self, conn: Connection, source_id: int, item: Article, digest: str) -> int:
         result = conn.execute(articles.insert().values(**_article_row(source_id, item, digest)))

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import ColumnElement, Engine, Select, exists, func, select, union
 
-from newsvault.links import web_url
+from newsvault.links import media_path, web_url
 from newsvault.store.schema import article_status, articles, media, sources, stories, versions
 
 _IN_CHUNK = 400  # values per IN (...): well under SQLite's bound-parameter limit
@@ -241,9 +241,17 @@ def _row(r) -> ListingRow:
         author=r.author,
         origin=r.origin,
         lang=r.lang,
-        images=[s for i in json.loads(r.images) if (s := web_url(i.get("src")))],
+        images=[s for i in json.loads(r.images) if (s := _image_src(i.get("src")))],
         capture_id=r.capture_id,
         copy_of=r.copy_of,
         story_id=r.story_id,
         content_hash=r.content_hash,
     )
+
+
+def _image_src(src: str | None) -> str:
+    """An image's URL as published copies take it: a web URL, or the archive's own copy an
+    imported markdown archive links to (/media/...); "" for anything else."""
+    if src and media_path(src) is not None:
+        return src
+    return web_url(src)

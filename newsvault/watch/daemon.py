@@ -1,6 +1,9 @@
 """`newsvault watch`: the long-running worker. It takes due jobs from the jobs stage and runs
 them: polls of each source's feed on its own interval, re-checks of archived articles as they
-fall due, and pages people submitted. What a batch of jobs changed is published at once.
+fall due, pages people submitted, and the images of what was stored (an `image` job per
+article with images, queued as it is stored). What a batch of jobs changed is published at
+once: a new article first with its images' original URLs (those not mirrored before), then
+again when its image job has mirrored them.
 
 Every job is leased (store/jobs.py): a watcher that is killed loses nothing, since its jobs
 fall due again when their leases run out, and storing is idempotent, so nothing is archived
@@ -31,13 +34,16 @@ from newsvault.models import Job, Source, to_ms
 from newsvault.pages import archive_rules, archive_url
 from newsvault.pipeline import SourceReport, archive_source
 from newsvault.publish.changes import Change
+from newsvault.publish.images import mirror_articles
+from newsvault.publish.publishers import image_links
 from newsvault.settings import duration_ms
 from newsvault.store.jobs import owner_name
 from newsvault.store.submissions import requeue
 from newsvault.watch.health import problems
 from newsvault.watch.recheck import check_jobs
 
-KINDS = ("submission", "poll", "recheck")
+KINDS = ("submission", "poll", "recheck", "image")
+SERVE_KINDS = ("submission", "image")  # `serve` without --watch: what people submit, its images
 LEASE_MS = 10 * 60_000  # a job not finished by then is taken again by whoever looks
 GRACE_S = 8.0  # of the 10 s a stop may take: for the jobs in flight to finish
 IDLE_S = 1.0  # the longest wait between looks at the queue (jobs come from other processes)
@@ -57,6 +63,8 @@ class WatchSummary:
     rechecks: int = 0
     gone: int = 0
     submissions: int = 0
+    images: int = 0  # new files in media/
+    images_failed: int = 0  # images that could not be mirrored: they keep their original URL
     released: int = 0
     publishes: int = 0
 
@@ -68,6 +76,7 @@ class WatchSummary:
             ("edits", str(self.edited)),
             ("re-checks", f"{self.rechecks} ({self.gone} found gone)"),
             ("submissions", str(self.submissions)),
+            ("images mirrored", f"{self.images} ({self.images_failed} failed)"),
             ("publishes", str(self.publishes)),
             ("jobs given back", str(self.released)),
         ]
@@ -152,7 +161,7 @@ class Watcher:
         """Due jobs for the free workers: submissions first (a person is waiting)."""
         now = _now()
         claimed: list[Job] = []
-        for kinds in (["submission"], ["poll", "recheck"]):
+        for kinds in (["submission"], ["poll", "recheck", "image"]):
             wanted = [k for k in kinds if k in self.kinds]
             if wanted and free - len(claimed) > 0:
                 claimed += self.store.jobs.claim(
@@ -196,6 +205,8 @@ class Watcher:
     async def _run_job(self, job: Job) -> None:
         if job.kind == "poll":
             await self._poll(job)
+        elif job.kind == "image":
+            await self._images(job)
         else:
             await self._submission(job)
 
@@ -258,6 +269,26 @@ class Watcher:
                 )  # fmt: skip
         if reports and not any(r.before != r.status or r.edited for r in reports):
             self.events.emit("recheck", checked=len(reports), changed=0)
+
+    async def _images(self, job: Job) -> None:
+        """Mirror one article's images (those not tried before); its published copies are
+        written again when one of them is new."""
+        settings, links = self.archive.settings, image_links(self.archive)
+        report = await mirror_articles(
+            self.fetcher, self.store, self.root, [int(job.target)],
+            max_bytes=settings["publish.media_max_bytes"], policy_of=links.policy,
+        )  # fmt: skip
+        self.store.jobs.finish(job, now=_now())
+        self.summary.images += report.stored
+        self.summary.images_failed += report.failed + report.refused
+        for article_id, slug in report.articles.items():
+            self._change.article(article_id, slug)
+        if report.tried:
+            self.events.emit(
+                "images", level="warning" if report.failed or report.refused else "info",
+                article=int(job.target), stored=report.stored, refused=report.refused,
+                failed=report.failed,
+            )  # fmt: skip
 
     async def _submission(self, job: Job) -> None:
         submissions = self.store.submissions
