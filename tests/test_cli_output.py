@@ -163,7 +163,9 @@ def test_long_work_says_what_finished_off_a_terminal(
         "run: alpha: 2 new",
         "run: beta: 1 new",
     ]
-    assert log[2].startswith("run: the re-checks that are due, then the markdown: done in ")
+    assert log[2].startswith(
+        "run: the re-checks that are due, the images, then the markdown: done in "
+    )
     page = "<html><body><article><p>" + "这是文章的全文。" * 60 + "</p></article></body></html>"
     for name in ("p1", "p2"):
         server.set(f"/{name}.html", Route(page.encode(), headers={"Content-Type": "text/html"}))

@@ -19,6 +19,7 @@ from newsvault.archive import Archive
 from newsvault.logs import EventLog
 from newsvault.loopback import LoopbackServer, Route
 from newsvault.models import Article
+from newsvault.publish import images as image_module
 from newsvault.publish.images import ImageLinks, media_name
 from newsvault.publish.markdown import point_images, publish_markdown
 from newsvault.watch.daemon import SERVE_KINDS, BackgroundWatcher, Watcher
@@ -343,6 +344,25 @@ def test_a_run_mirrors_what_a_killed_one_stored(tmp_path: Path, server: Loopback
     assert "images: 1 new in media/" in result.output and "1 markdown file written" in result.output
     md = (root / "articles/news/1048574.md").read_text(encoding="utf-8")
     assert srcs(md) == ["/" + copy_of(picture, "png")]
+
+
+def test_a_page_of_many_images_mirrors_a_few(
+    tmp_path: Path, server: LoopbackServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A page with thousands of <img> must not send thousands of requests: the first
+    MOST_PER_ARTICLE are mirrored, the rest keep their original URLs."""
+    monkeypatch.setattr(image_module, "MOST_PER_ARTICLE", 3)
+    for n in range(6):
+        server.set(f"/many/{n}.png", Route(png(20 + n), headers=PNG))
+    pictures = "".join(f'<img src="/many/{n}.png">' for n in range(6))
+    page = f"<html><body><article><h1>图集</h1><p>{TEXT}</p>{pictures}</article></body></html>"
+    server.set("/a/many.html", Route(page.encode(), headers={"Content-Type": "text/html"}))
+    root = make_archive(tmp_path / "news", []).root
+    cli("-a", str(root), "archive", server.url("/a/many.html"))
+    assert sum(server.hits(f"/many/{n}.png") for n in range(6)) == 3
+    (md,) = (root / "articles").rglob("*.md")
+    shown = srcs(md.read_text(encoding="utf-8"))
+    assert [src.startswith("/media/") for src in shown] == [True] * 3 + [False] * 3
 
 
 @pytest.mark.parametrize(

@@ -46,6 +46,10 @@ MAGIC: tuple[tuple[bytes, int, str, str], ...] = (  # signature, offset, type, e
 )
 EXTENSIONS = {ext: mime for _, _, mime, ext in MAGIC}
 IMAGE_ACCEPT = "image/avif,image/webp,image/png,image/jpeg,image/gif;q=0.9,*/*;q=0.5"
+# Images mirrored of one article, at most: a page holding thousands of <img> (hostile, or a
+# list of thumbnails) must not make the archive send thousands of requests; the rest keep
+# their original URLs.
+MOST_PER_ARTICLE = 200
 
 
 def sniff(body: bytes) -> tuple[str, str] | None:
@@ -251,7 +255,7 @@ async def mirror_articles(
             )
             for article_id, slug, images in conn.execute(query):
                 if policy_of(slug) == "mirror" and (urls := web_images(images)):
-                    found[article_id] = (slug, urls)
+                    found[article_id] = (slug, list(dict.fromkeys(urls))[:MOST_PER_ARTICLE])
         wanted = sorted({url for _, urls in found.values() for url in urls})
         tried: set[str] = set()
         for start in range(0, len(wanted), 500):
