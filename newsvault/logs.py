@@ -24,7 +24,7 @@ _configured = False
 class _Stderr(logging.StreamHandler):
     """Writes to whatever sys.stderr is when a record comes (tests swap it)."""
 
-    @property  # type: ignore[override]
+    @property
     def stream(self) -> Any:
         return sys.stderr
 

@@ -26,7 +26,7 @@ import hashlib
 import html as entities
 import re
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from newsvault.errors import ImportFormatError
@@ -298,7 +298,7 @@ def _write_list(store: Store, path: Path, slug: str, name: str, list_size: int) 
 class ImportResult:
     imported: int = 0
     skipped: int = 0
-    errors: list[str] | None = None
+    errors: list[str] = field(default_factory=list)
 
 
 def import_markdown(
@@ -314,7 +314,7 @@ def import_markdown(
     articles_dir = directory / "articles"
     if not articles_dir.is_dir():
         raise ImportFormatError(f"{directory}: no articles/ folder; give the archive's top folder")
-    result = ImportResult(errors=[])
+    result = ImportResult()
     names: dict[str, tuple[str, str]] = {}
     lists_dir = directory / "lists"
     for path in sorted(lists_dir.glob("*.md")) if lists_dir.is_dir() else []:

@@ -50,6 +50,10 @@ class Story:
     last_seen: int
     articles: list[Article] = field(default_factory=list)
 
+    @property
+    def size(self) -> int:
+        return len(self.articles)
+
     def to_json(self) -> dict[str, Any]:
         first = (
             min(self.articles, key=lambda a: (a.published, a.id or 0)) if self.articles else None

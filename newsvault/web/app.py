@@ -15,7 +15,7 @@ import time
 from contextlib import asynccontextmanager
 from html import escape
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, cast
 from urllib.parse import urlencode
 
 import uvicorn
@@ -91,7 +91,7 @@ def create_app(root: Path, *, watch: bool = False, events: EventLog | None = Non
     settings = archive.settings
     env = templates(settings["site.language"], settings["site.title"])
     env.globals.update(app=True, csp=APP_CSP.replace("; frame-ancestors 'none'", ""))
-    words = env.globals["w"]
+    words = cast(dict[str, str], env.globals["w"])  # Jinja2 types its globals as object
     limit = RateLimit(settings["serve.submissions_per_minute"])
     site_lock = threading.Lock()
 
@@ -174,8 +174,6 @@ def create_app(root: Path, *, watch: bool = False, events: EventLog | None = Non
     def home() -> HTMLResponse:
         latest = list(store.articles(limit=50, with_content=False))
         told = list_stories(store, limit=10, min_size=2)
-        for story in told:
-            story.size = len(story.articles)
         with store.engine.connect() as conn:
             counts = conn.execute(
                 select(sources.c.slug, sources.c.name, func.count(articles.c.id))
