@@ -75,7 +75,7 @@ class NewsvaultGroup(TyperGroup):
             sys.exit(1)
         sys.exit(result if isinstance(result, int) else 0)
 
-    def invoke(self, ctx: typer.Context) -> Any:
+    def invoke(self, ctx: Context) -> Any:
         logs.configure()
         try:
             return super().invoke(ctx)
@@ -117,7 +117,7 @@ def usage_line(exc: click_errors.ClickException) -> str:
     ctx = _context_of(exc)
     names = []
     while ctx is not None and ctx.parent is not None:  # the root's name: how it was started
-        names.append(ctx.info_name)
+        names.append(ctx.info_name or "")
         ctx = ctx.parent
     command = " ".join(["newsvault", *reversed(names)])
     return f"newsvault: {message}; see `{command} --help`"
@@ -425,7 +425,7 @@ def import_markdown_command(
         {
             "imported": result.imported,
             "already there": result.skipped,
-            "unreadable": len(result.errors or []),
+            "unreadable": len(result.errors),
         },
     )
 
