@@ -7,6 +7,7 @@ import re
 import socket
 import subprocess
 import sys
+import time
 import urllib.parse
 from pathlib import Path
 
@@ -195,3 +196,21 @@ def test_the_status_page_speaks_traditional_chinese(tmp_path: Path) -> None:
     assert head.startswith(b"HTTP/1.1 200")
     page = body.decode()
     assert "運行狀態" in page and "Job queue" not in page and "运行状态" not in page
+
+
+def test_a_failed_submission_is_said_in_the_interface_language(
+    tmp_path: Path, server: LoopbackServer
+) -> None:
+    server.set("/gone.html", Route(b"gone", status=404, headers={"Content-Type": "text/html"}))
+    root = tmp_path / "news"
+    make_archive(root, [])
+    with serving(root) as (_, port):
+        head, _ = post_form(port, server.url("/gone.html"))
+        target = re.search(rb"(?i)location: (\S+)", head).group(1)  # its progress page
+        for _ in range(200):  # bounded: the watcher archives it within seconds
+            _, shown = exchange(port, b"GET", target)
+            if b'data-status="failed"' in shown:
+                break
+            time.sleep(0.1)
+    text = shown.decode()
+    assert "抓取失败：" in text and "404" in text and "failed: " not in text

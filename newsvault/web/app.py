@@ -250,7 +250,10 @@ def create_app(root: Path, *, watch: bool = False, events: EventLog | None = Non
             return page("message.html", status=404, message=words["not_found"])
         pending = any(job.status in ("queued", "running") for job in jobs)
         found = {job.article_id: store.article(job.article_id) for job in jobs if job.article_id}
-        return page("submissions.html", jobs=jobs, articles=found, refresh=pending)
+        return page(
+            "submissions.html", jobs=jobs, articles=found, refresh=pending,
+            said=lambda message: _said(message, words),
+        )  # fmt: skip
 
     # -- the JSON API -----------------------------------------------------------------------
 
@@ -385,6 +388,22 @@ def _inside(folder: Path, path: str) -> Path | None:
     base = folder.resolve()
     target = (base / path).resolve()
     return target if target.is_relative_to(base) and target.is_file() else None
+
+
+OUTCOMES = (
+    ("failed: ", "outcome_failed"),
+    ("no article found: ", "outcome_no_article"),
+    ("internal error: ", "outcome_internal"),
+)
+
+
+def _said(message: str, words: dict[str, str]) -> str:
+    """A job's one-line outcome in the interface's language: what happened in its words,
+    then the reason as the fetcher or the extractor gave it."""
+    for prefix, key in OUTCOMES:
+        if message.startswith(prefix):
+            return words[key] + message.removeprefix(prefix)
+    return message
 
 
 def _id(text: str) -> int | None:
