@@ -26,6 +26,8 @@ from readability.readability import Unparseable as ReadabilityUnparseable
 from newsvault.errors import NoArticle
 from newsvault.extract import metadata as md
 from newsvault.extract.document import Page, load_page
+from newsvault.extract.finder import DEFAULT as DEFAULT_FINDER
+from newsvault.extract.finder import FinderParams, find_body
 from newsvault.extract.rules import Rule, RuleSet
 from newsvault.models import CHINA_TIME, ms_to_iso
 from newsvault.normalize import guess_lang, language_tag, sanitize_html, text_and_images
@@ -98,14 +100,22 @@ def extract(
     *,
     rules: RuleSet | None = None,
     use_rules: bool = True,
+    finder: FinderParams | str | None = None,
 ) -> Extraction:
-    """The article in a page; raises NoArticle with the reason when there is none."""
+    """The article in a page; raises NoArticle with the reason when there is none.
+
+    `finder`: for pages no rule covers, newsvault's own body finder with these weights (None:
+    its defaults), or "peers" for the peer extractors it replaced (readability-lxml on Chinese
+    pages, trafilatura on the rest), kept to measure against."""
     page = load_page(body, url, content_type)
     rule = (rules or shipped_rules()).match(page.url) if use_rules else None
-    return _extract_page(page, rule)
+    return _extract_page(page, rule, BODY_FINDER if finder is None else finder)
 
 
-def _extract_page(page: Page, rule: Rule | None) -> Extraction:
+BODY_FINDER: FinderParams | str = DEFAULT_FINDER
+
+
+def _extract_page(page: Page, rule: Rule | None, finder: FinderParams | str) -> Extraction:
     tree = page.tree
     found = md.Metadata(lang=md.page_lang(tree))
     body: lxml.html.HtmlElement | None = None
@@ -131,11 +141,20 @@ def _extract_page(page: Page, rule: Rule | None) -> Extraction:
     if body is not None:
         _keep_first_part(body)
     page_text = _text_of(tree)
-    anchors = {md.element_text(a) for a in tree.iter("a")} if body is None else set()
+    peers = body is None and not isinstance(finder, FinderParams)
+    # the link texts a list page is made of: the page's, or the region's when the finder (which
+    # keeps links) chose it
+    anchors = {md.element_text(a) for a in tree.iter("a")} if peers else set()
     # A page's lang attribute is often a template default: the text decides when they differ.
     found.lang = guess_lang(page_text[:2000]) or found.lang
     zhish = found.lang == "zh"
     ruled = body is not None
+    if body is None and isinstance(finder, FinderParams):
+        found_body = find_body(tree, finder)
+        # no paragraph anywhere: the whole page, for the checks below to say what it is
+        whole = tree.find("body")
+        body = found_body.body if found_body else deepcopy(tree if whole is None else whole)
+        anchors = {md.element_text(a) for a in body.iter("a")}
     if body is None and zhish:
         body = _readability_body(page)
     if body is None:
@@ -271,16 +290,24 @@ def _join(elements: list[lxml.html.HtmlElement]) -> lxml.html.HtmlElement:
 _LAZY_SOURCES = ("data-src", "data-original", "data-lazy-src", "data-actualsrc", "data-url")
 
 
+_PLACEHOLDER = re.compile(
+    r"missing|placeholder|blank|spacer|lazy|loading|grey\.|gray\.|pixel|1x1|transparent", re.I
+)
+
+
 def _lazy_images(tree: lxml.html.HtmlElement) -> None:
     """Lazy-loading pages keep the real image in data-src and a placeholder (or nothing) in
     src: give the image its real address."""
     for img in tree.iter("img"):
         src = (img.get("src") or "").strip()
-        if src and not src.startswith("data:"):
+        lazy = "lazy" in (img.get("class") or "").lower()
+        if src and not src.startswith("data:") and not lazy and not _PLACEHOLDER.search(src):
             continue
         for name in _LAZY_SOURCES:
             value = (img.get(name) or "").strip()
-            if value and not value.startswith("data:"):
+            if value and not value.startswith("data:") and value != src:
+                if _PLACEHOLDER.search(value) and src:
+                    continue
                 img.set("src", value)
                 break
 
@@ -374,6 +401,29 @@ def _clean_edges(body: lxml.html.HtmlElement, found: md.Metadata, rule: Rule | N
         elif _is_only(text, md.author_in_text, r"(?:(?:作者|撰文|记者|記者|文)\s*[:：/／]|By\s)"):
             found.author = found.author or md.author_in_text(text)
             _drop(block)
+        elif _is_meta_line(text):
+            found.origin = found.origin or md.origin_in_text(text)
+            found.author = found.author or md.author_in_text(text)
+            _drop(block)
+
+
+_POSTED = re.compile(r"^\W*(?:updated|posted|published|last updated|first published)\b", re.I)
+_META_LABEL = re.compile(
+    r"(?:来源|來源|作者|编辑|編輯|责任编辑|責任編輯|责编|記者|记者|发布时间|發佈時間|发布|發佈|时间|"
+    r"時間|日期|阅读|閱讀|浏览|瀏覽|点击|點擊|字号|字號|字体|字體)\s*[:：]\s*[^\s:：]*"
+)
+
+
+def _is_meta_line(text: str) -> bool:
+    """A line of the page's metadata: "Updated Nov 19, 6:55 AM", "2024年6月18日 09:30 来源：晨报"
+    (a date, and nothing but labelled values besides)."""
+    if _POSTED.match(text):
+        return True
+    rest = md.without_dates(text)
+    if rest == text:
+        return False
+    rest = _META_LABEL.sub(" ", rest)
+    return len(re.sub(r"[\W\d_]", "", rest)) <= 4
 
 
 def _drop_byline(body: lxml.html.HtmlElement, author: str | None) -> None:
@@ -488,14 +538,20 @@ def _inner_html(element: lxml.html.HtmlElement) -> str:
 
 
 def _text_of(tree: lxml.html.HtmlElement) -> str:
+    """The page's text, its text nodes joined with a space (read by libxml2, not in Python)."""
     body = tree.find("body")
-    return md.squeeze(" ".join((body if body is not None else tree).itertext()))
+    return md.squeeze(" ".join(_TEXT_NODES(body if body is not None else tree)))
+
+
+_TEXT_NODES = lxml.etree.XPath(".//text()", smart_strings=False)
 
 
 def _keep_first_part(root: lxml.html.HtmlElement) -> bool:
     """Cut `root` in place after its first PEER_NODES elements and attributes and PEER_CHARS
     characters of text; whether it was cut. Readability, trafilatura and htmldate each copy
     the tree they are given several times over, and no article is that long."""
+    if _fits(root):
+        return False
     end = _end_of_first_part(root)
     if end is None:
         return False
@@ -513,6 +569,13 @@ def _keep_first_part(root: lxml.html.HtmlElement) -> bool:
         setattr(element, where, None)
     _drop_following(element, root)
     return True
+
+
+def _fits(root: lxml.html.HtmlElement) -> bool:
+    """Whether all of `root` is within the first part, counted by libxml2 (nearly every page is:
+    walking it in Python would cost more than the body finder)."""
+    nodes = 1 + len(root.attrib) + root.xpath("count(.//*) + count(.//@*)")
+    return nodes <= PEER_NODES and root.xpath("string-length(.)") <= PEER_CHARS
 
 
 def _end_of_first_part(

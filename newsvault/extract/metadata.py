@@ -262,6 +262,11 @@ def date_in_text(text: str, zone: dt.tzinfo) -> int | None:
     return None
 
 
+def without_dates(text: str) -> str:
+    """`text` with its dates (and their times of day) taken out."""
+    return _DATE.sub(" ", text)
+
+
 def author_in_text(text: str) -> str | None:
     for pattern in _AUTHOR_PATTERNS:
         for match in pattern.finditer(text):

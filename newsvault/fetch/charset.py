@@ -127,14 +127,14 @@ def choose_charset(body: bytes, content_type: str | None = None, *, kind: Kind =
             if utf8.errors == 0:
                 return Charset("utf-8", "detected")
         if scan.errors == 0:
-            return Charset(encoding, source)  # type: ignore[arg-type]
+            return Charset(encoding, source)
     if candidates and not any(e == "utf-8" for e, _, _ in candidates):
         utf8 = utf8 or _scan(body, "utf-8")
         if utf8.errors == 0 and not utf8.ascii:
             return Charset("utf-8", "detected")  # no label fits, and the bytes are UTF-8
     for encoding, source, scan in candidates:
         if scan.few:
-            return Charset(encoding, source, errors="replace")  # type: ignore[arg-type]
+            return Charset(encoding, source, errors="replace")
     detected = _detect(body)
     if detected is not None:
         scan = _scan(body, detected)

@@ -1,0 +1,123 @@
+"""The body finder (newsvault/extract/finder.py) on the kinds of page it has to tell apart."""
+
+from __future__ import annotations
+
+import lxml.html
+import pytest
+
+from newsvault.extract import extract, extractor
+from newsvault.extract.finder import find_body
+from newsvault.extract.metadata import element_text
+
+PROSE = (
+    "The council voted on Tuesday to rebuild the old bridge, after years of delays, "
+    "arguments and two failed budgets; work starts in spring, officials said. "
+)
+CHINESE = "市政府周二决定重建老桥，工程将于明年春天开工，预计两年内完成，市民对此普遍表示欢迎。"
+MENU = "".join(f'<li><a href="/s/{n}">Section {n}</a></li>' for n in range(30))
+HEADLINES = "".join(f'<li><a href="/n/{n}">某地发生重要新闻事件第{n}条</a></li>' for n in range(30))
+
+
+def page(body: str, title: str = "Bridge") -> bytes:
+    return f"<html><head><title>{title}</title></head><body>{body}</body></html>".encode()
+
+
+def test_an_article_split_into_sibling_boxes_is_found_whole() -> None:
+    """One article in several sibling boxes, each wrapping its paragraphs (as large English
+    outlets print theirs): every box, not only the best one."""
+    sizes = {1: 8, 2: 4, 3: 4}  # the boxes after the first score less than it, not much less
+    boxes = "".join(
+        f'<div class="column"><div class="inner"><p>Part {n}. {PROSE * size}</p>'
+        f"<p>{PROSE * 2}</p></div></div>"
+        for n, size in sizes.items()
+    )
+    body = f'<nav><ul>{MENU}</ul></nav><main><h1>Bridge</h1><section class="story">{boxes}'
+    body += f'</section></main><div class="sidebar"><ul>{MENU}</ul></div>'
+    found = find_body(lxml.html.document_fromstring(page(body).decode()))
+    assert found is not None
+    text = element_text(found.body)
+    assert all(f"Part {n}." in text for n in range(1, 4)) and "Section 3" not in text
+
+
+def test_links_after_the_article_are_not_its_text() -> None:
+    related = "".join(
+        f'<p><a href="/r/{n}">Another story number {n} to read</a></p>' for n in range(4)
+    )
+    body = f"<article><h1>Bridge</h1><p>{PROSE * 3}</p><p>{PROSE * 2}</p>"
+    body += f"<p>You may also like...</p>{related}</article>"
+    article = extract(page(body), "https://news.example.com/a", use_rules=False)
+    assert PROSE.strip() in article.text
+    assert "You may also like" not in article.text and "Another story" not in article.text
+
+
+def test_a_list_of_headlines_loses_to_a_short_chinese_article() -> None:
+    """Link lists and lists of addresses are text without sentences: the punctuated article
+    wins, and a box of related headlines inside it is left out."""
+    urls = "".join(f"<li>http://www.example{n}.gov.cn/ 某某部</li>" for n in range(40))
+    body = (
+        f'<div class="links"><ul>{HEADLINES}</ul></div><ul class="friends">{urls}</ul>'
+        f'<div class="main"><h1>重建老桥</h1><div class="text"><p>{CHINESE}</p>'
+        f'<p>{CHINESE}</p><div class="related"><h3>相关阅读</h3><ul>{HEADLINES}</ul></div></div>'
+        "</div>"
+    )
+    found = find_body(lxml.html.document_fromstring(page(body, "重建老桥").decode()))
+    assert found is not None and element_text(found.body) == CHINESE * 2
+
+
+def test_a_teaser_inside_a_link_is_no_paragraph() -> None:
+    teasers = "".join(
+        f'<li><a href="/t/{n}"><div class="content">{CHINESE}{CHINESE}</div></a></li>'
+        for n in range(5)
+    )
+    body = f'<div id="artibody"><p>{CHINESE}</p><p>{CHINESE[:30]}。</p></div><ul>{teasers}</ul>'
+    found = find_body(lxml.html.document_fromstring(page(body, "重建老桥").decode()))
+    assert found is not None and element_text(found.body) == CHINESE + CHINESE[:30] + "。"
+
+
+def test_a_metadata_line_is_not_the_body() -> None:
+    """A plain page's date and source line under its headline: out of the text, the source
+    kept."""
+    body = (
+        '<article><h1>重建老桥</h1><div class="meta">2024年6月18日 09:30 来源：晨报</div>'
+        f"<p>{CHINESE}</p><p>{CHINESE}</p></article>"
+    )
+    article = extract(page(body, "重建老桥"), "https://news.example.cn/a", use_rules=False)
+    assert article.text.split("\n") == [CHINESE, CHINESE]
+    assert article.origin == "晨报"
+    english = f"<article><h1>Bridge</h1><p>Updated Nov 19, 6:55 AM</p><p>{PROSE * 3}</p></article>"
+    found = extract(page(english), "https://news.example.com/a", use_rules=False)
+    assert found.text == PROSE.strip() * 1 + " " + PROSE.strip() + " " + PROSE.strip()
+
+
+def test_a_lazy_image_gets_its_real_address() -> None:
+    img = (
+        '<img class="lazy-image" src="https://cdn.example/missing-image.svg" '
+        'data-src="https://cdn.example/photo.jpg" alt="The bridge">'
+    )
+    body = (
+        f"<article><h1>Bridge</h1><p>{PROSE * 3}</p><figure>{img}</figure><p>{PROSE}</p></article>"
+    )
+    article = extract(page(body), "https://news.example.com/a", use_rules=False)
+    assert [i["src"] for i in article.images] == ["https://cdn.example/photo.jpg"]
+
+
+def test_no_peer_extractor_on_the_hot_path(monkeypatch: pytest.MonkeyPatch) -> None:
+    def refuse(*_args: object, **_kwargs: object) -> None:
+        raise AssertionError("a peer extractor ran")
+
+    monkeypatch.setattr(extractor, "ReadabilityDocument", refuse)
+    monkeypatch.setattr(extractor.trafilatura, "extract", refuse)
+    chinese = f'<div class="text"><p>{CHINESE}</p><p>{CHINESE}</p></div>'
+    assert extract(page(chinese, "重建老桥"), "https://n.example.cn/a", use_rules=False).text
+    english = f"<article><p>{PROSE * 3}</p></article>"
+    assert extract(page(english), "https://news.example.com/a", use_rules=False).text
+    peers = extract(page(english), "https://news.example.com/a", use_rules=False, finder=None)
+    assert peers.text  # the default is the finder
+
+
+def test_the_region_is_a_copy() -> None:
+    tree = lxml.html.document_fromstring(f"<body><div><p>{PROSE * 3}</p></div></body>")
+    found = find_body(tree)
+    assert found is not None and found.body.getparent() is None
+    found.body.clear()
+    assert PROSE.strip() in element_text(tree)
