@@ -151,6 +151,7 @@ class Archive:
     def store(self, *, durable: bool = False) -> Store:
         store = Store.open(self.db_path, durable=durable)
         store.first_recheck_ms = self.settings.recheck_schedule()[0]
+        store.recover_auto = self.settings["recover.auto"]
         return store
 
     @contextmanager

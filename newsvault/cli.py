@@ -657,6 +657,7 @@ from newsvault import (  # noqa: E402, F401
     cli_daemon,
     cli_pages,
     cli_publish,
+    cli_recover,
     cli_site,
     cli_stories,
     cli_watch,

@@ -28,6 +28,7 @@ from newsvault.fetch.client import Fetcher, Response
 from newsvault.ingest import catch_up, mirror_stored
 from newsvault.models import RESERVED_SLUGS, Article, to_ms
 from newsvault.normalize import canonical_url
+from newsvault.recover.queue import queue_after_failure
 from newsvault.store import Store
 from newsvault.watch.health import note_page
 from newsvault.watch.history import keep_page_version
@@ -50,6 +51,12 @@ class PageReport:
 
 def archive_rules(archive: Archive) -> RuleSet:
     return RuleSet.load(archive.root / "rules", PACKAGE_RULES)
+
+
+def capture_writer(archive: Archive, store: Store) -> CaptureWriter:
+    """A writer of this process's capture files, after what the database holds of them."""
+    rotate = archive.settings["captures.rotate_bytes"]
+    return CaptureWriter(archive.captures_dir, store.committed_capture_ends(), rotate)
 
 
 def check_url(url: str) -> str:
@@ -148,6 +155,7 @@ async def fetch_page(
         keep_error_page(store, writer, exc)
         outcome = f"failed: {exc.reason}"
         store.record_page(url, outcome, seen=seen, capture_id=None, article_id=None)
+        queue_after_failure(store, url, exc, now=seen)  # a copy may be in a web archive
         return outcome
 
 
@@ -205,19 +213,29 @@ def archive_response(
         article = known
     else:
         rule = rules.match(found.url)
-        slug = rule.slug if rule else host_slug(found.url)
-        name = rule.name if rule else (urlsplit(found.url).hostname or slug)
-        source_id = store.ensure_source(slug, name)
-        note_page(store, slug, found, now=fetched)
-        article = to_article(found, slug, fetched, capture_id)
-        added = store.add_articles(source_id, [article], capture_id)
-        outcome = "new" if added.new else "unchanged"  # stored meanwhile by another process
-        if not added.new:
-            article = store.article_by_key(slug, article.key) or article
+        note_page(store, rule.slug if rule else host_slug(found.url), found, now=fetched)
+        article, outcome = store_found(store, rules, found, fetched, capture_id)
     store.record_page(
         response.url, outcome, seen=fetched, capture_id=capture_id, article_id=article.id
     )
     return PageReport(found.url, outcome, article)
+
+
+def store_found(
+    store: Store, rules: RuleSet, found: Extraction, fetched: int, capture_id: int | None
+) -> tuple[Article, str]:
+    """A new article of what a page held, under the source its site rule names, else one
+    named after its host: (it, "new"); or (the one another process stored meanwhile,
+    "unchanged")."""
+    rule = rules.match(found.url)
+    slug = rule.slug if rule else host_slug(found.url)
+    name = rule.name if rule else (urlsplit(found.url).hostname or slug)
+    source_id = store.ensure_source(slug, name)
+    article = to_article(found, slug, fetched, capture_id)
+    added = store.add_articles(source_id, [article], capture_id)
+    if added.new:
+        return article, "new"
+    return store.article_by_key(slug, article.key) or article, "unchanged"
 
 
 _SECOND_LEVEL = {"com", "net", "org", "gov", "edu", "co", "ac"}

@@ -5,6 +5,7 @@ tests/test_settings.py keeps the two in step)."""
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass, fields
 from typing import Any
@@ -63,6 +64,13 @@ SETTINGS: tuple[Setting, ...] = (
         False,
         "Allow private, loopback and link-local addresses (off: SSRF guard).",
         env="NEWSVAULT_ALLOW_PRIVATE_NETWORKS",
+    ),
+    Setting(
+        "fetch.allowed_addresses",
+        [],
+        "Exact addresses allowed even where private ones are refused (one intranet host, "
+        "or 127.0.0.1 for tests); the guard still refuses every other private address, for "
+        "fetches and submitted URLs alike.",
     ),
     Setting("captures.rotate_bytes", 1_000_000_000, "Start a new WARC file past this size."),
     Setting("publish.list_size", 300, "Articles on each lists/<name>.md page."),
@@ -139,9 +147,61 @@ SETTINGS: tuple[Setting, ...] = (
     ),
     Setting("serve.queue_max", 100, "Submissions queued or running at once; beyond: 503."),
     Setting("serve.max_body_bytes", 1_048_576, "Largest request body accepted; beyond: 413."),
+    Setting(
+        "recover.auto",
+        False,
+        "Look for a copy in the web archives when a re-check finds an article gone or its "
+        "page answers 404, 410 or 451 (off: asking an archive tells it what you look for).",
+    ),
+    Setting(
+        "recover.wayback_url",
+        "https://web.archive.org",
+        "The Wayback Machine: its CDX API, snapshots and Save Page Now are under it; empty: "
+        "not asked.",
+    ),
+    Setting(
+        "recover.archive_today_url",
+        "https://archive.ph",
+        "archive.today: its TimeMap and copies are under it; empty: not asked.",
+    ),
+    Setting(
+        "recover.save_to",
+        [],
+        'Web archives `watch` asks to save each newly archived URL: ["wayback"] (Save Page '
+        "Now); empty: none.",
+    ),
+    Setting(
+        "recover.save_interval",
+        "30s",
+        "The least time between two Save Page Now requests (s, m, h, d).",
+    ),
+    Setting(
+        "recover.wayback_keys",
+        "",
+        "ACCESS:SECRET of an archive.org account's S3 keys for Save Page Now (higher limits); "
+        "empty: anonymous.",
+        env="NEWSVAULT_WAYBACK_KEYS",
+    ),
+    Setting(
+        "intake.github_api",
+        "https://api.github.com",
+        "The GitHub REST API `intake github` talks to (GitHub Enterprise: https://HOST/api/v3).",
+    ),
+    Setting(
+        "intake.github",
+        [],
+        'Repositories whose open issues `watch` answers, as "OWNER/REPO" (token: GITHUB_TOKEN).',
+    ),
+    Setting(
+        "intake.interval",
+        "5m",
+        "How often `watch` reads the open issues of each intake.github repository.",
+    ),
 )
 
 _BY_KEY = {s.key: s for s in SETTINGS}
+SAVE_TO = ("wayback",)  # the web archives recover.save_to may name
+REPO_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9-]*/[A-Za-z0-9._-]+")
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off", ""}
 
@@ -170,6 +230,24 @@ class Settings:
         self.recheck_schedule()  # a bad duration is refused when the archive opens
         for key in ("watch.interval", "watch.max_interval"):
             duration_ms(self[key], key)
+        for key in ("recover.save_interval", "intake.interval"):
+            duration_ms(self[key], key)
+        for name in self["recover.save_to"]:
+            if name not in SAVE_TO:
+                raise ArchiveError(
+                    f"newsvault.toml: recover.save_to: {name!r} is not a web archive newsvault "
+                    f"saves to; use {', '.join(map(repr, SAVE_TO))}"
+                )
+        if "wayback" in self["recover.save_to"] and not self["recover.wayback_url"]:
+            raise ArchiveError(
+                'newsvault.toml: recover.save_to names "wayback" but recover.wayback_url is empty'
+            )
+        for repo in self["intake.github"]:
+            if not REPO_NAME.fullmatch(repo):
+                raise ArchiveError(
+                    f"newsvault.toml: intake.github: {repo!r} is not a repository; write "
+                    '"OWNER/REPO"'
+                )
         duration_ms(self["watch.silent_after"], "watch.silent_after")
         if unknown:
             raise ArchiveError(
@@ -191,7 +269,7 @@ class Settings:
         names = {f.name for f in fields(FetchOptions)}
         return FetchOptions(
             **{
-                name: value
+                name: frozenset(value) if isinstance(value, list) else value
                 for key, value in self._values.items()
                 if key.startswith("fetch.") and (name := key.split(".", 1)[1]) in names
             }

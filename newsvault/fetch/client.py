@@ -124,24 +124,7 @@ class Fetcher:
         self._hold: dict[str, float] = {}  # by host: no request before (a Retry-After)
 
     async def __aenter__(self) -> Fetcher:
-        opts = self.options
-        connector = aiohttp.TCPConnector(
-            resolver=GuardedResolver(
-                allow_private=opts.allow_private_networks, allowed=opts.allowed_addresses
-            ),
-            limit=0,
-            ttl_dns_cache=60,
-        )
-        self._session = aiohttp.ClientSession(
-            connector=connector,
-            auto_decompress=False,
-            cookie_jar=aiohttp.DummyCookieJar(),
-            timeout=aiohttp.ClientTimeout(total=None, sock_connect=opts.connect_timeout),
-            headers={
-                "User-Agent": opts.user_agent,
-                "Accept-Encoding": "gzip, deflate, br",
-            },
-        )
+        self._session = guarded_session(self.options)
         return self
 
     async def __aexit__(self, *exc: object) -> None:
@@ -350,6 +333,28 @@ class Fetcher:
         )
 
 
+def guarded_session(opts: FetchOptions) -> aiohttp.ClientSession:
+    """An aiohttp session whose every address goes through the SSRF guard, with no cookies,
+    bodies left encoded (decoded in bounded steps), the connect timeout and User-Agent."""
+    connector = aiohttp.TCPConnector(
+        resolver=GuardedResolver(
+            allow_private=opts.allow_private_networks, allowed=opts.allowed_addresses
+        ),
+        limit=0,
+        ttl_dns_cache=60,
+    )
+    return aiohttp.ClientSession(
+        connector=connector,
+        auto_decompress=False,
+        cookie_jar=aiohttp.DummyCookieJar(),
+        timeout=aiohttp.ClientTimeout(total=None, sock_connect=opts.connect_timeout),
+        headers={
+            "User-Agent": opts.user_agent,
+            "Accept-Encoding": "gzip, deflate, br",
+        },
+    )
+
+
 def retry_after(value: str | None, now: float | None = None) -> float | None:
     """Seconds a Retry-After header asks to wait (delta-seconds or an HTTP-date; a date in
     the past is 0), or None when there is none or it cannot be read."""
@@ -379,4 +384,12 @@ def _first_line(exc: BaseException) -> str:
     return str(exc).strip().splitlines()[0] if str(exc).strip() else ""
 
 
-__all__ = ["FetchError", "FetchOptions", "Fetcher", "Response", "retry_after", "routed"]
+__all__ = [
+    "FetchError",
+    "FetchOptions",
+    "Fetcher",
+    "Response",
+    "guarded_session",
+    "retry_after",
+    "routed",
+]

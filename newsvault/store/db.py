@@ -84,6 +84,7 @@ class Store:
         """`durable` commits with synchronous=FULL: for what is acknowledged to a person."""
         self.engine: Engine = open_engine(url, durable=durable)
         self.first_recheck_ms = 3_600_000  # watch.recheck's first step; the archive sets it
+        self.recover_auto = False  # recover.auto: recovery queued on its own; the archive sets it
         self.migrate()
 
     @classmethod

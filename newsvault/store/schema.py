@@ -222,6 +222,54 @@ MIGRATIONS: list[list[str]] = [
             PRIMARY KEY (source, kind)
         )""",
     ],
+    [
+        # A copy recovered from a web archive is a version that says where it came from (the
+        # archive, the copy's address there) and when the archive captured it.
+        "ALTER TABLE versions ADD COLUMN recovered_from TEXT",
+        "ALTER TABLE versions ADD COLUMN recovered_url TEXT",
+        "ALTER TABLE versions ADD COLUMN recovered_at BIGINT",
+        # Save Page Now: each article archived since saving began, asked for once per web
+        # archive (a "start" row marks where that was), and what came of it.
+        """CREATE TABLE saves (
+            id {pk},
+            service TEXT NOT NULL,
+            article_id INTEGER NOT NULL,
+            url TEXT NOT NULL,
+            state TEXT NOT NULL,
+            job_id TEXT,
+            snapshot TEXT,
+            message TEXT,
+            requested BIGINT NOT NULL,
+            updated BIGINT NOT NULL,
+            UNIQUE (service, article_id)
+        )""",
+        # Intake: the issues of a repository answered, and each URL taken from them; every
+        # step is written down before and after it is taken, so none is taken twice.
+        """CREATE TABLE intake_issues (
+            repo TEXT NOT NULL,
+            number INTEGER NOT NULL,
+            state TEXT NOT NULL,
+            author TEXT,
+            comment_id BIGINT,
+            labels TEXT,
+            created BIGINT NOT NULL,
+            updated BIGINT NOT NULL,
+            PRIMARY KEY (repo, number)
+        )""",
+        """CREATE TABLE intake_urls (
+            repo TEXT NOT NULL,
+            number INTEGER NOT NULL,
+            position INTEGER NOT NULL,
+            url TEXT NOT NULL,
+            state TEXT NOT NULL,
+            submission_id INTEGER REFERENCES submissions (id),
+            article_id INTEGER REFERENCES articles (id),
+            message TEXT,
+            PRIMARY KEY (repo, number, position)
+        )""",
+        "CREATE INDEX intake_urls_url ON intake_urls (url, state)",
+        "CREATE INDEX submissions_client ON submissions (client, url)",
+    ],
 ]
 ONLY_ON = "::"  # "sqlite::CREATE ..." runs on SQLite only
 
@@ -300,6 +348,9 @@ versions = Table(
     Column("capture_id", Integer, ForeignKey("captures.id")),
     Column("origin", Text, nullable=False, server_default="feed"),
     Column("counted", Integer, nullable=False, server_default="1"),
+    Column("recovered_from", Text),
+    Column("recovered_url", Text),
+    Column("recovered_at", BigInteger),
     UniqueConstraint("article_id", "content_hash"),
 )
 
@@ -424,4 +475,46 @@ health = Table(
     Column("last_bad", BigInteger),
     Column("last_good", BigInteger),
     Column("detail", Text),
+)
+
+saves = Table(
+    "saves",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("service", Text, nullable=False),
+    Column("article_id", Integer, nullable=False),
+    Column("url", Text, nullable=False),
+    Column("state", Text, nullable=False),
+    Column("job_id", Text),
+    Column("snapshot", Text),
+    Column("message", Text),
+    Column("requested", BigInteger, nullable=False),
+    Column("updated", BigInteger, nullable=False),
+    UniqueConstraint("service", "article_id"),
+)
+
+intake_issues = Table(
+    "intake_issues",
+    metadata,
+    Column("repo", Text, primary_key=True),
+    Column("number", Integer, primary_key=True),
+    Column("state", Text, nullable=False),
+    Column("author", Text),
+    Column("comment_id", BigInteger),
+    Column("labels", Text),
+    Column("created", BigInteger, nullable=False),
+    Column("updated", BigInteger, nullable=False),
+)
+
+intake_urls = Table(
+    "intake_urls",
+    metadata,
+    Column("repo", Text, primary_key=True),
+    Column("number", Integer, primary_key=True),
+    Column("position", Integer, primary_key=True),
+    Column("url", Text, nullable=False),
+    Column("state", Text, nullable=False),
+    Column("submission_id", Integer, ForeignKey("submissions.id")),
+    Column("article_id", Integer, ForeignKey("articles.id")),
+    Column("message", Text),
 )

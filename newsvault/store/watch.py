@@ -39,8 +39,18 @@ class Version:
     seen: int
     title: str
     html: str
-    origin: str  # "feed" or "page"
-    counted: bool  # an edit; False for the baseline of a feed article's page
+    origin: str  # "feed", "page" or "recovered" (a copy a web archive kept)
+    counted: bool  # an edit; False for the baseline of a feed article's page, and copies
+    recovered_from: str | None = None  # the web archive ("web.archive.org", "archive.today")
+    recovered_url: str | None = None  # the copy's address there
+    recovered_at: int | None = None  # ms since the epoch: when the archive captured it
+
+    @property
+    def mark(self) -> str | None:
+        """ "recovered from <where>, <when>" for a copy a web archive kept; None otherwise."""
+        if self.recovered_from is None:
+            return None
+        return f"recovered from {self.recovered_from}, {ms_to_iso(self.recovered_at)}"
 
 
 @dataclass(frozen=True)
@@ -93,9 +103,11 @@ class WatchStore:
 
     def fields(self, article: Article) -> dict[str, Any]:
         """What `show` and the API add to an article: status, gone_reason, last_seen,
-        gone_since (ISO 8601, UTC) and versions (its edits). An article never re-checked is
-        live, last seen when it was archived."""
+        gone_since (ISO 8601, UTC), versions (its edits and the copies recovered from web
+        archives) and recovered (each such copy: where it came from and when). An article
+        never re-checked is live, last seen when it was archived."""
         state = self.state(article.id or 0)
+        copies = self.recovered(article.id or 0)
         return {
             "status": state.status if state else "live",
             "gone_reason": state.reason if state and state.status == "gone" else None,
@@ -103,8 +115,23 @@ class WatchStore:
                 state.last_seen if state and state.last_seen else article.fetched
             ),
             "gone_since": ms_to_iso(state.gone_since) if state else None,
-            "versions": self.edit_count(article.id or 0),
+            "versions": self.edit_count(article.id or 0) + len(copies),
+            "recovered": [
+                {
+                    "from": copy.recovered_from,
+                    "url": copy.recovered_url,
+                    "captured": ms_to_iso(copy.recovered_at),
+                    "recovered": ms_to_iso(copy.seen),
+                    "title": copy.title,
+                    "mark": copy.mark,
+                }
+                for copy in copies
+            ],
         }
+
+    def recovered(self, article_id: int) -> list[Version]:
+        """The copies of the article recovered from web archives, oldest first."""
+        return [v for v in self.versions(article_id) if v.origin == "recovered"]
 
     def edit_count(self, article_id: int) -> int:
         """Edits: versions after the first archived one (a page's baseline is no edit)."""
@@ -118,32 +145,59 @@ class WatchStore:
         """Every version after the first archived one, oldest first (baselines included)."""
         query = (
             select(versions.c.seen, versions.c.title, versions.c.html, versions.c.origin,
-                   versions.c.counted)
+                   versions.c.counted, versions.c.recovered_from, versions.c.recovered_url,
+                   versions.c.recovered_at)
             .where(versions.c.article_id == article_id)
             .order_by(versions.c.seen, versions.c.id)
         )  # fmt: skip
         with self.engine.connect() as conn:
             rows = conn.execute(query).all()
-        return [Version(r.seen, r.title, r.html, r.origin, bool(r.counted)) for r in rows]
+        return [
+            Version(r.seen, r.title, r.html, r.origin, bool(r.counted), r.recovered_from,
+                    r.recovered_url, r.recovered_at)
+            for r in rows
+        ]  # fmt: skip
 
     def add_page_version(
         self, article: Article, title: str, html: str, digest: str, *, seen: int,
         capture_id: int | None, counted: bool,
     ) -> bool:  # fmt: skip
         """A version of the article's page; False when this content was kept before."""
+        return self._add_version(
+            article.id or 0, title, html, digest, seen=seen, capture_id=capture_id,
+            origin="page", counted=counted,
+        )  # fmt: skip
+
+    def add_recovered_version(
+        self, article_id: int, title: str, html: str, digest: str, *, seen: int,
+        capture_id: int | None, service: str, copy_url: str, captured: int,
+    ) -> bool:  # fmt: skip
+        """A copy of the article that a web archive kept (`service`, at `copy_url`, captured
+        then): a version of its own, never an edit and never in place of what newsvault
+        captured. False when this content was kept before."""
+        return self._add_version(
+            article_id, title, html, digest, seen=seen, capture_id=capture_id,
+            origin="recovered", counted=False, recovered_from=service, recovered_url=copy_url,
+            recovered_at=captured,
+        )  # fmt: skip
+
+    def _add_version(
+        self, article_id: int, title: str, html: str, digest: str, *, seen: int,
+        capture_id: int | None, origin: str, counted: bool, **recovered: Any,
+    ) -> bool:  # fmt: skip
         with writing(self.engine) as conn:
             known = conn.execute(
                 select(versions.c.id).where(
-                    versions.c.article_id == article.id, versions.c.content_hash == digest
+                    versions.c.article_id == article_id, versions.c.content_hash == digest
                 )
             ).first()
             if known is not None:
                 return False
             conn.execute(
                 insert(versions).values(
-                    article_id=article.id, seen=seen, title=title, html=html,
-                    content_hash=digest, capture_id=capture_id, origin="page",
-                    counted=int(counted),
+                    article_id=article_id, seen=seen, title=title, html=html,
+                    content_hash=digest, capture_id=capture_id, origin=origin,
+                    counted=int(counted), **recovered,
                 )
             )  # fmt: skip
         return True

@@ -3,7 +3,10 @@ them: polls of each source's feed on its own interval, re-checks of archived art
 fall due, pages people submitted, and the images of what was stored (an `image` job per
 article with images, queued as it is stored). What a batch of jobs changed is published at
 once: a new article first with its images' original URLs (those not mirrored before), then
-again when its image job has mirrored them.
+again when its image job has mirrored them. Where the settings ask for them, it also looks
+for copies in the web archives of what went missing (`recover`, recover.auto), answers the
+open issues of GitHub repositories (`intake`, intake.github) and gives newly archived URLs to
+Save Page Now (`save`, recover.save_to).
 
 Every job is leased (store/jobs.py): a watcher that is killed loses nothing, since its jobs
 fall due again when their leases run out, and storing is idempotent, so nothing is archived
@@ -29,6 +32,7 @@ from newsvault.captures import CaptureWriter
 from newsvault.errors import NewsvaultError, describe, one_line
 from newsvault.fetch.client import Fetcher
 from newsvault.ingest import catch_up, publish
+from newsvault.intake.intake import ensure_intake_jobs, run_intake_job
 from newsvault.logs import EventLog
 from newsvault.models import Job, Source, to_ms
 from newsvault.pages import archive_rules, archive_url
@@ -36,13 +40,15 @@ from newsvault.pipeline import SourceReport, archive_source
 from newsvault.publish.changes import Change
 from newsvault.publish.images import mirror_articles
 from newsvault.publish.publishers import image_links
+from newsvault.recover.recovery import run_recover_job
+from newsvault.recover.save import ensure_save_jobs, run_save_job
 from newsvault.settings import duration_ms
 from newsvault.store.jobs import owner_name
 from newsvault.store.submissions import requeue
 from newsvault.watch.health import problems
 from newsvault.watch.recheck import check_jobs
 
-KINDS = ("submission", "poll", "recheck", "image")
+KINDS = ("submission", "poll", "recheck", "image", "recover", "intake", "save")
 SERVE_KINDS = ("submission", "image")  # `serve` without --watch: what people submit, its images
 LEASE_MS = 10 * 60_000  # a job not finished by then is taken again by whoever looks
 GRACE_S = 8.0  # of the 10 s a stop may take: for the jobs in flight to finish
@@ -161,7 +167,7 @@ class Watcher:
         """Due jobs for the free workers: submissions first (a person is waiting)."""
         now = _now()
         claimed: list[Job] = []
-        for kinds in (["submission"], ["poll", "recheck", "image"]):
+        for kinds in (["submission"], ["poll", "recheck", "image", "recover", "intake", "save"]):
             wanted = [k for k in kinds if k in self.kinds]
             if wanted and free - len(claimed) > 0:
                 claimed += self.store.jobs.claim(
@@ -207,6 +213,8 @@ class Watcher:
             await self._poll(job)
         elif job.kind == "image":
             await self._images(job)
+        elif job.kind in ("recover", "intake", "save"):
+            await self._elsewhere(job)
         else:
             await self._submission(job)
 
@@ -290,6 +298,32 @@ class Watcher:
                 failed=report.failed,
             )  # fmt: skip
 
+    async def _elsewhere(self, job: Job) -> None:
+        """A job that asks a web archive or GitHub: a recovery, a repository's issues, a
+        Save Page Now request (recover/, intake/)."""
+        settings, now = self.archive.settings, _now()
+        if job.kind == "recover":
+            found = await run_recover_job(
+                self.fetcher, self.store, self.writer, self.rules, settings, job, now=now
+            )
+            if found.article is not None and found.copy is not None:
+                self._change.article(found.article.id or 0, found.article.source)
+            self.events.emit("recover", level="info" if found.found else "warning",
+                             target=job.target, outcome=found.outcome,
+                             copy=found.copy.url if found.copy else None)  # fmt: skip
+        elif job.kind == "intake":
+            taken = await run_intake_job(self.store, settings, job)
+            if taken.answered or taken.problem:
+                self.events.emit("intake", level="warning" if taken.problem else "info",
+                                 repo=taken.repo, answered=len(taken.answered),
+                                 waiting=len(taken.waiting), problem=taken.problem)  # fmt: skip
+        else:
+            saved = await run_save_job(self.store, settings, job, now=now)
+            if saved is not None and saved.outcome != "pending":
+                self.events.emit("save", level="warning" if saved.failed else "info",
+                                 url=saved.url, outcome=saved.outcome,
+                                 copy=saved.snapshot)  # fmt: skip
+
     async def _submission(self, job: Job) -> None:
         submissions = self.store.submissions
         submission = submissions.get(int(job.target))
@@ -345,6 +379,8 @@ class Watcher:
                 now = _now()
                 for source in self._sources.values():
                     self.store.ensure_source(source.slug, source.name, source.url)
+                ensure_save_jobs(self.store, archive.settings, now=now)
+                ensure_intake_jobs(self.store, archive.settings, now=now)
                 added = self.store.jobs.ensure("poll", self._sources, due=now, now=now)
                 retired = self.store.jobs.retire("poll", self._sources, now=now)
                 if added or retired:

@@ -24,6 +24,7 @@ from newsvault.extract import Extraction, RuleSet, extract
 from newsvault.fetch.client import Fetcher
 from newsvault.models import Article, Job
 from newsvault.pages import PAGE_ACCEPT, archive_rules, keep_capture, keep_error_page
+from newsvault.recover.queue import queue_recovery
 from newsvault.store import Store
 from newsvault.store.jobs import owner_name
 from newsvault.store.watch import CheckState, Finding
@@ -145,6 +146,12 @@ async def _check_batch(fetcher, store, writer, rules, ids, by_id, schedule, now)
         (article_id, finding) for article_id, (finding, _, _) in zip(looking, looks, strict=True)
     ]
     changes = store.watch.record_many(found, now=now)
+    newly_gone = [
+        article_id
+        for article_id, (before, status) in zip(looking, changes, strict=True)
+        if status == "gone" and before != "gone"
+    ]
+    queue_recovery(store, newly_gone, now=now)  # where recover.auto is on
     finished: list[tuple[Job, int | None]] = []
     rescheduled: list[tuple[str, str, int | None]] = []
     reports = []

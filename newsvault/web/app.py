@@ -165,7 +165,11 @@ def create_app(root: Path, *, watch: bool = False, events: EventLog | None = Non
 
     def accept(url: str, client: str):
         limit.check(client)
-        checked = validate_url(url, allow_private=settings["fetch.allow_private_networks"])
+        checked = validate_url(
+            url,
+            allow_private=settings["fetch.allow_private_networks"],
+            allowed=frozenset(settings["fetch.allowed_addresses"]),
+        )
         return submit(store, checked, client, capacity=settings["serve.queue_max"])
 
     # -- pages ----------------------------------------------------------------------------

@@ -54,8 +54,9 @@ def now() -> int:
     return int(time.time() * 1000)
 
 
-def validate_url(url: str, *, allow_private: bool) -> str:
-    """The URL to archive, or Refused: no non-web schemes, no private or local addresses."""
+def validate_url(url: str, *, allow_private: bool, allowed: frozenset[str] = frozenset()) -> str:
+    """The URL to archive, or Refused: no non-web schemes, no private or local addresses
+    (but those in `allowed`, fetch.allowed_addresses)."""
     url = (url or "").strip()
     if not url:
         raise Refused("give the address of a page to archive", key="empty")
@@ -81,7 +82,7 @@ def validate_url(url: str, *, allow_private: bool) -> str:
         ) from None
     for info in infos:
         address = str(ipaddress.ip_address(str(info[4][0]).split("%")[0]))
-        if not is_allowed(address, allow_private=allow_private, allowed=frozenset()):
+        if not is_allowed(address, allow_private=allow_private, allowed=allowed):
             raise Refused(
                 f"{host} is a private or local address; not archived", key="private", host=host
             )
