@@ -121,3 +121,27 @@ def test_the_region_is_a_copy() -> None:
     assert found is not None and found.body.getparent() is None
     found.body.clear()
     assert PROSE.strip() in element_text(tree)
+
+
+def test_boxes_of_one_template_are_one_article() -> None:
+    """An article printed in several boxes of the same class, with figures between them: the
+    boxes after the first are part of it even when they score far less."""
+    boxes = [PROSE * 9, PROSE * 2, PROSE * 2]
+    body = "".join(
+        f'<div class="acf-content"><section><div><div class="text"><p>Box {n}. {text}</p>'
+        f'</div></div></section></div><figure><img src="/{n}.jpg"></figure>'
+        for n, text in enumerate(boxes, 1)
+    )
+    found = find_body(lxml.html.document_fromstring(page(f"<main>{body}</main>").decode()))
+    assert found is not None
+    text = element_text(found.body)
+    assert all(f"Box {n}." in text for n in (1, 2, 3))
+
+
+def test_an_article_inside_the_article_is_a_teaser() -> None:
+    teasers = "".join(
+        f'<article class="post"><h2>Other post {n}</h2><p>{PROSE}</p></article>' for n in range(3)
+    )
+    body = f'<article class="post"><h1>Bridge</h1><p>{PROSE * 4}</p><p>{PROSE * 3}</p>{teasers}'
+    found = find_body(lxml.html.document_fromstring(page(body + "</article>").decode()))
+    assert found is not None and "Other post" not in element_text(found.body)

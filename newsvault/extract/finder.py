@@ -322,9 +322,23 @@ def _with_siblings(
         s = stats.get(sibling)
         if s is None or not isinstance(sibling.tag, str):
             continue
-        if _joins(sibling, stats, threshold, params, deep):
+        if _joins(sibling, stats, threshold, params, deep) or _same_box(sibling, best, stats):
             parts.append(sibling)
     return parts
+
+
+def _same_box(
+    sibling: lxml.html.HtmlElement,
+    best: lxml.html.HtmlElement,
+    stats: dict[lxml.html.HtmlElement, _Stats],
+) -> bool:
+    """A box of the same tag and class as the best one, holding prose: one article printed in
+    several boxes of one template."""
+    names = best.get("class")
+    if not names or sibling.tag != best.tag or sibling.get("class") != names:
+        return False
+    s = stats[sibling]
+    return s.chars > 0 and s.links < 0.25 * s.chars and s.punctuation >= 3
 
 
 def _joins(
@@ -404,6 +418,8 @@ def _is_junk(element: lxml.html.HtmlElement, s: _Stats, total: int, params: Find
         return False  # s.chars == 0: an image's box, a rule
     if s.links == s.chars and tag in _PARAGRAPH:
         return True  # a paragraph that is one link: a related article
+    if tag == "article":
+        return True  # an article inside the article (and less than half of it): a teaser
     if s.chars <= 40 and _LIST_HEADING.match(element.text_content()):
         return True
     if tag == "p":
