@@ -267,13 +267,12 @@ class Settings:
 
     def fetch_options(self) -> FetchOptions:
         names = {f.name for f in fields(FetchOptions)}
-        return FetchOptions(
-            **{
-                name: frozenset(value) if isinstance(value, list) else value
-                for key, value in self._values.items()
-                if key.startswith("fetch.") and (name := key.split(".", 1)[1]) in names
-            }
-        )
+        options: dict[str, Any] = {
+            name: frozenset(value) if isinstance(value, list) else value
+            for key, value in self._values.items()
+            if key.startswith("fetch.") and (name := key.split(".", 1)[1]) in names
+        }
+        return FetchOptions(**options)
 
 
 _UNITS = {"s": 1_000, "m": 60_000, "h": 3_600_000, "d": 86_400_000}

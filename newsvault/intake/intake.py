@@ -133,31 +133,30 @@ class Intake:
                         continue
                     taken_new += 1
                 answered = await self._issue(repo, issue)
-                if answered is None:
+                if answered == "waiting":
                     report.waiting.append(issue.number)
-                elif answered is not False:
-                    report.answered.append(answered)
+                elif answered == "answered" and (done := self.memory.issue(repo, issue.number)):
+                    report.answered.append(done)
         except RateLimited as exc:
             report.problem, report.until = str(exc), exc.until
         except (GitHubError, Refused) as exc:  # GitHub refusing, the submission queue full
             report.problem = str(exc)
         return report
 
-    async def _issue(self, repo: str, issue: Issue) -> TakenIssue | bool | None:
-        """Take the issue forward as far as it goes now: the issue once answered, False
-        when it was answered before, None while it waits."""
+    async def _issue(self, repo: str, issue: Issue) -> str:
+        """Take the issue forward as far as it goes now: "answered" once it is, "before"
+        when it was answered before, "waiting" while it waits."""
         taken = self.memory.issue(repo, issue.number)
         if taken is None:
             taken = await self._take(repo, issue)
             if taken is None:
-                return None
+                return "waiting"
         if taken.state == "closed":
-            return False
+            return "before"
         if not await self._settle(taken):
-            return None
-        taken = self.memory.issue(repo, issue.number) or taken
-        await self._answer(taken)
-        return self.memory.issue(repo, issue.number)
+            return "waiting"
+        await self._answer(self.memory.issue(repo, issue.number) or taken)
+        return "answered"
 
     async def _take(self, repo: str, issue: Issue) -> TakenIssue | None:
         """Write down the issue and the URLs in it, each judged: refused (not an address to
