@@ -26,6 +26,7 @@ from newsvault.loopback import LoopbackServer, Route
 from newsvault.models import to_ms
 from newsvault.recover.copies import parse_cdx, parse_timemap
 from newsvault.recover.save import ensure_save_jobs, run_save_job, save_step
+from newsvault.settings import Settings
 from newsvault.store.saves import SaveStore
 from newsvault.watch.daemon import BackgroundWatcher, Watcher
 
@@ -390,6 +391,14 @@ def test_save_page_now_asks_for_each_new_article_once_and_reports_failures(
     (job,) = store.jobs.claim("t", now=now, lease_ms=60_000, limit=1, kinds=["save"])
     asyncio.run(run_save_job(store, archive.settings, job, now=now))
     assert store.jobs.get("save", "wayback").due == now + 20_000  # one request per interval
+
+    off = Settings({"recover": {"save_to": []}}, environ={})
+    ensure_save_jobs(store, off, now=now)  # saving turned off, then on again later
+    server.set("/feed.xml", Route(feed(server.base_url, ["old", "a", "b", "c", "d"]), headers=RSS))
+    server.set("/a/d.html", Route(page("d 报道"), headers=HTML))
+    cli(root, "run")
+    ensure_save_jobs(store, archive.settings, now=now)
+    assert asyncio.run(steps(1)) == [None]  # what was archived while it was off: not asked
     store.close()
 
 

@@ -45,11 +45,13 @@ class SaveReport:
 
 
 def ensure_save_jobs(store: Store, settings: Settings, *, now: int) -> None:
-    """A `save` job for each web archive in recover.save_to (saving begins after the article
-    archived last), none for those taken out."""
+    """A `save` job for each web archive in recover.save_to (saving begins, or begins again
+    once it was off, after the article archived last), none for those taken out."""
     wanted = list(settings["recover.save_to"])
     for service in wanted:
-        SaveStore(store.engine).begin(service, now=now)
+        job = store.jobs.get("save", service)
+        if job is None or job.finished is not None:
+            SaveStore(store.engine).begin(service, now=now)
     store.jobs.ensure("save", wanted, due=now, now=now)
     store.jobs.retire("save", wanted, now=now)
 

@@ -41,11 +41,15 @@ class SaveStore:
         self.engine = engine
 
     def begin(self, service: str, *, now: int) -> None:
-        """Mark where saving to `service` begins: after the article archived last now."""
+        """Mark where saving to `service` begins (again): after the article archived last
+        now. What was archived while saving was off is not asked for."""
         with writing(self.engine) as conn:
-            if conn.execute(select(saves.c.id).where(saves.c.service == service)).first():
-                return
             last = conn.execute(select(func.max(articles.c.id))).scalar() or 0
+            reached = conn.execute(
+                select(func.max(saves.c.article_id)).where(saves.c.service == service)
+            ).scalar()
+            if reached is not None and reached >= last:
+                return
             conn.execute(
                 insert(saves).values(
                     service=service, article_id=last, url="", state="start", requested=now,
