@@ -159,15 +159,20 @@ async def fetch_page(
         return outcome
 
 
-def look_at(store: Store, writer: CaptureWriter, rules: RuleSet, response: Response) -> PageLook:
-    """Keep the response (and the redirects before it) as captures and extract its article.
-    No article, or an extractor failing on this one page, is an outcome, not an exception;
-    that outcome is recorded against the URL."""
+def look_at(
+    store: Store, writer: CaptureWriter, rules: RuleSet, response: Response, *,
+    read_as: str | None = None,
+) -> PageLook:  # fmt: skip
+    """Keep the response (and the redirects before it) as captures and extract its article
+    (read as the page at `read_as`, where given: a web archive's copy at its public address,
+    which extraction unwraps into the original's). No article, or an extractor failing on
+    this one page, is an outcome, not an exception; that outcome is recorded against the
+    URL."""
     for hop in response.history:
         keep_capture(store, writer, hop)
     capture_id = keep_capture(store, writer, response)
     try:
-        found = extract(response.body, response.url, response.content_type, rules=rules)
+        found = extract(response.body, read_as or response.url, response.content_type, rules=rules)
     except Exception as exc:
         outcome = str(exc) if isinstance(exc, NoArticle) else f"failed: {describe(exc)}"
         store.record_page(

@@ -26,8 +26,8 @@ from newsvault.errors import BadResponse, BlockedAddress, FetchTimeout, NetworkE
 from newsvault.fetch.client import (
     REDIRECT_STATUSES,
     FetchOptions,
+    GuardedClient,
     _blocked_cause,
-    guarded_session,
 )
 from newsvault.fetch.decompress import decode_body
 from newsvault.fetch.guard import check_url
@@ -48,24 +48,14 @@ class ApiResponse:
             raise BadResponse(self.url, f"HTTP {self.status}: the answer is not JSON") from None
 
 
-class ApiClient:
+class ApiClient(GuardedClient):
     """`async with ApiClient(options) as api: response = await api.request("GET", url)`."""
 
     def __init__(self, options: FetchOptions, headers: dict[str, str] | None = None) -> None:
-        self.options = options
+        super().__init__(options)
         self.headers = dict(headers or {})
-        self._session: aiohttp.ClientSession | None = None
         self._last_start: dict[str, float] = {}
         self._turns: dict[str, asyncio.Lock] = {}
-
-    async def __aenter__(self) -> ApiClient:
-        self._session = guarded_session(self.options)
-        return self
-
-    async def __aexit__(self, *exc: object) -> None:
-        if self._session is not None:
-            await self._session.close()
-            self._session = None
 
     async def request(
         self,

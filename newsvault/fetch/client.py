@@ -25,6 +25,7 @@ from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import UTC
 from email.utils import parsedate_to_datetime
+from typing import Self
 from urllib.parse import urljoin, urlsplit
 
 import aiohttp
@@ -108,12 +109,28 @@ class Response:
         return self.status == 304
 
 
-class Fetcher:
-    """Use as `async with Fetcher(options) as fetcher: response = await fetcher.get(url)`."""
+class GuardedClient:
+    """A guarded session (`guarded_session`) held for the length of an `async with`."""
 
     def __init__(self, options: FetchOptions | None = None) -> None:
         self.options = options or FetchOptions()
         self._session: aiohttp.ClientSession | None = None
+
+    async def __aenter__(self) -> Self:
+        self._session = guarded_session(self.options)
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        if self._session is not None:
+            await self._session.close()
+            self._session = None
+
+
+class Fetcher(GuardedClient):
+    """Use as `async with Fetcher(options) as fetcher: response = await fetcher.get(url)`."""
+
+    def __init__(self, options: FetchOptions | None = None) -> None:
+        super().__init__(options)
         self._global = asyncio.Semaphore(self.options.concurrency)
         self._hosts: defaultdict[str, asyncio.Semaphore] = defaultdict(
             lambda: asyncio.Semaphore(self.options.per_host)
@@ -122,15 +139,6 @@ class Fetcher:
         self._robots_locks: defaultdict[str, asyncio.Lock] = defaultdict(asyncio.Lock)
         self._last_start: dict[str, float] = {}  # by host: time.monotonic() of the last start
         self._hold: dict[str, float] = {}  # by host: no request before (a Retry-After)
-
-    async def __aenter__(self) -> Fetcher:
-        self._session = guarded_session(self.options)
-        return self
-
-    async def __aexit__(self, *exc: object) -> None:
-        if self._session is not None:
-            await self._session.close()
-            self._session = None
 
     async def get(
         self,

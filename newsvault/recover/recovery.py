@@ -23,19 +23,13 @@ from typing import Any
 
 from newsvault.archive import Archive
 from newsvault.captures import CaptureWriter
-from newsvault.errors import FetchError, NoArticle, describe
-from newsvault.extract import Extraction, RuleSet, extract
+from newsvault.errors import FetchError
+from newsvault.extract import Extraction, RuleSet
 from newsvault.fetch.client import Fetcher
 from newsvault.ingest import catch_up
 from newsvault.models import Article, Job, ms_to_iso, to_ms
 from newsvault.normalize import canonical_url
-from newsvault.pages import (
-    PAGE_ACCEPT,
-    archive_rules,
-    capture_writer,
-    keep_capture,
-    store_found,
-)
+from newsvault.pages import PAGE_ACCEPT, archive_rules, capture_writer, look_at, store_found
 from newsvault.recover.copies import Copy, find_copies
 from newsvault.settings import Settings
 from newsvault.store import Store
@@ -171,16 +165,10 @@ async def _try_copy(
     except FetchError as exc:
         report.tried.append(f"{copy.url}: {exc.reason}")
         return False
-    for hop in response.history:
-        keep_capture(store, writer, hop)
-    capture_id = keep_capture(store, writer, response)
-    try:
-        found = extract(response.body, copy.public_url, response.content_type, rules=rules)
-    except NoArticle as exc:
-        report.tried.append(f"{copy.url}: {exc}")
-        return False
-    except Exception as exc:  # one page an extractor fails on is no reason to stop
-        report.tried.append(f"{copy.url}: failed: {describe(exc)}")
+    look = look_at(store, writer, rules, response, read_as=copy.public_url)
+    found, capture_id = look.found, look.capture_id
+    if found is None:  # no article, or an extractor failing on this one page
+        report.tried.append(f"{copy.url}: {look.outcome}")
         return False
     as_original = dataclasses.replace(response, url=copy.original, history=[])
     article = report.article
