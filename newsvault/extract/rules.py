@@ -131,7 +131,9 @@ def _sample(data: dict[str, Any], path: Path) -> Sample:
         raise RuleError(
             f"{path}: each [[samples]] needs file and url, and knows only {_SAMPLE_FIELDS}"
         )
-    expected = {k: data[k] for k in ("title", "author", "origin", "published") if k in data}
+    expected: dict[str, Any] = {
+        k: data[k] for k in ("title", "author", "origin", "published") if k in data
+    }
     return Sample(
         file=path.parent / data["file"],
         url=data["url"],
