@@ -145,3 +145,23 @@ def test_an_article_inside_the_article_is_a_teaser() -> None:
     body = f'<article class="post"><h1>Bridge</h1><p>{PROSE * 4}</p><p>{PROSE * 3}</p>{teasers}'
     found = find_body(lxml.html.document_fromstring(page(body + "</article>").decode()))
     assert found is not None and "Other post" not in element_text(found.body)
+
+
+@pytest.mark.parametrize("lines_in", ["font", "cell"])
+def test_an_old_portal_page_in_a_table(lines_in: str) -> None:
+    """A 2004 portal page: navigation, article and headlines in the cells of one table, the
+    article's paragraphs lines between <br>s (of a <font>, or of the cell itself), the headline
+    and a line of source and time above them, related links after them in the same cell."""
+    nav = "".join(f'<a href="/c/{n}">频道{n}</a><br>' for n in range(20))
+    links = "".join(f'<a href="/n/{n}">今日要闻标题第{n}条新闻内容</a><br>' for n in range(15))
+    lines = "<br><br>".join(f"　　{CHINESE}{n}" for n in range(6))
+    if lines_in == "font":
+        lines = f'<font id="zoom" class=f14>{lines}</font>'
+    cells = (
+        f"<td width=150>{nav}</td><td width=460><font size=4><b>重建老桥</b></font><br>"
+        "<font size=2>2004年03月05日09:30 新华网</font><br><br>"
+        f"{lines}<br><br>相关链接<br>{links}</td><td width=150>{links}</td>"
+    )
+    html = page(f"<table><tr>{cells}</tr></table>", "重建老桥_新闻中心")
+    article = extract(html, "http://news.example.com.cn/c/2004-03-05/1.shtml", use_rules=False)
+    assert article.text.split("\n") == [f"{CHINESE}{n}" for n in range(6)]

@@ -53,6 +53,8 @@ _BLOCK = frozenset((
 _PARAGRAPH = frozenset((
     "p", "pre", "blockquote", "li", "dd", "td", "h2", "h3", "h4", "h5", "h6", "figcaption",
 ))  # fmt: skip
+_LINE_HOLDERS = frozenset(("font", "span"))
+_LINES = 2  # line breaks that make a <font> or <span> a block of lines
 _TAG_WEIGHT = {
     "article": 10.0, "main": 5.0, "div": 5.0, "section": 3.0, "td": 3.0, "pre": 3.0,
     "blockquote": 3.0, "ul": -3.0, "ol": -3.0, "dl": -3.0, "li": -3.0, "form": -3.0,
@@ -106,8 +108,8 @@ class _Stats:
     """What the walk counted under one element."""
 
     __slots__ = (
-        "chars", "elements", "inline_chars", "inline_links", "inline_punctuation", "links",
-        "punctuation", "score",
+        "block", "chars", "elements", "inline_chars", "inline_links", "inline_punctuation",
+        "links", "punctuation", "score",
     )  # fmt: skip
 
     def __init__(self) -> None:
@@ -119,6 +121,7 @@ class _Stats:
         self.inline_links = 0
         self.inline_punctuation = 0
         self.score = 0.0  # what the paragraphs under it gave it
+        self.block = False  # a block, or an inline element holding lines of text
 
 
 @dataclass
@@ -220,6 +223,7 @@ def _walk(root: lxml.html.HtmlElement, params: FinderParams) -> dict[lxml.html.H
             if text:
                 inline, inline_punctuation = len(text), _punctuation(text)
         chars, links, punctuation, elements, inline_links = inline, 0, inline_punctuation, 1, 0
+        breaks = 0
         for child in element:
             tail = child.tail
             if tail:
@@ -233,24 +237,25 @@ def _walk(root: lxml.html.HtmlElement, params: FinderParams) -> dict[lxml.html.H
             c = get(child)
             if c is None:
                 continue
+            if child.tag == "br":
+                breaks += 1
             chars += c.chars
             links += c.links
             punctuation += c.punctuation
             elements += c.elements
-            if child.tag not in _BLOCK:
+            if not c.block:
                 inline += c.chars
                 inline_links += c.links
                 inline_punctuation += c.punctuation
         if tag == "a":
             links, punctuation, inline_links = chars, 0, inline
         s.chars, s.links, s.punctuation, s.elements = chars, links, punctuation, elements
-        s.inline_chars, s.inline_links, s.inline_punctuation = (
-            inline,
-            inline_links,
-            inline_punctuation,
-        )
+        s.inline_chars, s.inline_links = inline, inline_links
+        s.inline_punctuation = inline_punctuation
+        # <font> or <span> holding lines of text between <br>s: the block of old portal pages
+        s.block = tag in _BLOCK or (breaks >= _LINES and tag in _LINE_HOLDERS)
         stats[element] = s
-        if inline >= minimum and tag in _BLOCK and element not in in_links:
+        if inline >= minimum and s.block and element not in in_links:
             _score_paragraph(element, s, stats)
     return stats
 
@@ -400,7 +405,49 @@ def _copy_without_junk(
                 if element.getparent() is not None:
                     element.drop_tree()
         wrapper.append(copy)
+    _lines_to_paragraphs(wrapper)
     return wrapper
+
+
+# Elements whose lines, separated by <br>, may be the paragraphs of an article.
+_LINE_HOLDING = ("div", "td", "th", "font", "span", "section", "article", "center", "main", "dd")
+
+
+def _lines_to_paragraphs(root: lxml.html.HtmlElement) -> None:
+    """Lines of text between <br>s directly in a box (old pages print articles so) made <p>s,
+    for the clean-up to read them as paragraphs; a line that is one link, or that announces a
+    list of other articles, goes."""
+    for element in list(root.iter(_LINE_HOLDING)):
+        if sum(1 for child in element if child.tag == "br") < _LINES:
+            continue
+        runs: list[tuple[str | None, list[lxml.html.HtmlElement]] | lxml.html.HtmlElement] = []
+        text, inline = element.text, []
+        for child in list(element):
+            if child.tag == "br" or child.tag in _BLOCK:
+                runs.append((text, inline))
+                text, inline = child.tail, []
+                child.tail = None
+                if child.tag != "br":
+                    runs.append(child)
+            else:
+                inline.append(child)
+        runs.append((text, inline))
+        element.text = None
+        for child in list(element):
+            element.remove(child)
+        for run in runs:
+            if not isinstance(run, tuple):
+                element.append(run)
+                continue
+            paragraph = lxml.html.Element("p")
+            paragraph.text = run[0]
+            for child in run[1]:
+                paragraph.append(child)  # its tail with it
+            line = paragraph.text_content().strip()
+            linked = sum(len(a.text_content().strip()) for a in paragraph.iter("a"))
+            prose = bool(line) and linked < len(line) and not _LIST_HEADING.match(line)
+            if prose or (not line and len(paragraph)):  # or an image on a line of its own
+                element.append(paragraph)
 
 
 def _ancestors(
