@@ -165,3 +165,18 @@ def test_an_old_portal_page_in_a_table(lines_in: str) -> None:
     html = page(f"<table><tr>{cells}</tr></table>", "重建老桥_新闻中心")
     article = extract(html, "http://news.example.com.cn/c/2004-03-05/1.shtml", use_rules=False)
     assert article.text.split("\n") == [f"{CHINESE}{n}" for n in range(6)]
+
+
+def test_notices_at_the_ends_of_a_chinese_article_go() -> None:
+    """A summary box above the text; below it, lines under lines: the source, the editor, a
+    reprint notice, a call to log in, a box of further reading headed "延伸 · 推荐"."""
+    teasers = "".join(f"<p>{CHINESE[:20]}，第{n}篇。</p>" for n in range(3))
+    body = (
+        f"<article><h1>重建老桥</h1><p>摘要：{CHINESE[:30]}</p><p>{CHINESE}</p><p>{CHINESE}</p>"
+        "<p>本文来源：新京报</p><p>责编：赵某</p>"
+        "<p>本文为原创文章，未经允许不得转载，如需转载请联系本网。</p><p>阅读全文，请先 登录</p>"
+        f'<div class="box"><h3>延伸 · 推荐</h3>{teasers}</div></article>'
+    )
+    article = extract(page(body, "重建老桥"), "https://news.example.cn/a", use_rules=False)
+    assert article.text.split("\n") == [CHINESE, CHINESE]
+    assert article.origin == "新京报"

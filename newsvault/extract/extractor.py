@@ -391,14 +391,46 @@ def _clean_edges(body: lxml.html.HtmlElement, found: md.Metadata, rule: Rule | N
                     _keep_groups(match, found)
                     _drop(block)
                     break
-    edges = blocks[:_EDGE_BLOCKS] + blocks[-_EDGE_BLOCKS:]
-    for block in dict.fromkeys(edges):
-        text = md.element_text(block)
-        if not text or len(text) > _SHORT_LINE or block.getparent() is None:
+    for _ in range(_EDGE_ROUNDS):  # lines under lines: each round looks at the new edges
+        if not _clean_edge_lines(body, found):
+            break
+
+
+_EDGE_ROUNDS = 3
+_BOILERPLATE_LINE = 160  # a notice at the end of an article may run to two lines
+# Notices Chinese pages print at the ends of an article: copyright, reprint terms, disclaimers,
+# calls to log in, to read the original or to follow an account. (An English page's copyright
+# line is left: the English benchmark's labels count it as the article's.)
+_BOILERPLATE = re.compile(
+    r"未经.{0,12}(?:允许|授权|許可|许可|同意)|不得转载|不得轉載|禁止转载|版权(?:所有|归)|版權所有|"
+    r"转载请(?:注明|联系)|免责声明|免責聲明|阅读全文|请先\s*登录|点击(?:阅读|查看)原文|扫码关注|"
+    r"扫一扫|关注(?:我们|公众号)|原创文章"
+)
+_SUMMARY = re.compile(r"^\W*(?:摘要|内容摘要|内容提要|提要|导读|導讀)\s*[:：]")
+_ORIGIN_LABEL = r"(?:本文|文章|稿件|信息)?(?:来源|來源|稿源|转自|轉自|出处|出處)\s*[:：]"
+
+
+def _clean_edge_lines(body: lxml.html.HtmlElement, found: md.Metadata) -> bool:
+    """One round of _clean_edges on the first and last lines of text; whether any went."""
+    lines = []
+    for block in body.iter(*_BLOCKS):
+        if block is not body and not _has_block_child(block):
+            text = md.element_text(block)
+            if text:
+                lines.append((block, text))
+    edges = lines[:_EDGE_BLOCKS] + lines[-_EDGE_BLOCKS:]
+    first = {id(block) for block, _ in lines[:_EDGE_BLOCKS]}
+    dropped = False
+    for block, text in dict.fromkeys(edges):
+        if len(text) > _BOILERPLATE_LINE or not _attached(block, body):
             continue
-        if (found.title and text == found.title) or _EDITOR_LINE.match(text):
+        if _BOILERPLATE.search(text) or (id(block) in first and _SUMMARY.match(text)):
             _drop(block)
-        elif _is_only(text, md.origin_in_text, r"(?:来源|來源|稿源|转自|轉自|出处|出處)\s*[:：]"):
+        elif len(text) > _SHORT_LINE:
+            continue
+        elif (found.title and text == found.title) or _EDITOR_LINE.match(text):
+            _drop(block)
+        elif _is_only(text, md.origin_in_text, _ORIGIN_LABEL):
             found.origin = found.origin or md.origin_in_text(text)
             _drop(block)
         elif _is_only(text, md.author_in_text, r"(?:(?:作者|撰文|记者|記者|文)\s*[:：/／]|By\s)"):
@@ -408,6 +440,15 @@ def _clean_edges(body: lxml.html.HtmlElement, found: md.Metadata, rule: Rule | N
             found.origin = found.origin or md.origin_in_text(text)
             found.author = found.author or md.author_in_text(text)
             _drop(block)
+        else:
+            continue
+        dropped = True
+    return dropped
+
+
+def _attached(block: lxml.html.HtmlElement, body: lxml.html.HtmlElement) -> bool:
+    """Whether `block` is still in `body` (a line inside a line dropped before is not)."""
+    return any(ancestor is body for ancestor in block.iterancestors())
 
 
 _POSTED = re.compile(r"^\W*(?:updated|posted|published|last updated|first published)\b", re.I)

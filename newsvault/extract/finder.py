@@ -80,14 +80,26 @@ _JUNK = re.compile(
     r"slideshow|carousel|author|\bbio\b|contributor",
     re.I,
 )
-# A line that only announces a list of other articles.
-_LIST_HEADING = re.compile(
-    r"^\W*(?:you may also like|you might also like|related(?: articles| stories| coverage)?|"
-    r"more from [\w ]+|more stories|most read[\w ]*|most popular|read more|recommended|"
-    r"trending(?: now)?|相关(?:阅读|新闻|文章|推荐|链接|報導|报道)|相關(?:閱讀|新聞|文章)|推荐阅读|"
-    r"推薦閱讀|延伸阅读|延伸閱讀|猜你喜欢|热门(?:推荐|文章|新闻)|熱門|更多(?:精彩|阅读|新闻))\W*$",
+# A line that only announces a list of other articles (read with its spaces and dots out).
+_LISTS = (
+    r"you ?may ?also ?like|you ?might ?also ?like|related(?: ?articles| ?stories| ?coverage)?|"
+    r"more ?from ?[\w ]+|more ?stories|most ?read[\w ]*|most ?popular|read ?more|recommended|"
+    r"trending(?: ?now)?|相关(?:阅读|新闻|文章|推荐|链接|報導|报道)|相關(?:閱讀|新聞|文章)|"
+    r"推荐阅读|推薦閱讀|延伸阅读|延伸閱讀|延伸推荐|猜你喜欢|热门(?:推荐|文章|新闻)|熱門|"
+    r"更多(?:精彩|阅读|新闻)"
+)
+_LIST_HEADING = re.compile(rf"^(?:{_LISTS})\W*$", re.I)
+# A box that starts with such a line (its first words; not "相关报道称", which starts prose).
+_LIST_BOX = re.compile(
+    r"^(?:you ?may ?also ?like|related ?(?:articles|stories)|more ?stories|most ?read|"
+    r"相关(?:阅读|新闻|文章|推荐|链接)|推荐阅读|延伸阅读|延伸推荐|猜你喜欢|热门推荐)",
     re.I,
 )
+_HEADING_NOISE = re.compile(r"[\s·•|｜/\-—:：]+")
+
+
+def _heading(text: str) -> str:
+    return _HEADING_NOISE.sub("", text[:40]).strip()
 
 
 @dataclass(frozen=True)
@@ -445,7 +457,7 @@ def _lines_to_paragraphs(root: lxml.html.HtmlElement) -> None:
                 paragraph.append(child)  # its tail with it
             line = paragraph.text_content().strip()
             linked = sum(len(a.text_content().strip()) for a in paragraph.iter("a"))
-            prose = bool(line) and linked < len(line) and not _LIST_HEADING.match(line)
+            prose = bool(line) and linked < len(line) and not _LIST_HEADING.match(_heading(line))
             if prose or (not line and len(paragraph)):  # or an image on a line of its own
                 element.append(paragraph)
 
@@ -467,10 +479,12 @@ def _is_junk(element: lxml.html.HtmlElement, s: _Stats, total: int, params: Find
         return True  # a paragraph that is one link: a related article
     if tag == "article":
         return True  # an article inside the article (and less than half of it): a teaser
-    if s.chars <= 40 and _LIST_HEADING.match(element.text_content()):
+    if s.chars <= 40 and _LIST_HEADING.match(_heading(element.text_content())):
         return True
     if tag == "p":
         return False
+    if _LIST_BOX.match(_heading(element.text_content())):
+        return True
     names = f"{element.get('class') or ''} {element.get('id') or ''}"
     if _JUNK.search(names) and not _GOOD.search(names):
         return True
