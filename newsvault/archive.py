@@ -149,7 +149,8 @@ class Archive:
         return archive
 
     def store(self, *, durable: bool = False) -> Store:
-        store = Store.open(self.db_path, durable=durable)
+        url = self.settings["database"]
+        store = Store(url, durable=durable) if url else Store.open(self.db_path, durable=durable)
         store.first_recheck_ms = self.settings.recheck_schedule()[0]
         store.recover_auto = self.settings["recover.auto"]
         return store

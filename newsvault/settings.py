@@ -27,6 +27,13 @@ class Setting:
 
 
 SETTINGS: tuple[Setting, ...] = (
+    Setting(
+        "database",
+        "",
+        "The archive's database, at the top of newsvault.toml: a PostgreSQL URL "
+        "(postgresql://USER@HOST/NAME); empty: SQLite, newsvault.db in the archive.",
+        env="NEWSVAULT_DATABASE",
+    ),
     Setting("fetch.timeout", 30.0, "Deadline in seconds for one response, body included."),
     Setting("fetch.connect_timeout", 10.0, "Seconds to wait for a TCP/TLS connection."),
     Setting("fetch.max_bytes", 15_000_000, "Largest body read, before and after decompression."),

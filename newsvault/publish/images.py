@@ -33,7 +33,7 @@ from newsvault.files import write_atomic
 from newsvault.links import media_path
 from newsvault.models import DEFAULT_IMAGES
 from newsvault.store import Store
-from newsvault.store.engine import writing
+from newsvault.store.engine import insert_new, writing
 from newsvault.store.schema import articles, media, sources
 
 MAGIC: tuple[tuple[bytes, int, str, str], ...] = (  # signature, offset, type, extension
@@ -293,8 +293,7 @@ async def _mirror_urls(
             row.update(_keep(root, response.body, report))
         row["fetched"] = int(time.time() * 1000)
         with writing(store.engine) as conn:
-            ignore = "OR IGNORE" if conn.dialect.name == "sqlite" else ""
-            conn.execute(media.insert().prefix_with(ignore), row)
+            conn.execute(insert_new(conn, media), row)
         if row["outcome"] == "ok":
             kept.add(url)
         if on_done:

@@ -22,7 +22,7 @@ from newsvault.captures import CaptureRef
 from newsvault.links import safe_links, web_url
 from newsvault.models import Article, to_ms
 from newsvault.store import schema
-from newsvault.store.engine import open_engine, writing
+from newsvault.store.engine import insert_new, open_engine, writing
 from newsvault.store.health import HealthStore
 from newsvault.store.jobs import JobQueue, enqueue
 from newsvault.store.schema import articles, captures, pages, sources, versions
@@ -30,6 +30,7 @@ from newsvault.store.submissions import SubmissionStore
 from newsvault.store.watch import WatchStore
 
 FIRST_NUMBER = 0xFFFFF - 1  # ids count down from 1048575: the first article is 1048574
+MIGRATE_LOCK = 0x6E76_6D69  # PostgreSQL advisory lock held while migrating ("nvmi")
 _IN_CHUNK = 400  # values per IN (...): well under SQLite's bound-parameter limit
 
 
@@ -115,6 +116,8 @@ class Store:
     def migrate(self) -> int:
         pk = schema.PRIMARY_KEYS[self.engine.dialect.name]
         with writing(self.engine) as conn:
+            if self.engine.dialect.name == "postgresql":  # one migrating process at a time
+                conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATE_LOCK})
             conn.execute(
                 text("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)")
             )
@@ -399,9 +402,7 @@ class Store:
     ) -> bool:
         """A new version of an article; False when this content was seen before."""
         added = conn.execute(
-            versions.insert()
-            .prefix_with("OR IGNORE" if conn.dialect.name == "sqlite" else "")
-            .values(
+            insert_new(conn, versions).values(
                 article_id=article_id,
                 seen=item.fetched,
                 title=item.title,

@@ -13,18 +13,40 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from sqlalchemy import Connection, Engine, create_engine, event
+from sqlalchemy import Connection, Engine, Table, create_engine, event
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.sql.dml import Insert
 
 BUSY_TIMEOUT_MS = 30_000  # how long a writer waits for another process's transaction
 
 
 def open_engine(url: str, *, durable: bool = False) -> Engine:
-    """`durable` commits with synchronous=FULL: for what is acknowledged to a person."""
-    engine = create_engine(url)
+    """`durable` commits with synchronous=FULL: for what is acknowledged to a person.
+    `postgresql://` is PostgreSQL through psycopg 3 (`postgresql+psycopg://`)."""
+    engine = create_engine(database_url(url))
     if engine.dialect.name == "sqlite":
         event.listen(engine, "connect", _sqlite_pragmas("FULL" if durable else "NORMAL"))
         event.listen(engine, "begin", _sqlite_begin)
     return engine
+
+
+def database_url(url: str) -> str:
+    """A URL as SQLAlchemy opens it: `postgresql://` and `postgres://` through psycopg 3."""
+    for prefix in ("postgresql://", "postgres://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix) :]
+    return url
+
+
+def insert_new(conn: Connection, table: Table) -> Insert:
+    """An INSERT that skips a row whose unique key is already there (ON CONFLICT DO
+    NOTHING, on every dialect): on PostgreSQL a conflicting plain INSERT would abort the
+    whole transaction. Its rowcount is 0 when the row was skipped."""
+    if conn.dialect.name == "postgresql":
+        return postgresql.insert(table).on_conflict_do_nothing()
+    if conn.dialect.name == "sqlite":
+        return sqlite.insert(table).on_conflict_do_nothing()
+    raise NotImplementedError(f"no ON CONFLICT DO NOTHING on {conn.dialect.name}")
 
 
 @contextmanager

@@ -47,6 +47,8 @@ def process_pending(store: Store) -> ProcessReport:
             ).all()
         if not pending:
             return report
+        if not sqlite and not report.articles and not report.failed:
+            log.info("search index skipped: search needs the SQLite archive database (FTS5)")
         with store.engine.connect() as conn:
             total = conn.execute(
                 select(func.count()).select_from(articles).where(articles.c.grouped == DONE)
