@@ -1,4 +1,5 @@
-"""Shared fixtures: a loopback HTTP server and archives in temporary directories."""
+"""Shared fixtures: a loopback HTTP server, archives in temporary directories, and a
+PostgreSQL database for the test session."""
 
 from __future__ import annotations
 
@@ -23,6 +24,30 @@ settings.register_profile("dev", max_examples=20, deadline=None)
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "default"))
 
 
+POSTGRES = "host=127.0.0.1 port=5432 user=postgres dbname=postgres connect_timeout=3"
+
+
+@pytest.fixture(scope="session")
+def postgres_url() -> Iterator[str]:
+    """A fresh PostgreSQL database for this test session (127.0.0.1:5432, user postgres),
+    dropped at the end; the test is skipped only when the server cannot be reached."""
+    import psycopg
+
+    name = f"newsvault_test_{os.getpid()}"
+    try:
+        admin = psycopg.connect(POSTGRES, autocommit=True)
+    except psycopg.OperationalError as exc:
+        pytest.skip(f"PostgreSQL is not reachable at 127.0.0.1:5432: {exc}".splitlines()[0])
+    with admin:
+        admin.execute(f"DROP DATABASE IF EXISTS {name}")
+        admin.execute(f"CREATE DATABASE {name}")
+    try:
+        yield f"postgresql://postgres@127.0.0.1:5432/{name}"
+    finally:
+        with psycopg.connect(POSTGRES, autocommit=True) as admin:
+            admin.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+
+
 @pytest.fixture
 def server() -> Iterator[LoopbackServer]:
     with LoopbackServer() as running:
@@ -44,10 +69,16 @@ def fast_options() -> FetchOptions:
     )
 
 
-def make_archive(root: Path, sources: list[tuple[str, str, str]], **fetch: object) -> Archive:
+def make_archive(
+    root: Path,
+    sources: list[tuple[str, str, str]],
+    *,
+    database: str | None = None,
+    **fetch: object,
+) -> Archive:
     """An archive following `sources` (slug, name, url) with loopback allowed and no delay
-    between requests to one host."""
-    settings = {
+    between requests to one host; `database` is its `database` setting (a PostgreSQL URL)."""
+    settings: dict[str, object] = {
         "allow_private_networks": True,
         "timeout": 3.0,
         "retries": 1,
@@ -55,7 +86,8 @@ def make_archive(root: Path, sources: list[tuple[str, str, str]], **fetch: objec
         "host_delay": 0.0,
     }
     settings.update(fetch)
-    lines = ["[fetch]"]
+    lines = [f"database = {_toml(database)}", ""] if database else []
+    lines.append("[fetch]")
     for key, value in settings.items():
         lines.append(f"{key} = {_toml(value)}")
     for slug, name, url in sources:

@@ -1,0 +1,194 @@
+"""The core flows against PostgreSQL (the `database` setting): the session's database from
+conftest's `postgres_url`, emptied before each test."""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import psycopg
+import pytest
+from sqlalchemy import select, update
+from typer.testing import CliRunner
+
+from newsvault.archive import Archive
+from newsvault.cli import app
+from newsvault.loopback import LoopbackServer, Route
+from newsvault.store import Store
+from newsvault.store.schema import articles
+from newsvault.stories.process import DONE, PENDING, process_pending
+
+from .conftest import make_archive
+from .feedgen import rss
+
+runner = CliRunner()
+HTML = {"Content-Type": "text/html; charset=utf-8"}
+RSS = {"Content-Type": "application/rss+xml"}
+TEXT = "俄罗斯总统普京周三抵达平壤，与朝鲜领导人金正恩举行会谈，双方签署了条约。" * 8
+
+
+def cli(*args: str, code: int = 0) -> str:
+    result = runner.invoke(app, list(args))
+    assert result.exit_code == code, (result.exit_code, result.output, result.exception)
+    return result.output
+
+
+@pytest.fixture
+def database(postgres_url: str) -> Iterator[str]:
+    """The session's PostgreSQL database, with no tables: each test starts a new archive."""
+    with psycopg.connect(postgres_url, autocommit=True) as conn:
+        conn.execute("DROP SCHEMA public CASCADE")
+        conn.execute("CREATE SCHEMA public")
+    yield postgres_url
+
+
+def _tree(root: Path) -> dict[str, bytes]:
+    return {
+        path.relative_to(root).as_posix(): path.read_bytes()
+        for folder in ("articles", "lists")
+        for path in sorted((root / folder).rglob("*"))
+        if path.is_file()
+    }
+
+
+def test_an_archive_on_postgresql_archives_nothing_twice(
+    tmp_path: Path, server: LoopbackServer, database: str
+) -> None:
+    sources = []
+    for name, count in {"alpha": 3, "beta": 2}.items():
+        server.set(f"/{name}.xml", Route(rss(name, count, base=server.base_url)))
+        sources.append((name, f"{name.upper()} 新闻", server.url(f"/{name}.xml")))
+    archive = make_archive(tmp_path / "pg", sources, database=database)
+    assert not archive.db_path.exists()  # the database is PostgreSQL's, not newsvault.db
+    store = archive.store()
+    assert store.engine.dialect.name == "postgresql"
+    store.close()
+    a = ("-a", str(archive.root))
+    assert "5 new articles from 2 of 2 sources" in cli(*a, "run")
+    assert "0 new articles" in cli(*a, "run")
+    listed = json.loads(cli(*a, "list", "--json"))
+    assert len(listed) == 5 and len({item["id"] for item in listed}) == 5
+    shown = json.loads(cli(*a, "show", str(listed[0]["id"])))
+    assert shown["title"] == listed[0]["title"]
+    assert cli(*a, "show", f"alpha/{1048572}", "--format", "md").startswith("<!--")
+    assert not archive.db_path.exists()
+
+    # The same feeds archived into SQLite publish the same markdown, byte for byte.
+    lite = make_archive(tmp_path / "lite", sources)
+    cli("-a", str(lite.root), "run")
+    cli("-a", str(lite.root), "publish", "markdown")
+    cli(*a, "publish", "markdown")
+    pg_tree, lite_tree = _tree(archive.root), _tree(lite.root)
+    assert len([name for name in pg_tree if name.startswith("articles/")]) == 5
+    assert pg_tree == lite_tree
+
+
+def test_an_edited_item_is_one_version(
+    tmp_path: Path, server: LoopbackServer, database: str
+) -> None:
+    def feed(summary: str) -> bytes:
+        return (
+            '<?xml version="1.0" encoding="utf-8"?><rss version="2.0"><channel><title>F</title>'
+            f"<link>https://f.example.com/</link><item><guid>b1</guid><title>会谈</title>"
+            f"<link>{server.base_url}/b1.html</link><description>{summary}</description>"
+            "</item></channel></rss>"
+        ).encode()
+
+    server.set("/f", Route(feed(TEXT), headers=RSS))
+    root = make_archive(tmp_path / "pg", [("f", "F", server.url("/f"))], database=database).root
+    cli("-a", str(root), "run")
+    server.set("/f", Route(feed(TEXT.replace("周三", "周二", 1)), headers=RSS))
+    cli("-a", str(root), "run")
+    cli("-a", str(root), "run")  # the same edit again: a version seen before, no abort
+    (article,) = json.loads(cli("-a", str(root), "list", "--json"))
+    assert json.loads(cli("-a", str(root), "show", str(article["id"])))["versions"] == 1
+
+
+def test_two_claimers_never_take_the_same_job(database: str) -> None:
+    store = Store(database)
+    queue = store.jobs
+    queue.ensure("poll", [f"s{n:03}" for n in range(200)], due=0, now=0)
+    taken: dict[str, list[str]] = {"a": [], "b": []}
+    errors: list[BaseException] = []
+
+    def work(owner: str) -> None:
+        try:
+            mine = Store(database)
+            while jobs := mine.jobs.claim(owner, now=1, lease_ms=60_000, limit=3):
+                for job in jobs:
+                    assert mine.jobs.finish(job, now=2)
+                    taken[owner].append(job.target)
+            mine.close()
+        except BaseException as exc:  # reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=work, args=(owner,)) for owner in taken]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert not errors
+    everything = taken["a"] + taken["b"]
+    assert sorted(everything) == [f"s{n:03}" for n in range(200)]  # each once, none left
+    assert taken["a"] and taken["b"]  # both worked
+    assert queue.claim("c", now=3, lease_ms=60_000, limit=10) == []
+    store.close()
+
+
+def test_recheck_of_an_article(tmp_path: Path, server: LoopbackServer, database: str) -> None:
+    page = (
+        "<html><head><title>平壤会谈</title></head><body><article><h1>平壤会谈</h1>"
+        f"<p>{TEXT}</p></article></body></html>"
+    )
+    server.set("/a/x.html", Route(page.encode(), headers=HTML))
+    feed = (
+        '<?xml version="1.0" encoding="utf-8"?><rss version="2.0"><channel><title>N</title>'
+        f"<link>{server.base_url}/</link><item><guid>x</guid><title>平壤会谈</title>"
+        f"<link>{server.base_url}/a/x.html</link></item></channel></rss>"
+    )
+    server.set("/feed.xml", Route(feed.encode(), headers=RSS))
+    sources = [("n", "N", server.url("/feed.xml"))]
+    root = make_archive(tmp_path / "pg", sources, database=database).root
+    cli("-a", str(root), "run")
+    (article,) = json.loads(cli("-a", str(root), "list", "--json"))
+    checked = json.loads(cli("-a", str(root), "recheck", str(article["id"]), "--json"))
+    assert [r["status"] for r in checked] == ["live"], checked
+    server.set("/a/x.html", Route(b"no", status=404))
+    gone = json.loads(cli("-a", str(root), "recheck", str(article["id"]), "--json"))
+    assert [r["status"] for r in gone] == ["gone"], gone
+    shown = json.loads(cli("-a", str(root), "show", str(article["id"])))
+    assert shown["status"] == "gone" and "404" in shown["gone_reason"]
+
+
+def test_stories_are_grouped_without_the_search_index(
+    tmp_path: Path, server: LoopbackServer, database: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    server.set("/alpha.xml", Route(rss("alpha", 3, base=server.base_url)))
+    sources = [("alpha", "A", server.url("/alpha.xml"))]
+    archive = make_archive(tmp_path / "pg", sources, database=database)
+    store = archive.store()
+    try:
+        cli("-a", str(archive.root), "run")  # stories processed as part of the run
+        with store.engine.connect() as conn:
+            rows = conn.execute(select(articles.c.grouped, articles.c.story_id)).all()
+        assert len(rows) == 3 and all(row.grouped == DONE and row.story_id for row in rows)
+        with store.engine.begin() as conn:
+            conn.execute(update(articles).values(grouped=PENDING))
+        with caplog.at_level(logging.INFO, logger="newsvault.stories.process"):
+            report = process_pending(store)
+        assert (report.articles, report.failed) == (3, 0)
+        skipped = [r.message for r in caplog.records if "search index skipped" in r.message]
+        assert len(skipped) == 1 and "SQLite" in skipped[0]
+        cli("-a", str(archive.root), "stories")  # the stories listing works on PostgreSQL
+    finally:
+        store.close()
+
+
+def test_search_says_it_needs_sqlite(tmp_path: Path, database: str) -> None:
+    root = make_archive(tmp_path / "pg", [], database=database).root
+    result = runner.invoke(app, ["-a", str(root), "search", "平壤"])
+    assert result.exit_code != 0 and "SQLite" in result.output + (result.stderr or "")
+    assert Archive(root).settings["database"] == database
