@@ -180,3 +180,29 @@ def test_notices_at_the_ends_of_a_chinese_article_go() -> None:
     article = extract(page(body, "重建老桥"), "https://news.example.cn/a", use_rules=False)
     assert article.text.split("\n") == [CHINESE, CHINESE]
     assert article.origin == "新京报"
+
+
+def test_a_forum_thread_is_its_first_post() -> None:
+    def post(n: int, text: str) -> str:
+        return (
+            f'<div id="post_{n}"><table id="pid{n}"><tr><td class="pls"><a href="/u/{n}">'
+            f'用户{n}</a><p>积分 100</p></td><td class="plc"><em>发表于 2012-3-{n} 10:00</em>'
+            f'<div class="t_fsz"><table><tr><td class="t_f">{text}</td></tr></table></div>'
+            "</td></tr></table></div>"
+        )
+
+    replies = "".join(
+        post(n, f"顶一下，说得很有道理，支持楼主的观点。第{n}楼") for n in range(2, 8)
+    )
+    body = f'<div id="postlist">{post(1, "<br>".join([CHINESE] * 5))}{replies}</div>'
+    article = extract(
+        page(body, "重建老桥 - 论坛"), "http://bbs.example.cn/t-1.html", use_rules=False
+    )
+    assert article.text.split("\n") == [CHINESE] * 5
+
+
+def test_the_lines_of_a_paragraph_stay_one_paragraph() -> None:
+    verse = "<p><span>Line one,<br>line two,<br>line three.</span></p>"
+    body = f"<article><h1>Bridge</h1><p>{PROSE * 3}</p>{verse}<p>{PROSE * 2}</p></article>"
+    article = extract(page(body), "https://news.example.com/a", use_rules=False)
+    assert verse in article.html

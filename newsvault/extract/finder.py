@@ -432,6 +432,8 @@ def _lines_to_paragraphs(root: lxml.html.HtmlElement) -> None:
     for element in list(root.iter(_LINE_HOLDING)):
         if sum(1 for child in element if child.tag == "br") < _LINES:
             continue
+        if any(ancestor.tag == "p" for ancestor in element.iterancestors()):
+            continue  # lines of a paragraph (a poem, an address) stay one paragraph
         runs: list[tuple[str | None, list[lxml.html.HtmlElement]] | lxml.html.HtmlElement] = []
         text, inline = element.text, []
         for child in list(element):
