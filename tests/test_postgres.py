@@ -11,14 +11,15 @@ from pathlib import Path
 
 import psycopg
 import pytest
-from sqlalchemy import select, update
+from sqlalchemy import inspect, select, text, update
 from typer.testing import CliRunner
 
 from newsvault.archive import Archive
 from newsvault.cli import app
 from newsvault.loopback import LoopbackServer, Route
+from newsvault.models import Article
 from newsvault.store import Store
-from newsvault.store.schema import articles
+from newsvault.store.schema import MIGRATIONS, articles, metadata
 from newsvault.stories.process import DONE, PENDING, process_pending
 
 from .conftest import make_archive
@@ -43,6 +44,53 @@ def database(postgres_url: str) -> Iterator[str]:
         conn.execute("DROP SCHEMA public CASCADE")
         conn.execute("CREATE SCHEMA public")
     yield postgres_url
+
+
+def test_migrations_build_the_declared_tables_once_under_a_lock(database: str) -> None:
+    errors: list[BaseException] = []
+
+    def open_one() -> None:
+        try:
+            Store(database).close()
+        except BaseException as exc:  # reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=open_one) for _ in range(4)]  # four migrate at once
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert not errors
+    store = Store(database)
+    assert store.schema_version() == len(MIGRATIONS)
+    found = inspect(store.engine)
+    for table in metadata.tables.values():
+        columns = [column["name"] for column in found.get_columns(table.name)]
+        assert columns == [c.name for c in table.columns], table.name
+    with store.engine.connect() as conn:
+        assert conn.execute(text("SELECT COUNT(*) FROM schema_version")).scalar() == len(MIGRATIONS)
+    store.close()
+
+
+def test_a_version_seen_before_does_not_abort_the_feed(database: str) -> None:
+    store = Store(database)
+    source = store.ensure_source("s", "S")
+
+    def item(key: str, html: str = "<p>x</p>") -> Article:
+        return Article(
+            source="s", key=key, url=f"https://e.com/{key}", title="t", html=html, text="x",
+            published=1, fetched=2,
+        )  # fmt: skip
+
+    store.add_articles(source, [item("a")], None)
+    # one transaction: the same edit twice (the second a version seen before), then a new item
+    added = store.add_articles(
+        source, [item("a", "<p>edited</p>"), item("a", "<p>edited</p>"), item("b")], None
+    )
+    assert [a.key for a in added.new] == ["b"] and added.edited == 1
+    (first,) = [a for a in store.articles("s") if a.key == "a"]
+    assert store.version_count(first.id or 0) == 1
+    store.close()
 
 
 def _tree(root: Path) -> dict[str, bytes]:

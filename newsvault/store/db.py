@@ -402,7 +402,9 @@ class Store:
     ) -> bool:
         """A new version of an article; False when this content was seen before."""
         added = conn.execute(
-            insert_new(conn, versions).values(
+            insert_new(conn, versions)
+            .returning(versions.c.id)
+            .values(
                 article_id=article_id,
                 seen=item.fetched,
                 title=item.title,
@@ -411,7 +413,7 @@ class Store:
                 capture_id=capture_id,
             )
         )
-        return bool(added.rowcount)
+        return added.first() is not None
 
     def import_article(self, source_id: int, item: Article) -> bool:
         """Insert an article keeping its number; False when one with that number exists."""

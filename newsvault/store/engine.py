@@ -41,7 +41,8 @@ def database_url(url: str) -> str:
 def insert_new(conn: Connection, table: Table) -> Insert:
     """An INSERT that skips a row whose unique key is already there (ON CONFLICT DO
     NOTHING, on every dialect): on PostgreSQL a conflicting plain INSERT would abort the
-    whole transaction. Its rowcount is 0 when the row was skipped."""
+    whole transaction. Whether a row was inserted: ask for `.returning(...)` (no row when it
+    was skipped); rowcount is -1 on PostgreSQL, where the key is returned implicitly."""
     if conn.dialect.name == "postgresql":
         return postgresql.insert(table).on_conflict_do_nothing()
     if conn.dialect.name == "sqlite":
