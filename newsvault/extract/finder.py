@@ -25,6 +25,7 @@ import re
 from collections.abc import Iterator
 from copy import deepcopy
 from dataclasses import dataclass
+from functools import lru_cache
 
 import lxml.etree
 import lxml.html
@@ -220,9 +221,14 @@ def _walk(root: lxml.html.HtmlElement, params: FinderParams) -> dict[lxml.html.H
     get = stats.get
     in_links = set(root.xpath("//a//*"))  # a box inside a link is a teaser, not a paragraph
     minimum = params.min_paragraph
+    leaf, block_leaf = _Stats(), _Stats()  # shared by the many empty elements (<br>, <img>)
+    block_leaf.block = True
     for _event, element in lxml.etree.iterwalk(root, events=("end",)):
         tag = element.tag
         if not isinstance(tag, str):
+            continue
+        if not len(element) and not (element.text and not element.text.isspace()):
+            stats[element] = block_leaf if tag in _BLOCK else leaf
             continue
         s = _Stats()
         prior = get(element)  # made by a paragraph under it, holding the score it gave
@@ -310,14 +316,13 @@ def _container_score(element: lxml.html.HtmlElement, s: _Stats, params: FinderPa
 
 def _hint(element: lxml.html.HtmlElement, params: FinderParams) -> float:
     names = f"{element.get('class') or ''} {element.get('id') or ''}"
-    if not names.strip():
-        return 0.0
-    weight = 0.0
-    if _GOOD.search(names):
-        weight += params.hint
-    if _BAD.search(names):
-        weight -= params.hint
-    return weight
+    return _hint_of(names) * params.hint if len(names) > 1 else 0.0
+
+
+@lru_cache(maxsize=4096)
+def _hint_of(names: str) -> int:
+    """+1 for a class or id that names content, -1 for one that names the rest, 0 for both."""
+    return bool(_GOOD.search(names)) - bool(_BAD.search(names))
 
 
 def _with_siblings(
