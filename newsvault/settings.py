@@ -209,6 +209,7 @@ SETTINGS: tuple[Setting, ...] = (
 _BY_KEY = {s.key: s for s in SETTINGS}
 SAVE_TO = ("wayback",)  # the web archives recover.save_to may name
 REPO_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9-]*/[A-Za-z0-9._-]+")
+DATABASE_SCHEMES = ("postgresql://", "postgres://", "postgresql+psycopg://")
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off", ""}
 
@@ -256,6 +257,12 @@ class Settings:
                     '"OWNER/REPO"'
                 )
         duration_ms(self["watch.silent_after"], "watch.silent_after")
+        database = self["database"]
+        if database and not database.startswith(DATABASE_SCHEMES):
+            raise ArchiveError(
+                f"database: {database.split('://')[0]!r} is not a database newsvault keeps an "
+                'archive in; write "postgresql://USER@HOST/NAME", or leave it out for SQLite'
+            )
         if unknown:
             raise ArchiveError(
                 f"newsvault.toml: unknown setting {unknown[0]!r}; "

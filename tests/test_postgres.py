@@ -16,8 +16,10 @@ from typer.testing import CliRunner
 
 from newsvault.archive import Archive
 from newsvault.cli import app
+from newsvault.errors import ArchiveError
 from newsvault.loopback import LoopbackServer, Route
 from newsvault.models import Article
+from newsvault.settings import Settings
 from newsvault.store import Store
 from newsvault.store.schema import MIGRATIONS, articles, metadata
 from newsvault.stories.process import DONE, PENDING, process_pending
@@ -91,6 +93,16 @@ def test_a_version_seen_before_does_not_abort_the_feed(database: str) -> None:
     (first,) = [a for a in store.articles("s") if a.key == "a"]
     assert store.version_count(first.id or 0) == 1
     store.close()
+
+
+def test_the_database_setting() -> None:
+    assert Settings({}, environ={})["database"] == ""  # SQLite, newsvault.db
+    url = "postgresql://u@h/n"
+    assert Settings({"database": url}, environ={})["database"] == url
+    from_env = Settings({"database": url}, environ={"NEWSVAULT_DATABASE": "postgres://x/y"})
+    assert from_env["database"] == "postgres://x/y"
+    with pytest.raises(ArchiveError, match="'mysql' is not a database"):
+        Settings({"database": "mysql://u@h/n"}, environ={})
 
 
 def _tree(root: Path) -> dict[str, bytes]:
