@@ -30,19 +30,13 @@ from functools import lru_cache
 import lxml.etree
 import lxml.html
 
-# Punctuation that ends or divides sentences: Chinese, and Latin where a space follows (not the
-# dots of an address or a number).
-_PUNCTUATION = "，。！？；：、"
-_DELETE_PUNCTUATION = str.maketrans("", "", _PUNCTUATION)
-_LATIN_PUNCTUATION = (". ", ", ", "; ", "? ", "! ", ": ")
+# Punctuation that ends or divides sentences: Chinese, and Latin where a space follows or the
+# text ends (not the dots of an address or a number).
+_PUNCTUATION = re.compile(r"[，。！？；：、]|[.,;:!?](?= )|[.!?]$")
 
 
 def _punctuation(text: str) -> int:
-    count = len(text) - len(text.translate(_DELETE_PUNCTUATION)) + (text[-1] in ".!?")
-    if " " in text:
-        for mark in _LATIN_PUNCTUATION:
-            count += text.count(mark)
-    return count
+    return len(_PUNCTUATION.findall(text))
 
 
 # Blocks: an element of these starts a new line; text directly inside one is a paragraph of it.
