@@ -434,7 +434,8 @@ def _lines_to_paragraphs(root: lxml.html.HtmlElement) -> None:
         if any(ancestor.tag == "p" for ancestor in element.iterancestors()):
             continue  # lines of a paragraph (a poem, an address) stay one paragraph
         runs: list[tuple[str | None, list[lxml.html.HtmlElement]] | lxml.html.HtmlElement] = []
-        text, inline = element.text, []
+        text: str | None = element.text
+        inline: list[lxml.html.HtmlElement] = []
         for child in list(element):
             if child.tag == "br" or child.tag in _BLOCK:
                 runs.append((text, inline))
