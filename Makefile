@@ -20,17 +20,20 @@ browser:
 test: $(STAMP) browser
 	$(BIN)/ruff check newsvault tests benchmarks scripts
 	$(BIN)/ruff format --check newsvault tests benchmarks scripts
+	$(BIN)/mypy
 	$(BIN)/pytest -q -m "not slow"
 
 # everything, the slow hostile-input corpora too, with ten times the fuzzing examples (CI)
 test-all: $(STAMP) browser
 	$(BIN)/ruff check newsvault tests benchmarks scripts
 	$(BIN)/ruff format --check newsvault tests benchmarks scripts
+	$(BIN)/mypy
 	HYPOTHESIS_PROFILE=ci $(BIN)/pytest -q
 
 lint: $(STAMP)
 	$(BIN)/ruff check newsvault tests benchmarks scripts
 	$(BIN)/ruff format --check newsvault tests benchmarks scripts
+	$(BIN)/mypy
 
 demo: $(STAMP)
 	$(BIN)/newsvault demo demo-archive
