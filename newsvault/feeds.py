@@ -276,6 +276,9 @@ def _images(entry: dict, base: str) -> list[Image]:
             media.get("medium") == "image" or (media.get("type") or "").startswith("image/")
         ):
             images.append(Image(web_url(href, base)))
+    for key in ("image", "banner_image"):  # JSON Feed's own images of the item
+        if isinstance(entry.get(key), str):
+            images.append(Image(web_url(entry[key], base)))
     seen: set[str] = {""}  # an image whose URL is not a web address is dropped
     unique: list[Image] = []
     for image in images:

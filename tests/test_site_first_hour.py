@@ -7,6 +7,7 @@ zone, and the Traditional Chinese interface."""
 
 from __future__ import annotations
 
+import json
 import re
 import struct
 import urllib.request
@@ -15,15 +16,20 @@ from pathlib import Path
 import feedparser
 import lxml.html
 import pytest
+from typer.testing import CliRunner
 
 from newsvault.archive import Archive
+from newsvault.cli import app
 from newsvault.errors import ArchiveError
+from newsvault.loopback import LoopbackServer, Route
 from newsvault.publish.reader import reader_html
 from newsvault.publish.site import folded, name_key
 from newsvault.stories.process import process_pending
 
 from .conftest import make_archive
 from .test_site import SEED_TEXT, article, build, seeded
+
+runner = CliRunner()
 
 OTHER_TEXT = (
     "台风“格美”周四凌晨在台湾宜兰登陆，带来强风豪雨，多地停班停课。气象部门表示，台风中心"
@@ -299,3 +305,32 @@ def test_the_traditional_chinese_interface(tmp_path: Path) -> None:
     assert "(北京時間)" in read(archive, "articles/voa/1048574.html")
     feed = feedparser.parse((archive.root / "site/feeds/all.atom").read_bytes())
     assert feed.feed.language == "zh-Hant"
+
+
+def test_feed_images_the_text_does_not_show_reach_the_article_page(
+    tmp_path: Path, server: LoopbackServer
+) -> None:
+    long_text = "<p>" + "长江洪水继续上涨，沿岸城市启动应急响应。" * 20 + "</p>"
+    rss_feed = (
+        '<?xml version="1.0" encoding="utf-8"?><rss version="2.0"><channel><title>R</title>'
+        "<link>https://r.example/</link><item><title>洪水</title><link>https://r.example/1</link>"
+        f"<description><![CDATA[{long_text}]]></description>"
+        f'<enclosure url="{server.base_url}/flood.jpg" type="image/jpeg" length="1"/>'
+        "</item></channel></rss>"
+    ).encode()
+    json_feed = json.dumps({
+        "version": "https://jsonfeed.org/version/1.1", "title": "J",
+        "items": [{"id": "j1", "url": "https://j.example/1", "title": "洪水二",
+                   "content_html": long_text, "image": f"{server.base_url}/river.png"}],
+    }).encode()  # fmt: skip
+    server.set("/rss.xml", Route(rss_feed, headers={"Content-Type": "application/rss+xml"}))
+    server.set("/feed.json", Route(json_feed, headers={"Content-Type": "application/feed+json"}))
+    root = tmp_path / "news"
+    make_archive(root, [("r", "R", server.url("/rss.xml")), ("j", "J", server.url("/feed.json"))])
+    assert runner.invoke(app, ["-a", str(root), "run"]).exit_code == 0
+    assert runner.invoke(app, ["-a", str(root), "publish", "site"]).exit_code == 0
+    pages = {
+        slug: next((root / "site/articles" / slug).glob("*.html")).read_text(encoding="utf-8")
+        for slug in ("r", "j")
+    }
+    assert 'flood.jpg" alt=""' in pages["r"] and 'river.png" alt=""' in pages["j"]

@@ -46,6 +46,7 @@ from newsvault.days import date_only
 from newsvault.files import write_atomic, write_if_changed
 from newsvault.links import media_path
 from newsvault.models import ALL_SOURCES, CHINA_TIME, Source
+from newsvault.normalize import text_and_images
 from newsvault.publish import atom, favicon
 from newsvault.publish.i18n import words, zone_name
 from newsvault.publish.images import ImageLinks, mirrored
@@ -563,11 +564,14 @@ class SiteBuilder:
         capture = f"{relative_root(path)}captures/{row.capture_id}.warc.gz"
         found = self.store.capture(row.capture_id) if row.capture_id else None
         watch = self.watched.get(row.id)
+        shown = {image.src for image in text_and_images(html)[1]}
         return self.render(
             "article.html",
             path,
             article=row,
             body=reader_html(html, mapper),
+            # a feed's enclosure or JSON Feed image that the text itself does not show
+            more_images=[mapper(src) for src in row.images if src not in shown],
             capture=capture if row.capture_id else None,
             # a feed's article came in its feed's response, not its page's: say which it is
             capture_of_feed=found is not None and found.url != row.url,
