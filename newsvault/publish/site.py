@@ -59,7 +59,7 @@ from newsvault.store.publishing import ListingRow as Row
 from newsvault.store.watch import Watched
 from newsvault.watch.history import Step, summary_only, versions_and_diffs
 
-SITE_VERSION = "3"  # bump when templates change in a way every page must show
+SITE_VERSION = "4"  # bump when templates change in a way every page must show
 PAGE_SIZE = 100
 FEED_SIZE = 50
 LATEST = 50  # articles on the home page
