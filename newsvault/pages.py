@@ -96,11 +96,7 @@ def archive_pages(
 
 async def _archive_all(archive, store, urls, saved, on_done) -> list[PageReport]:
     rules = archive_rules(archive)
-    writer = CaptureWriter(
-        archive.captures_dir,
-        store.committed_capture_ends(),
-        archive.settings["captures.rotate_bytes"],
-    )
+    writer = capture_writer(archive, store)
 
     async def one(url: str) -> PageReport:
         if saved is not None:

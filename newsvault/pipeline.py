@@ -29,7 +29,14 @@ from newsvault.normalize import (
     sanitize_html,
     text_and_images,
 )
-from newsvault.pages import archive_rules, fetch_page, keep_capture, keep_error_page, look_at
+from newsvault.pages import (
+    archive_rules,
+    capture_writer,
+    fetch_page,
+    keep_capture,
+    keep_error_page,
+    look_at,
+)
 from newsvault.publish.images import MirrorReport
 from newsvault.publish.markdown import PublishResult
 from newsvault.store import SourceState, Store
@@ -143,11 +150,7 @@ async def _run_all(
     on_source_done: Callable[[SourceReport], None] | None,
 ) -> list[SourceReport]:
     states = store.source_states()
-    writer = CaptureWriter(
-        archive.captures_dir,
-        store.committed_capture_ends(),
-        archive.settings["captures.rotate_bytes"],
-    )
+    writer = capture_writer(archive, store)
     reports: dict[str, SourceReport] = {}
     rules = archive_rules(archive)
 

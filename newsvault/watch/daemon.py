@@ -28,14 +28,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from newsvault.archive import Archive
-from newsvault.captures import CaptureWriter
 from newsvault.errors import NewsvaultError, describe, one_line
 from newsvault.fetch.client import Fetcher
 from newsvault.ingest import catch_up, publish
 from newsvault.intake.intake import ensure_intake_jobs, run_intake_job
 from newsvault.logs import EventLog
 from newsvault.models import Job, Source, to_ms
-from newsvault.pages import archive_rules, archive_url
+from newsvault.pages import archive_rules, archive_url, capture_writer
 from newsvault.pipeline import SourceReport, archive_source
 from newsvault.publish.changes import Change
 from newsvault.publish.images import mirror_articles
@@ -117,11 +116,7 @@ class Watcher:
         """Work until `stop` is set, then stop within GRACE_S plus the final publish."""
         archive = self.archive
         self.store = archive.store()
-        self.writer = CaptureWriter(
-            archive.captures_dir,
-            self.store.committed_capture_ends(),
-            archive.settings["captures.rotate_bytes"],
-        )
+        self.writer = capture_writer(archive, self.store)
         self.rules = archive_rules(archive)
         self.events.emit("started", owner=self.owner, kinds=",".join(self.kinds))
         self._take_back()

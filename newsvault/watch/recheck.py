@@ -23,7 +23,13 @@ from newsvault.errors import FetchError, NoArticle
 from newsvault.extract import Extraction, RuleSet, extract
 from newsvault.fetch.client import Fetcher
 from newsvault.models import Article, Job
-from newsvault.pages import PAGE_ACCEPT, archive_rules, keep_capture, keep_error_page
+from newsvault.pages import (
+    PAGE_ACCEPT,
+    archive_rules,
+    capture_writer,
+    keep_capture,
+    keep_error_page,
+)
 from newsvault.recover.queue import queue_recovery
 from newsvault.store import Store
 from newsvault.store.jobs import owner_name
@@ -92,11 +98,7 @@ def recheck_due(
 
 async def _check_all(archive, store, ids, jobs, now, on_done) -> list[CheckReport]:
     by_id: dict[int, Job] = {int(job.target): job for job in jobs}
-    writer = CaptureWriter(
-        archive.captures_dir,
-        store.committed_capture_ends(),
-        archive.settings["captures.rotate_bytes"],
-    )
+    writer = capture_writer(archive, store)
     schedule = archive.settings.recheck_schedule()
     rules = archive_rules(archive)
     reports: list[CheckReport] = []
