@@ -22,12 +22,13 @@ from urllib.parse import urljoin, urlsplit
 import aiohttp
 from multidict import CIMultiDict, CIMultiDictProxy
 
-from newsvault.errors import BadResponse, BlockedAddress, FetchTimeout, NetworkError, TooLarge
+from newsvault.errors import BadResponse, BlockedAddress, FetchTimeout, NetworkError
 from newsvault.fetch.client import (
     REDIRECT_STATUSES,
     FetchOptions,
     GuardedClient,
     _blocked_cause,
+    read_capped,
 )
 from newsvault.fetch.decompress import decode_body
 from newsvault.fetch.guard import check_url
@@ -92,11 +93,7 @@ class ApiClient(GuardedClient):
                     method, url, json=json_body, data=form, headers=headers,
                     allow_redirects=False,
                 ) as resp:  # fmt: skip
-                    raw = bytearray()
-                    async for chunk in resp.content.iter_chunked(1 << 16):
-                        raw += chunk
-                        if len(raw) > limit:
-                            raise TooLarge(url, f"body exceeds {limit:,} bytes (fetch.max_bytes)")
+                    raw = await read_capped(resp, url, limit)
                     status, resp_headers = resp.status, resp.headers
         except TimeoutError:
             raise FetchTimeout(
@@ -109,7 +106,7 @@ class ApiClient(GuardedClient):
             raise NetworkError(url, f"cannot connect ({exc.os_error or exc})") from None
         except aiohttp.ClientError as exc:
             raise NetworkError(url, str(exc).strip() or type(exc).__name__) from None
-        body = decode_body(url, bytes(raw), resp_headers.get("Content-Encoding"), limit)
+        body = decode_body(url, raw, resp_headers.get("Content-Encoding"), limit)
         return ApiResponse(url, status, CIMultiDictProxy(CIMultiDict(resp_headers)), body)
 
     async def _take_turn(self, host: str) -> None:

@@ -299,11 +299,7 @@ class Fetcher(GuardedClient):
                         url,
                         f"Content-Length {declared:,} exceeds {limit:,} bytes (fetch.max_bytes)",
                     )
-                raw = bytearray()
-                async for chunk in resp.content.iter_chunked(1 << 16):
-                    raw += chunk
-                    if len(raw) > limit:
-                        raise TooLarge(url, f"body exceeds {limit:,} bytes (fetch.max_bytes)")
+                raw = await read_capped(resp, url, limit)
                 status, resp_headers = resp.status, resp.headers
         except aiohttp.ClientConnectorError as exc:
             blocked = _blocked_cause(exc)
@@ -324,13 +320,12 @@ class Fetcher(GuardedClient):
             raise NetworkError(url, _first_line(exc) or type(exc).__name__) from None
         except ValueError as exc:  # yarl rejects some URLs with a bare ValueError
             raise BadResponse(url, f"invalid URL ({exc})") from None
-        raw_bytes = bytes(raw)
-        body = decode_body(url, raw_bytes, resp_headers.get("Content-Encoding"), limit)
+        body = decode_body(url, raw, resp_headers.get("Content-Encoding"), limit)
         return Response(
             url=url,
             status=status,
             headers=CIMultiDictProxy(CIMultiDict(resp_headers)),
-            raw=raw_bytes,
+            raw=raw,
             body=body,
             fetched=time.time(),
             request_headers={
@@ -361,6 +356,16 @@ def guarded_session(opts: FetchOptions) -> aiohttp.ClientSession:
             "Accept-Encoding": "gzip, deflate, br",
         },
     )
+
+
+async def read_capped(resp: aiohttp.ClientResponse, url: str, limit: int) -> bytes:
+    """The body as it comes over the wire, refused as soon as it passes `limit` bytes."""
+    raw = bytearray()
+    async for chunk in resp.content.iter_chunked(1 << 16):
+        raw += chunk
+        if len(raw) > limit:
+            raise TooLarge(url, f"body exceeds {limit:,} bytes (fetch.max_bytes)")
+    return bytes(raw)
 
 
 def retry_after(value: str | None, now: float | None = None) -> float | None:
