@@ -107,7 +107,7 @@ def find_root(explicit: Path | None = None, cwd: Path | None = None) -> Path:
 
 
 FETCH_FULL = ("auto", "always", "never")
-LOCK_NAMES = ("publish", "stories", "git", "images")
+LOCK_NAMES = ("publish", "stories", "git")
 LOCK_WAIT = 600.0  # seconds a step waits for another process doing the same
 IMAGES = ("keep", "proxy", "mirror")
 
@@ -158,7 +158,7 @@ class Archive:
     @contextmanager
     def lock(self, name: str, *, wait: float | None = None) -> Iterator[None]:
         """Hold one step that two processes must not take at once (`publish`, `stories`,
-        `git`, `images`): a second one waits for the first, up to `wait` seconds. Fetching
+        `git`): a second one waits for the first, up to `wait` seconds. Fetching
         and storing need no lock: the database and the capture files take writers side by
         side, so the `watch` daemon and any command run together."""
         LOCK_NAMES.index(name)  # a typo is a bug, not a new lock
