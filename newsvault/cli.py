@@ -378,7 +378,7 @@ def show(
         article = _find_article(store, article_id)
         if format == "md":  # as its file in articles/: images where the policy points them
             links = image_links(archive)
-            mapper = links.mapper(article.source, MirroredImages(store.engine), "/")
+            mapper = links.mapper(article.source, MirroredImages(store.media), "/")
             sys.stdout.write(render_article(article, mapper))
         else:
             _print_json(article.to_json() | watch_fields(store, article))

@@ -22,10 +22,8 @@ import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 from urllib.parse import quote
-
-from sqlalchemy import Engine, select
 
 from newsvault.errors import FetchError
 from newsvault.fetch.client import Fetcher, FetchOptions
@@ -33,8 +31,7 @@ from newsvault.files import write_atomic
 from newsvault.links import media_path
 from newsvault.models import DEFAULT_IMAGES
 from newsvault.store import Store
-from newsvault.store.engine import insert_new, writing
-from newsvault.store.schema import articles, media, sources
+from newsvault.store.media import MediaStore
 
 MAGIC: tuple[tuple[bytes, int, str, str], ...] = (  # signature, offset, type, extension
     (b"\xff\xd8\xff", 0, "image/jpeg", "jpg"),
@@ -89,27 +86,21 @@ class MirrorLookup(Protocol):
 
 def mirrored(store: Store) -> dict[str, str]:
     """Image URL -> path under the archive (media/...) of every image mirrored so far."""
-    query = select(media.c.url, media.c.digest, media.c.mime).where(media.c.outcome == "ok")
-    with store.engine.connect() as conn:
-        return {url: media_name(digest, mime) for url, digest, mime in conn.execute(query)}
+    return {url: media_name(c.digest, c.mime) for url, c in store.media.copies().items()}
 
 
 class MirroredImages:
     """What `mirrored` tells of every image, for the images asked about only (a publish of a
     change reads the rows it needs, not the whole table)."""
 
-    def __init__(self, engine: Engine) -> None:
-        self.engine = engine
+    def __init__(self, media: MediaStore) -> None:
+        self.media = media
         self._known: dict[str, str | None] = {}
 
     def get(self, url: str, default: str | None = None) -> str | None:
         if url not in self._known:
-            query = select(media.c.digest, media.c.mime).where(
-                media.c.url == url, media.c.outcome == "ok"
-            )
-            with self.engine.connect() as conn:
-                row = conn.execute(query).first()
-            self._known[url] = media_name(row.digest, row.mime) if row else None
+            copy = self.media.copy_of(url)
+            self._known[url] = media_name(copy.digest, copy.mime) if copy else None
         known = self._known[url]
         return default if known is None else known
 
@@ -199,15 +190,8 @@ def web_images(images_json: str) -> list[str]:
 
 def images_to_mirror(store: Store, slugs: Iterable[str]) -> list[str]:
     """Image URLs of these sources' articles that have not been tried yet."""
-    query = (
-        select(articles.c.images)
-        .join(sources)
-        .where(sources.c.slug.in_(list(slugs)), articles.c.removed.is_(None))
-    )
-    with store.engine.connect() as conn:
-        wanted = {src for (images,) in conn.execute(query) for src in web_images(images)}
-        tried = {url for (url,) in conn.execute(select(media.c.url))}
-    return sorted(wanted - tried)
+    wanted = {src for images in store.media.images_of_sources(slugs) for src in web_images(images)}
+    return sorted(wanted - store.media.tried())
 
 
 def mirror_images(
@@ -244,23 +228,12 @@ async def mirror_articles(
 ) -> MirrorReport:
     """Fetch into root/media/ the images not tried before of these articles whose source
     mirrors (`policy_of(slug)`); `articles` in the report: those with a copy new to them."""
-    ids = sorted(set(article_ids))
     found: dict[int, tuple[str, list[str]]] = {}
-    with store.engine.connect() as conn:
-        for start in range(0, len(ids), 500):
-            query = (
-                select(articles.c.id, sources.c.slug, articles.c.images)
-                .join(sources)
-                .where(articles.c.id.in_(ids[start : start + 500]), articles.c.removed.is_(None))
-            )
-            for article_id, slug, images in conn.execute(query):
-                if policy_of(slug) == "mirror" and (urls := web_images(images)):
-                    found[article_id] = (slug, list(dict.fromkeys(urls))[:MOST_PER_ARTICLE])
-        wanted = sorted({url for _, urls in found.values() for url in urls})
-        tried: set[str] = set()
-        for start in range(0, len(wanted), 500):
-            chunk = wanted[start : start + 500]
-            tried |= set(conn.execute(select(media.c.url).where(media.c.url.in_(chunk))).scalars())
+    for article in store.media.images_of_articles(article_ids):
+        if policy_of(article.source) == "mirror" and (urls := web_images(article.images)):
+            found[article.id] = (article.source, list(dict.fromkeys(urls))[:MOST_PER_ARTICLE])
+    wanted = sorted({url for _, urls in found.values() for url in urls})
+    tried = store.media.tried(wanted)
     report = MirrorReport()
     kept = await _mirror_urls(
         fetcher, store, root, [u for u in wanted if u not in tried], max_bytes, report, on_done
@@ -282,7 +255,7 @@ async def _mirror_urls(
     kept: set[str] = set()
 
     async def one(url: str) -> None:
-        row: dict[str, object] = {"url": url, "digest": None, "mime": None, "size": None}
+        row: dict[str, Any] = {}
         try:
             response = await fetcher.get(url, accept=IMAGE_ACCEPT, max_bytes=max_bytes)
         except FetchError as exc:
@@ -291,9 +264,7 @@ async def _mirror_urls(
         else:
             report.fetched += 1
             row.update(_keep(root, response.body, report))
-        row["fetched"] = int(time.time() * 1000)
-        with writing(store.engine) as conn:
-            conn.execute(insert_new(conn, media), row)
+        store.media.record(url, fetched=int(time.time() * 1000), **row)
         if row["outcome"] == "ok":
             kept.add(url)
         if on_done:

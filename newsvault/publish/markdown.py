@@ -208,7 +208,7 @@ def publish_markdown(
     media/, the proxy); without, they are left as stored."""
     result = PublishResult()
     mirror: MirrorLookup | dict[str, str] = (
-        MirroredImages(store.engine) if only_missing else mirrored(store)
+        MirroredImages(store.media) if only_missing else mirrored(store)
     )
     articles_dir, lists_dir = root / "articles", root / "lists"
     for folder in (articles_dir, lists_dir):
@@ -251,7 +251,7 @@ def publish_markdown_changes(
     ones written, others checked: an image mirrored since changes one) and the list pages of
     their sources, and nothing else. `images` as for `publish_markdown`."""
     result = PublishResult()
-    mirror = MirroredImages(store.engine)
+    mirror = MirroredImages(store.media)
     articles_dir, lists_dir = root / "articles", root / "lists"
     lists_dir.mkdir(parents=True, exist_ok=True)
     found = store.articles_by_ids(sorted(change.articles))

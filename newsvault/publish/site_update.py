@@ -67,7 +67,7 @@ class SiteUpdate(SiteBuilder):
         if state is None:
             self.full_build = True
             return self.build()
-        self.mirror = MirroredImages(self.store.engine)  # type: ignore[assignment]
+        self.mirror = MirroredImages(self.store.media)  # type: ignore[assignment]
         rows = self.listings.by_ids(change.articles | change.statuses)
         new = [r for r in rows if r.id in change.articles and article_path(r) not in self._old]
         in_stories = {r.story_id for r in rows if r.story_id is not None}

@@ -25,6 +25,7 @@ from newsvault.store import schema
 from newsvault.store.engine import insert_new, open_engine, writing
 from newsvault.store.health import HealthStore
 from newsvault.store.jobs import JobQueue, enqueue
+from newsvault.store.media import MediaStore
 from newsvault.store.schema import articles, captures, pages, sources, versions
 from newsvault.store.submissions import SubmissionStore
 from newsvault.store.watch import WatchStore
@@ -108,6 +109,10 @@ class Store:
     def health(self) -> HealthStore:
         return HealthStore(self.engine)
 
+    @property
+    def media(self) -> MediaStore:
+        return MediaStore(self.engine)
+
     def close(self) -> None:
         self.engine.dispose()
 
@@ -175,6 +180,18 @@ class Store:
         """Slug -> display name of every source with articles stored."""
         with self.engine.connect() as conn:
             return dict(conn.execute(select(sources.c.slug, sources.c.name)).all())
+
+    def article_counts(self) -> list[tuple[str, str, int]]:
+        """(slug, name, articles not removed) of every source holding any, by name."""
+        query = (
+            select(sources.c.slug, sources.c.name, func.count(articles.c.id))
+            .join(articles, articles.c.source_id == sources.c.id)
+            .where(articles.c.removed.is_(None))
+            .group_by(sources.c.slug, sources.c.name)
+            .order_by(sources.c.name)
+        )
+        with self.engine.connect() as conn:
+            return [(slug, name, n) for slug, name, n in conn.execute(query)]
 
     def source_states(self) -> dict[str, SourceState]:
         counts = (

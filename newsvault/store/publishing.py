@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from sqlalchemy import ColumnElement, Engine, Select, exists, func, select, union
 
 from newsvault.links import media_path, web_url
-from newsvault.store.schema import article_status, articles, media, sources, stories, versions
+from newsvault.store.schema import article_status, articles, sources, stories, versions
 
 _IN_CHUNK = 400  # values per IN (...): well under SQLite's bound-parameter limit
 _LISTING = [c for c in articles.c if c.name not in ("html", "text")]
@@ -180,16 +180,7 @@ class Listings:
         with self.engine.connect() as conn:
             return set(conn.execute(query).scalars())
 
-    # -- images and re-checks -------------------------------------------------------------
-
-    def mirrored(self, url: str) -> tuple[str, str] | None:
-        """(digest, MIME type) of the mirrored copy of the image at `url`, if there is one."""
-        query = select(media.c.digest, media.c.mime).where(
-            media.c.url == url, media.c.outcome == "ok"
-        )
-        with self.engine.connect() as conn:
-            row = conn.execute(query).first()
-        return (row.digest, row.mime) if row else None
+    # -- re-checks ------------------------------------------------------------------------
 
     def watched_ids(self) -> list[int]:
         """Articles that are gone or have versions: those re-checks have something to say

@@ -29,7 +29,6 @@ from fastapi.responses import (
 )
 from fastapi_offline import FastAPIOffline
 from pydantic import BaseModel
-from sqlalchemy import func, select
 
 from newsvault.archive import Archive
 from newsvault.days import parse_day
@@ -38,7 +37,6 @@ from newsvault.errors import NewsvaultError
 from newsvault.logs import EventLog
 from newsvault.models import to_ms
 from newsvault.publish.site import CONTENT_CSP, build_site, templates
-from newsvault.store.schema import articles, sources
 from newsvault.stories.search import list_stories, search
 from newsvault.watch.daemon import KINDS, SERVE_KINDS, BackgroundWatcher, Watcher
 from newsvault.watch.history import watch_fields
@@ -178,14 +176,7 @@ def create_app(root: Path, *, watch: bool = False, events: EventLog | None = Non
     def home() -> HTMLResponse:
         latest = list(store.articles(limit=50, with_content=False))
         told = list_stories(store, limit=10, min_size=2)
-        with store.engine.connect() as conn:
-            counts = conn.execute(
-                select(sources.c.slug, sources.c.name, func.count(articles.c.id))
-                .join(articles, articles.c.source_id == sources.c.id)
-                .where(articles.c.removed.is_(None))
-                .group_by(sources.c.slug, sources.c.name)
-                .order_by(sources.c.name)
-            ).all()
+        counts = store.article_counts()
         watched = {
             "deleted": store.watch.counts().get("gone", 0),
             "edited": len(store.watch.edited(limit=1_000_000)),
