@@ -32,6 +32,7 @@ from newsvault.store.watch import WatchStore
 
 FIRST_NUMBER = 0xFFFFF - 1  # ids count down from 1048575: the first article is 1048574
 MIGRATE_LOCK = 0x6E76_6D69  # PostgreSQL advisory lock held while migrating ("nvmi")
+NUMBER_LOCKS = 0x6E76_6E6F  # ("nvno", source id): held while a source's new articles are numbered
 _IN_CHUNK = 400  # values per IN (...): well under SQLite's bound-parameter limit
 
 
@@ -155,16 +156,17 @@ class Store:
     def _ensure_source(
         self, conn: Connection, slug: str, name: str, url: str, list_name: str | None = None
     ) -> int:
-        row = conn.execute(
-            select(sources.c.id, sources.c.name, sources.c.url).where(sources.c.slug == slug)
-        ).first()
-        if row is None:
-            result = conn.execute(
-                sources.insert().values(
-                    slug=slug, name=name, url=url, list_name=list_name, failures=0
-                )
-            )
-            return _new_id(result)
+        query = select(sources.c.id, sources.c.name, sources.c.url).where(sources.c.slug == slug)
+        row = conn.execute(query).first()
+        if row is None:  # another process may add it meanwhile: then its row is the one
+            added = conn.execute(
+                insert_new(conn, sources)
+                .returning(sources.c.id)
+                .values(slug=slug, name=name, url=url, list_name=list_name, failures=0)
+            ).first()
+            if added is not None:
+                return int(added.id)
+            row = conn.execute(query).one()
         changes: dict[str, Any] = {}
         if name and row.name != name:
             changes["name"] = name
@@ -297,6 +299,7 @@ class Store:
         get a version row. An item is known by its key or its URL."""
         result = AddResult(new=[], unchanged=0, edited=0)
         with writing(self.engine) as conn:
+            _numbering(conn, source_id)
             capture_id = (
                 self._add_capture(conn, capture) if isinstance(capture, CaptureRef) else capture
             )
@@ -435,6 +438,7 @@ class Store:
     def import_article(self, source_id: int, item: Article) -> bool:
         """Insert an article keeping its number; False when one with that number exists."""
         with writing(self.engine) as conn:
+            _numbering(conn, source_id)
             exists = conn.execute(
                 select(articles.c.id).where(
                     articles.c.source_id == source_id, articles.c.number == item.number
@@ -583,6 +587,19 @@ class Store:
 
     def version_count(self, article_id: int) -> int:
         return self.watch.edit_count(article_id)
+
+
+def _numbering(conn: Connection, source_id: int) -> None:
+    """Hold the source's numbers until the transaction ends. Numbers go down from the
+    lowest stored, so two writers reading it at once would give the same one: on PostgreSQL
+    writers of one source take turns by an advisory lock (released at commit), and the
+    second then sees what the first stored, keys included. SQLite's write transactions are
+    one at a time already (BEGIN IMMEDIATE)."""
+    if conn.dialect.name == "postgresql":
+        conn.execute(
+            text("SELECT pg_advisory_xact_lock(:space, :source)"),
+            {"space": NUMBER_LOCKS, "source": source_id},
+        )
 
 
 def _article_row(source_id: int, item: Article, digest: str) -> dict[str, Any]:
