@@ -24,6 +24,7 @@ from newsvault.links import web_url
 from newsvault.models import DEFAULT_IMAGES, Source, category_path, known_zone, slug_problem
 from newsvault.settings import Settings, duration_ms
 from newsvault.store import Store
+from newsvault.store.locks import advisory_lock
 
 CONFIG_NAME = "newsvault.toml"
 
@@ -160,10 +161,18 @@ class Archive:
         """Hold one step that two processes must not take at once (`publish`, `stories`,
         `git`): a second one waits for the first, up to `wait` seconds. Fetching
         and storing need no lock: the database and the capture files take writers side by
-        side, so the `watch` daemon and any command run together."""
+        side, so the `watch` daemon and any command run together. On PostgreSQL the lock is
+        the database's (store/locks.py), held across machines; on SQLite a file's."""
         LOCK_NAMES.index(name)  # a typo is a bug, not a new lock
-        path = self.root / f"newsvault.{name}.lock"
         wait = LOCK_WAIT if wait is None else wait
+        busy = f"{self.root}: another newsvault process has been busy with {name} for {wait:.0f} s"
+        if self.settings["database"]:
+            with advisory_lock(self.settings["database"], name, wait=wait) as held:
+                if not held:
+                    raise ArchiveError(f"{busy} (a lock of the database); try again later")
+                yield
+            return
+        path = self.root / f"newsvault.{name}.lock"
         with open(path, "a+") as handle:
             deadline = time.monotonic() + wait
             while True:
@@ -172,10 +181,7 @@ class Archive:
                     break
                 except BlockingIOError:
                     if time.monotonic() >= deadline:
-                        raise ArchiveError(
-                            f"{self.root}: another newsvault process has been busy with "
-                            f"{name} for {wait:.0f} s ({path.name}); try again later"
-                        ) from None
+                        raise ArchiveError(f"{busy} ({path.name}); try again later") from None
                     time.sleep(0.05)
             try:
                 yield

@@ -5,11 +5,19 @@ started again ending where one worker ends."""
 from __future__ import annotations
 
 import multiprocessing
+import subprocess
+import sys
+import time
+from pathlib import Path
 
+import pytest
+
+from newsvault.errors import ArchiveError
 from newsvault.models import Article
 from newsvault.store import Store
 from newsvault.store.db import FIRST_NUMBER
 
+from .conftest import make_archive
 from .test_postgres import database
 
 __all__ = ["database"]  # the fixture, from test_postgres
@@ -63,3 +71,43 @@ def test_writers_at_once_give_one_source_unique_gapless_numbers(database: str) -
         for b in range(BATCHES):
             got = [by_url[f"https://news.test/{w}/{b}/{n}.html"] for n in range(PER_BATCH)]
             assert got == sorted(got, reverse=True) and got[0] - got[-1] == PER_BATCH - 1
+
+
+HOLD = """
+import sys, time
+from pathlib import Path
+from newsvault.archive import Archive
+with Archive(Path(sys.argv[1])).lock(sys.argv[2]):
+    print("held", flush=True)
+    time.sleep(120)
+"""
+
+
+def test_a_named_lock_holds_across_archive_directories_on_one_database(
+    tmp_path: Path, database: str
+) -> None:
+    """Two machines: two archive directories (no lock file in common), one database."""
+    here = make_archive(tmp_path / "here", [], database=database)
+    there = make_archive(tmp_path / "there", [], database=database)
+    holder = subprocess.Popen(
+        [sys.executable, "-c", HOLD, str(there.root), "publish"], stdout=subprocess.PIPE
+    )
+    try:
+        assert holder.stdout is not None and holder.stdout.readline() == b"held\n"
+        busy = r"busy with publish .*a lock of the database"
+        with pytest.raises(ArchiveError, match=busy), here.lock("publish", wait=0.3):
+            pass
+        with pytest.raises(ArchiveError), here.lock("publish", wait=0):
+            pass
+        with here.lock("stories", wait=0):  # another name, another lock
+            pass
+        holder.kill()  # dying holding it: the lock goes with its connection
+        holder.wait()
+        started = time.monotonic()
+        with here.lock("publish", wait=10):
+            assert time.monotonic() - started < 5
+            with pytest.raises(ArchiveError), there.lock("publish", wait=0):  # held here now
+                pass
+    finally:
+        holder.kill()
+        holder.wait()
