@@ -118,13 +118,13 @@ class Archive:
         self.root = root
         self.config_path = root / CONFIG_NAME
         self.db_path = root / "newsvault.db"
-        self.captures_dir = root / "captures"
         self.articles_dir = root / "articles"
         self.lists_dir = root / "lists"
         self.media_dir = root / "media"
         self.site_dir = root / "site"
         self._document = self._read_config()
         self.settings = Settings(self._document.unwrap())
+        self.captures_dir = root / (self.settings["captures.directory"] or "captures")
 
     @classmethod
     def find(cls, explicit: Path | None = None) -> Archive:
@@ -139,8 +139,8 @@ class Archive:
         root.mkdir(parents=True, exist_ok=True)
         write_atomic(root / CONFIG_NAME, config_text)
         archive = cls(root.resolve())
+        archive.captures_dir.mkdir(parents=True, exist_ok=True)  # elsewhere, perhaps
         for folder in (
-            archive.captures_dir,
             archive.articles_dir,
             archive.lists_dir,
             archive.media_dir,

@@ -3,9 +3,11 @@
 Files are append-only and rotated by size. Each record is its own gzip member, so a record
 is readable on its own from (file, offset). A writer holds a lock on the file it appends to,
 so processes writing at once (the `watch` daemon and a command) each write files of their
-own. A writer never appends to a file whose tail is not known to the database (a run killed
-mid-write may leave a torn record there): it starts a new file instead, so nothing already
-written is ever touched.
+own. Writers on several machines sharing one directory (workers on one PostgreSQL database)
+name their files after their host as well (`00001.HOST.warc.gz`): a file lock need not
+reach across machines, each host only ever touches its own files. A writer never appends to
+a file whose tail is not known to the database (a run killed mid-write may leave a torn
+record there): it starts a new file instead, so nothing already written is ever touched.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ import fcntl
 import hashlib
 import io
 import os
+import re
 from dataclasses import dataclass
 from http import HTTPStatus
 from importlib import metadata
@@ -50,10 +53,15 @@ def body_digest(body: bytes) -> str:
 
 
 class CaptureWriter:
-    def __init__(self, directory: Path, committed_ends: dict[str, int], rotate_bytes: int) -> None:
-        """`committed_ends` maps each file name to the end of its last record the store knows."""
+    def __init__(
+        self, directory: Path, committed_ends: dict[str, int], rotate_bytes: int, host: str = ""
+    ) -> None:
+        """`committed_ends` maps each file name to the end of its last record the store knows;
+        `host` (when given) goes into the names of the files this writer starts and is the
+        only kind it continues."""
         self.directory = directory
         self.rotate_bytes = rotate_bytes
+        self.host = _host_tag(host)
         self._committed = committed_ends
         self._fh: BinaryIO | None = None
         self._name = ""
@@ -125,11 +133,18 @@ class CaptureWriter:
             return self._fh
         self.close()
         self.directory.mkdir(parents=True, exist_ok=True)
-        names = sorted(p.name for p in self.directory.glob("*.warc.gz"))
-        if names:
-            self._fh = self._continue(names[-1])
+        ours = re.compile(
+            r"(\d+)\." + (re.escape(self.host) + r"\." if self.host else "") + r"warc\.gz"
+        )
+        serials = sorted(
+            int(found[1])
+            for p in self.directory.glob("*.warc.gz")
+            if (found := ours.fullmatch(p.name))
+        )
+        if serials:
+            self._fh = self._continue(self._file_name(serials[-1]))
         if self._fh is None:
-            self._fh = self._start(_serial(names[-1]) + 1 if names else 1)
+            self._fh = self._start(serials[-1] + 1 if serials else 1)
         return self._fh
 
     def _continue(self, name: str) -> BinaryIO | None:
@@ -150,7 +165,7 @@ class CaptureWriter:
     def _start(self, serial: int) -> BinaryIO:
         """A new file of this writer's own, with the next free number."""
         while True:
-            name = _file_name(serial)
+            name = self._file_name(serial)
             try:
                 fd = os.open(self.directory / name, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
             except FileExistsError:  # another process started that one just now
@@ -161,6 +176,14 @@ class CaptureWriter:
             self._name = name
             _write_warcinfo(handle, name)
             return handle
+
+    def _file_name(self, serial: int) -> str:
+        return f"{serial:05d}.{self.host}.warc.gz" if self.host else f"{serial:05d}.warc.gz"
+
+
+def _host_tag(host: str) -> str:
+    """A host name as part of a file name: letters, digits and hyphens."""
+    return re.sub(r"[^A-Za-z0-9-]+", "-", host).strip("-")
 
 
 def _write_warcinfo(handle: BinaryIO, name: str) -> None:
@@ -194,14 +217,6 @@ def read_capture(
             headers = list(record.http_headers.headers)
             return status, headers, record.content_stream().read()
     raise FileNotFoundError(f"no WARC record at {file}:{offset}")
-
-
-def _serial(name: str) -> int:
-    return int(name.split(".", 1)[0])
-
-
-def _file_name(serial: int) -> str:
-    return f"{serial:05d}.warc.gz"
 
 
 def _warc_date(timestamp: float) -> str:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import re
+import socket
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -54,9 +55,12 @@ def archive_rules(archive: Archive) -> RuleSet:
 
 
 def capture_writer(archive: Archive, store: Store) -> CaptureWriter:
-    """A writer of this process's capture files, after what the database holds of them."""
+    """A writer of this process's capture files, after what the database holds of them. On
+    PostgreSQL, which processes on other machines may share, the files carry this host's
+    name."""
     rotate = archive.settings["captures.rotate_bytes"]
-    return CaptureWriter(archive.captures_dir, store.committed_capture_ends(), rotate)
+    host = socket.gethostname() if archive.settings["database"] else ""
+    return CaptureWriter(archive.captures_dir, store.committed_capture_ends(), rotate, host)
 
 
 def check_url(url: str) -> str:

@@ -80,6 +80,13 @@ SETTINGS: tuple[Setting, ...] = (
         "fetches and submitted URLs alike.",
     ),
     Setting("captures.rotate_bytes", 1_000_000_000, "Start a new WARC file past this size."),
+    Setting(
+        "captures.directory",
+        "",
+        "Where the capture files (WARC) are kept: a directory, absolute or relative to the "
+        "archive; empty: captures/ in the archive. Workers on several machines may share one.",
+        env="NEWSVAULT_CAPTURES",
+    ),
     Setting("publish.list_size", 300, "Articles on each lists/<name>.md page."),
     Setting(
         "publish.image_proxy",
@@ -114,6 +121,12 @@ SETTINGS: tuple[Setting, ...] = (
         "doubles after each failed poll and each poll that brings nothing new.",
     ),
     Setting("watch.workers", 8, "Jobs `watch` runs at once (polls, re-checks, submissions)."),
+    Setting(
+        "watch.lease",
+        "10m",
+        "How long a job stays with the `watch` or `worker` process that took it: one whose "
+        "process died is taken again by another once this is over (s, m, h, d).",
+    ),
     Setting(
         "watch.recheck",
         ["1h", "6h", "1d", "3d", "7d", "30d"],
@@ -236,7 +249,7 @@ class Settings:
             if key not in _BY_KEY
         ]
         self.recheck_schedule()  # a bad duration is refused when the archive opens
-        for key in ("watch.interval", "watch.max_interval"):
+        for key in ("watch.interval", "watch.max_interval", "watch.lease"):
             duration_ms(self[key], key)
         for key in ("recover.save_interval", "intake.interval"):
             duration_ms(self[key], key)

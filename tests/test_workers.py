@@ -1,5 +1,6 @@
 """Several workers on one PostgreSQL archive: article numbers given under concurrency,
-the archive's named locks across processes, and `newsvault worker` processes killed and
+the archive's named locks across processes, capture files of several hosts in one directory,
+and `newsvault worker` processes killed and
 started again ending where one worker ends."""
 
 from __future__ import annotations
@@ -11,13 +12,21 @@ import time
 from pathlib import Path
 
 import pytest
+from multidict import CIMultiDict, CIMultiDictProxy
+from typer.testing import CliRunner
 
+from newsvault.archive import Archive
+from newsvault.captures import CaptureWriter, read_capture
+from newsvault.cli import app
 from newsvault.errors import ArchiveError
+from newsvault.fetch.client import Response
+from newsvault.loopback import LoopbackServer, Route
 from newsvault.models import Article
 from newsvault.store import Store
 from newsvault.store.db import FIRST_NUMBER
 
 from .conftest import make_archive
+from .feedgen import rss
 from .test_postgres import database
 
 __all__ = ["database"]  # the fixture, from test_postgres
@@ -77,6 +86,8 @@ HOLD = """
 import sys, time
 from pathlib import Path
 from newsvault.archive import Archive
+from newsvault.captures import CaptureWriter, read_capture
+from newsvault.cli import app
 with Archive(Path(sys.argv[1])).lock(sys.argv[2]):
     print("held", flush=True)
     time.sleep(120)
@@ -111,3 +122,48 @@ def test_a_named_lock_holds_across_archive_directories_on_one_database(
     finally:
         holder.kill()
         holder.wait()
+
+
+def _response(url: str) -> Response:
+    headers = CIMultiDictProxy(CIMultiDict({"Content-Type": "text/html"}))
+    return Response(url=url, status=200, headers=headers, raw=b"<p>x</p>", body=b"<p>x</p>",
+                    fetched=1_700_000_000.0)  # fmt: skip
+
+
+def test_writers_of_two_hosts_in_one_directory_keep_to_their_own_files(tmp_path: Path) -> None:
+    shared = tmp_path / "captures"
+    (shared / "00007.warc.gz").parent.mkdir()
+    (shared / "00007.warc.gz").write_bytes(b"")  # a file of an archive from before: not theirs
+    ends: dict[str, int] = {}
+    one = CaptureWriter(shared, ends, 10**9, host="w1.example.org")
+    two = CaptureWriter(shared, ends, 10**9, host="w2")
+    refs = [one.write(_response("https://a.test/1")), two.write(_response("https://a.test/2"))]
+    one.close()
+    two.close()
+    assert [r.file for r in refs] == ["00001.w1-example-org.warc.gz", "00001.w2.warc.gz"]
+    again = CaptureWriter(shared, ends, 10**9, host="w1.example.org")  # the host's next process
+    assert again.write(_response("https://a.test/3")).file == "00001.w1-example-org.warc.gz"
+    again.close()
+    for ref in refs:
+        assert read_capture(shared, ref.file, ref.offset)[2] == b"<p>x</p>"
+
+
+def test_captures_go_where_the_setting_says(tmp_path: Path, server: LoopbackServer) -> None:
+    server.set("/f.xml", Route(rss("f", 2, base=server.base_url)))
+    root = tmp_path / "news"
+    make_archive(root, [("f", "F", server.url("/f.xml"))])
+    with (root / "newsvault.toml").open("a") as config:
+        config.write(f'\n[captures]\ndirectory = "{tmp_path / "elsewhere"}"\n')
+    result = CliRunner().invoke(app, ["-a", str(root), "run"])
+    assert result.exit_code == 0, result.output
+    assert [p.name for p in (tmp_path / "elsewhere").iterdir()] == ["00001.warc.gz"]
+    assert not any((root / "captures").iterdir())
+    archive = Archive(root)
+    store = archive.store()
+    try:
+        for article in store.articles():
+            capture = store.capture(article.capture_id or 0)
+            assert capture is not None
+            read_capture(archive.captures_dir, capture.warc_file, capture.warc_offset)
+    finally:
+        store.close()
