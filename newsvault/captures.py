@@ -18,6 +18,7 @@ import hashlib
 import io
 import os
 import re
+import time
 from dataclasses import dataclass
 from http import HTTPStatus
 from importlib import metadata
@@ -32,6 +33,10 @@ from warcio.warcwriter import WARCWriter
 from newsvault.fetch.client import Response
 
 _DROPPED_HEADERS = {"transfer-encoding", "content-length"}
+BATCH = "Newsvault-Batch"  # one value per writer: the records one command or run wrote
+ROLE = "Newsvault-Role"  # what a response was taken for: feed | import (else a page)
+SOURCE = "Newsvault-Source"  # the slug of the source it was taken for
+Fields = dict[str, str] | None  # WARC headers of newsvault's own on a response record
 
 
 @dataclass(frozen=True)
@@ -65,10 +70,14 @@ class CaptureWriter:
         self._committed = committed_ends
         self._fh: BinaryIO | None = None
         self._name = ""
+        self.batch = f"{time.time_ns()}-{os.getpid()}"
 
-    def write(self, response: Response) -> CaptureRef:
+    def write(self, response: Response, fields: Fields = None) -> CaptureRef:
         """The response as a `response` record, after a `request` record saying what was
-        asked for (replay tools pair them): the capture is the response record."""
+        asked for (replay tools pair them): the capture is the response record. Besides
+        WARC's own headers it carries `fields` (what it was fetched for: `Newsvault-Role`,
+        `Newsvault-Source`) and this writer's `Newsvault-Batch`, which `rebuild` reads to
+        replay the captures as they were taken."""
         fh = self._current()
         http_headers = StatusAndHeaders(
             f"{response.status} {_reason(response.status)}",
@@ -83,7 +92,7 @@ class CaptureWriter:
             "response",
             payload=io.BytesIO(response.raw),
             http_headers=http_headers,
-            warc_headers_dict={"WARC-Date": date},
+            warc_headers_dict={"WARC-Date": date, **(fields or {}), BATCH: self.batch},
         )
         if response.request_headers:  # a page saved from a browser was never requested
             parts = urlsplit(response.url)
@@ -220,7 +229,9 @@ def read_capture(
 
 
 def _warc_date(timestamp: float) -> str:
-    moment = dt.datetime.fromtimestamp(timestamp, dt.UTC)
+    """To the millisecond the database keeps times in, so that the time read back from a
+    capture is the one that was stored (`rebuild`)."""
+    moment = dt.datetime.fromtimestamp(round(timestamp * 1000) / 1000, dt.UTC)
     return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond:06d}Z"
 
 

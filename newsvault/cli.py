@@ -660,5 +660,6 @@ from newsvault import (  # noqa: E402, F401
     cli_recover,
     cli_site,
     cli_stories,
+    cli_warc,
     cli_watch,
 )

@@ -21,7 +21,7 @@ from urllib.parse import urlsplit
 from multidict import CIMultiDict, CIMultiDictProxy
 
 from newsvault.archive import Archive
-from newsvault.captures import CaptureRef, CaptureWriter, body_digest
+from newsvault.captures import CaptureRef, CaptureWriter, Fields, body_digest
 from newsvault.errors import FetchError, HTTPStatusError, NewsvaultError, NoArticle, describe
 from newsvault.extract import Extraction, RuleSet, extract, read_file
 from newsvault.extract.rules import PACKAGE_RULES
@@ -31,6 +31,7 @@ from newsvault.models import RESERVED_SLUGS, Article, to_ms
 from newsvault.normalize import canonical_url
 from newsvault.recover.queue import queue_after_failure
 from newsvault.store import Store
+from newsvault.warcs import is_warc
 from newsvault.watch.health import note_page
 from newsvault.watch.history import keep_page_version
 
@@ -87,6 +88,11 @@ def archive_pages(
             saved = read_file(from_file.read_bytes())
         except OSError as exc:
             raise NewsvaultError(f"{from_file}: cannot read ({exc.strerror})") from None
+        if is_warc(saved):  # many pages, not one: told by its content, whatever its name
+            raise NewsvaultError(
+                f"{from_file}: a WARC file, not a saved page; import its pages with "
+                f"`newsvault import-warc {from_file}`"
+            )
     store = archive.store(durable=True)  # a person is told it is archived
     try:
         reports = asyncio.run(_archive_all(archive, store, urls, saved, on_done))
@@ -174,13 +180,18 @@ def look_at(
     try:
         found = extract(response.body, read_as or response.url, response.content_type, rules=rules)
     except Exception as exc:
-        outcome = str(exc) if isinstance(exc, NoArticle) else f"failed: {describe(exc)}"
+        outcome = page_outcome(exc)
         store.record_page(
             response.url, outcome, seen=to_ms(response.fetched), capture_id=capture_id,
             article_id=None,
         )  # fmt: skip
         return PageLook(response, capture_id, None, outcome, exc)
     return PageLook(response, capture_id, found, "found")
+
+
+def page_outcome(exc: Exception) -> str:
+    """What came of a page its article could not be extracted from, in a few words."""
+    return str(exc) if isinstance(exc, NoArticle) else f"failed: {describe(exc)}"
 
 
 def saved_response(url: str, body: bytes) -> Response:
@@ -227,14 +238,22 @@ def archive_response(
 
 
 def store_found(
-    store: Store, rules: RuleSet, found: Extraction, fetched: int, capture_id: int | None
+    store: Store,
+    rules: RuleSet,
+    found: Extraction,
+    fetched: int,
+    capture_id: int | None,
+    *,
+    source: tuple[str, str] | None = None,
 ) -> tuple[Article, str]:
-    """A new article of what a page held, under the source its site rule names, else one
-    named after its host: (it, "new"); or (the one another process stored meanwhile,
-    "unchanged")."""
+    """A new article of what a page held, under `source` (slug, name) where given, else
+    the source its site rule names, else one named after its host: (it, "new"); or (the
+    one another process stored meanwhile, "unchanged")."""
     rule = rules.match(found.url)
     slug = rule.slug if rule else host_slug(found.url)
     name = rule.name if rule else (urlsplit(found.url).hostname or slug)
+    if source is not None:
+        slug, name = source
     source_id = store.ensure_source(slug, name)
     article = to_article(found, slug, fetched, capture_id)
     added = store.add_articles(source_id, [article], capture_id)
@@ -281,28 +300,38 @@ def to_article(found: Extraction, slug: str, fetched: int, capture_id: int | Non
 
 
 @overload
-def keep_capture(store: Store, writer: CaptureWriter, response: Response) -> int: ...
+def keep_capture(
+    store: Store, writer: CaptureWriter, response: Response, *, fields: Fields = None
+) -> int: ...
 
 
 @overload
 def keep_capture(
-    store: Store, writer: CaptureWriter, response: Response, *, commit: bool
+    store: Store, writer: CaptureWriter, response: Response, *, commit: bool, fields: Fields = None
 ) -> CaptureRef | int: ...
 
 
 def keep_capture(
-    store: Store, writer: CaptureWriter, response: Response, *, commit: bool = True
+    store: Store,
+    writer: CaptureWriter,
+    response: Response,
+    *,
+    commit: bool = True,
+    fields: Fields = None,
 ) -> CaptureRef | int:
     """The capture of `response`: an existing one with the same bytes, or a new WARC record
-    (stored now, or with the articles when `commit` is False)."""
+    (stored now, or with the articles when `commit` is False) carrying `fields`, WARC
+    headers of newsvault's own saying what it was taken for (`captures.py`)."""
     existing = store.find_capture(response.url, body_digest(response.body))
     if existing is not None:
         return existing
-    ref = writer.write(response)
+    ref = writer.write(response, fields)
     return store.add_capture(ref) if commit else ref
 
 
-def keep_error_page(store: Store, writer: CaptureWriter, exc: FetchError) -> int | None:
+def keep_error_page(
+    store: Store, writer: CaptureWriter, exc: FetchError, *, fields: Fields = None
+) -> int | None:
     """The capture of the page an HTTP error came with, if any: a 404 page is evidence too."""
     failed = getattr(exc, "response", None) if isinstance(exc, HTTPStatusError) else None
-    return keep_capture(store, writer, failed) if failed is not None else None
+    return keep_capture(store, writer, failed, fields=fields) if failed is not None else None

@@ -14,7 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from newsvault.archive import Archive
-from newsvault.captures import CaptureRef, CaptureWriter
+from newsvault.captures import ROLE, SOURCE, CaptureRef, CaptureWriter
 from newsvault.errors import FeedError, FetchError, NoArticle, describe
 from newsvault.extract import RuleSet
 from newsvault.feeds import Feed, FeedItem, parse_feed
@@ -185,6 +185,7 @@ async def archive_source(
     report = SourceReport(slug=source.slug, name=source.name)
     source_id = store.ensure_source(source.slug, source.name, source.url)
     now = to_ms(time.time())
+    fields = {ROLE: "feed", SOURCE: source.slug}  # what `rebuild` replays it as
     if not source.url:
         report.error = "no url in newsvault.toml"
         store.record_fetch(source_id, now=now, error=report.error)
@@ -198,18 +199,18 @@ async def archive_source(
             robots=False,  # a person chose to follow this feed, as feed readers do
         )
     except FetchError as exc:
-        keep_error_page(store, writer, exc)
+        keep_error_page(store, writer, exc, fields=fields)
         report.error = exc.reason
         store.record_fetch(source_id, now=now, error=report.error)
         return report
     for hop in response.history:
-        keep_capture(store, writer, hop)
+        keep_capture(store, writer, hop, fields=fields)
     if response.not_modified:
         report.not_modified = True
         store.record_fetch(source_id, now=now)
         note_poll(store, source.slug, 0, True, now)
         return report
-    capture = keep_capture(store, writer, response, commit=False)
+    capture = keep_capture(store, writer, response, commit=False, fields=fields)
     try:
         feed = parse_feed(response.body, response.content_type, response.url)
     except FeedError as exc:
