@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from pathlib import Path
 from typing import Annotated
@@ -95,3 +96,53 @@ def import_warc_command(
             markup=False,
             highlight=False,
         )
+
+
+@app.command("rebuild")
+def rebuild_command(
+    replace: Annotated[
+        bool,
+        typer.Option(
+            "--replace",
+            help="Put the rebuilt database in newsvault.db's place, the old one kept as "
+            "newsvault.db.before-rebuild (stop `watch` and other commands first).",
+        ),
+    ] = False,
+    as_json: JsonOption = False,
+) -> None:
+    """A new database from captures/ alone: every capture replayed, in the order it was
+    taken, through the code that stored it (feed polls, the pages they needed, pages
+    archived on request, imported pages), written to newsvault.db.rebuilt."""
+    from newsvault.rebuild import rebuild
+
+    archive = _archive()
+    with Steps("rebuild", bar=True, lines=not as_json) as steps:
+        steps.step("captures replayed")
+        report = rebuild(archive, replace=replace, on_progress=steps.update)
+    if as_json:
+        _print_json({**dataclasses.asdict(report), "path": str(report.path)})
+        return
+    table = Table(title="newsvault rebuild", title_justify="left")
+    table.add_column("")
+    table.add_column("count", justify="right")
+    rows = (
+        ("responses in the captures", report.records),
+        ("runs", report.runs),
+        ("feed polls replayed", report.feeds),
+        ("pages replayed", report.pages),
+        ("imported pages replayed", report.imports),
+        ("articles", report.articles),
+        ("versions", report.versions),
+        ("stories", report.stories),
+    )
+    for name, count in rows:
+        table.add_row(name, str(count))
+    print_table(table)
+    where = archive.root / "newsvault.db" if report.replaced else report.path
+    said = f"The rebuilt database is {where}"
+    said += (
+        " (the old one: newsvault.db.before-rebuild)."
+        if report.replaced
+        else ("; `newsvault rebuild --replace` puts it in newsvault.db's place.")
+    )
+    err.print(said, markup=False, highlight=False)

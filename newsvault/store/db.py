@@ -588,6 +588,14 @@ class Store:
     def version_count(self, article_id: int) -> int:
         return self.watch.edit_count(article_id)
 
+    def totals(self) -> tuple[int, int, int]:
+        """How many articles, versions and stories the database holds."""
+        with self.engine.connect() as conn:
+            return tuple(  # type: ignore[return-value]
+                conn.execute(select(func.count()).select_from(table)).scalar_one()
+                for table in (articles, versions, schema.stories)
+            )
+
 
 def _numbering(conn: Connection, source_id: int) -> None:
     """Hold the source's numbers until the transaction ends. Numbers go down from the
