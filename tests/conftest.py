@@ -3,9 +3,11 @@ PostgreSQL database for the test session."""
 
 from __future__ import annotations
 
+import itertools
 import os
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from hypothesis import settings
@@ -46,6 +48,62 @@ def postgres_url() -> Iterator[str]:
     finally:
         with psycopg.connect(POSTGRES, autocommit=True) as admin:
             admin.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+
+
+# NEWSVAULT_TEST_DATABASE=postgresql runs the whole suite with every archive on PostgreSQL: each
+# test gets a database of its own (made from a migrated template, dropped after the test)
+# through NEWSVAULT_DATABASE, which commands in subprocesses inherit. Tests of what only
+# SQLite has (the newsvault.db file itself) are marked `sqlite_only`.
+TEST_DATABASE = os.environ.get("NEWSVAULT_TEST_DATABASE", "sqlite")
+if TEST_DATABASE not in ("sqlite", "postgresql"):
+    raise pytest.UsageError(
+        f"NEWSVAULT_TEST_DATABASE={TEST_DATABASE!r}: use sqlite (the default) or postgresql"
+    )
+
+
+@pytest.fixture(scope="session")
+def _postgres_template() -> Iterator[tuple[Any, str]]:
+    """An autocommit admin connection and a migrated template database for this session."""
+    import psycopg
+
+    from newsvault.store.db import Store
+
+    name = f"newsvault_template_{os.getpid()}"
+    try:
+        admin = psycopg.connect(POSTGRES, autocommit=True)
+    except psycopg.OperationalError as exc:
+        raise pytest.UsageError(
+            f"NEWSVAULT_TEST_DATABASE=postgresql, but 127.0.0.1:5432 cannot be reached: {exc}"
+        ) from None
+    admin.execute(f"DROP DATABASE IF EXISTS {name}")
+    admin.execute(f"CREATE DATABASE {name}")
+    Store(f"postgresql://postgres@127.0.0.1:5432/{name}").close()
+    try:
+        yield admin, name
+    finally:
+        admin.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+        admin.close()
+
+
+_databases = itertools.count(1)
+
+
+@pytest.fixture(autouse=True)
+def archive_database(request: pytest.FixtureRequest) -> Iterator[None]:
+    if TEST_DATABASE == "sqlite":
+        yield
+        return
+    if request.node.get_closest_marker("sqlite_only"):
+        pytest.skip("tests what only SQLite has")
+    admin, template = request.getfixturevalue("_postgres_template")
+    name = f"newsvault_test_{os.getpid()}_{next(_databases)}"
+    admin.execute(f"CREATE DATABASE {name} TEMPLATE {template}")
+    monkeypatch = request.getfixturevalue("monkeypatch")
+    monkeypatch.setenv("NEWSVAULT_DATABASE", f"postgresql://postgres@127.0.0.1:5432/{name}")
+    try:
+        yield
+    finally:
+        admin.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
 
 
 @pytest.fixture
@@ -93,6 +151,20 @@ def make_archive(
     for slug, name, url in sources:
         lines += ["", "[[sources]]", f'slug = "{slug}"', f'name = "{name}"', f'url = "{url}"']
     return Archive.init(root, config_text="\n".join(lines) + "\n")
+
+
+def archive_sql(root: Path, statement: str, params: dict[str, Any] | None = None) -> list[Any]:
+    """One SQL statement on the archive's database, SQLite or PostgreSQL alike (for tests that
+    move stored times back or read a table the commands do not show)."""
+    from sqlalchemy import text
+
+    store = Archive(root).store()
+    try:
+        with store.engine.begin() as conn:
+            result = conn.execute(text(statement), params or {})
+            return list(result) if result.returns_rows else []
+    finally:
+        store.close()
 
 
 def _toml(value: object) -> str:

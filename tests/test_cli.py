@@ -14,7 +14,7 @@ from newsvault.captures import read_capture
 from newsvault.cli import app
 from newsvault.loopback import LoopbackServer, Route
 
-from .conftest import make_archive
+from .conftest import TEST_DATABASE, make_archive
 from .feedgen import rss
 
 runner = CliRunner()
@@ -29,7 +29,8 @@ def cli(*args: str, code: int = 0):
 def test_init_creates_an_archive_with_the_default_sources(tmp_path: Path) -> None:
     cli("init", str(tmp_path / "news"))
     root = tmp_path / "news"
-    for name in ("newsvault.toml", "newsvault.db", "captures", "articles", "lists", "media"):
+    database = ("newsvault.db",) if TEST_DATABASE == "sqlite" else ()
+    for name in ("newsvault.toml", *database, "captures", "articles", "lists", "media"):
         assert (root / name).exists(), name
     slugs = [s.slug for s in Archive(root).sources()]
     assert slugs == ["voa", "rfa", "bbc", "nytimes", "dw", "rfi", "cdt"]

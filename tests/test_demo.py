@@ -106,6 +106,7 @@ def test_the_demo_archive_keeps_the_real_urls(archive: Archive) -> None:
     assert "fetch_full" not in config and "allow_private_networks" not in config
 
 
+@pytest.mark.sqlite_only
 def test_the_database_names_no_loopback_server(archive: Archive) -> None:
     data = (archive.root / "newsvault.db").read_bytes()
     wal = archive.root / "newsvault.db-wal"

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 import logging
-import sqlite3
 import time
 import urllib.request
 from pathlib import Path
@@ -22,7 +21,7 @@ from newsvault.loopback import LoopbackServer, Route
 from newsvault.models import to_ms
 from newsvault.watch.health import log_problems, note_page, note_poll, problems
 
-from .conftest import make_archive
+from .conftest import archive_sql, make_archive
 from .feedgen import rss
 from .test_cli import cli, runner
 
@@ -187,13 +186,12 @@ def test_a_silent_feed_is_reported(tmp_path: Path, server: LoopbackServer) -> No
     cli("-a", str(root), "run")  # the feed answers "not modified": nothing new
     assert status(root)["problems"] == []  # silent for seconds, not watch.silent_after (3d)
     # Four days pass (the stored times are moved back instead).
-    db = sqlite3.connect(root / "newsvault.db")
-    with db:
-        db.execute(
-            "UPDATE health SET last_good = last_good - ?, since = since - ?, "
-            "last_bad = last_bad - ?", (4 * DAY, 4 * DAY, 4 * DAY),
-        )  # fmt: skip
-    db.close()
+    archive_sql(
+        root,
+        "UPDATE health SET last_good = last_good - :d, since = since - :d, "
+        "last_bad = last_bad - :d",
+        {"d": 4 * DAY},
+    )
     (problem,) = status(root)["problems"]
     assert (problem["source"], problem["check"], problem["count"]) == ("quiet", "silent_feed", 1)
     assert "brought no new item for 4 days" in problem["message"]

@@ -10,7 +10,6 @@ import json
 import os
 import random
 import signal
-import sqlite3
 import subprocess
 import sys
 import time
@@ -27,7 +26,7 @@ from newsvault.loopback import LoopbackServer, Route
 from newsvault.store.intake import IntakeStore
 from newsvault.watch.daemon import BackgroundWatcher, Watcher
 
-from .conftest import make_archive
+from .conftest import archive_sql, make_archive
 from .fake_services import FakeGitHub, FakeIssue
 from .test_watch import until
 
@@ -263,8 +262,7 @@ def test_a_crash_right_after_a_step_is_taken_does_not_take_it_twice(
     cli(root, "intake", "github", REPO)
     check_answers(github, server)
     if step == "submitted":  # the submission made before the crash was found, not made again
-        db = sqlite3.connect(root / "newsvault.db")
-        urls = [u for (u,) in db.execute("SELECT url FROM submissions")]
+        urls = [u for (u,) in archive_sql(root, "SELECT url FROM submissions")]
         assert len(urls) == len(set(urls)) == 4  # one, two, three, gone: each once
 
 

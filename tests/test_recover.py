@@ -10,7 +10,6 @@ import asyncio
 import datetime as dt
 import io
 import json
-import sqlite3
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -30,7 +29,7 @@ from newsvault.settings import Settings
 from newsvault.store.saves import SaveStore
 from newsvault.watch.daemon import BackgroundWatcher, Watcher
 
-from .conftest import make_archive
+from .conftest import archive_sql, make_archive
 from .fake_services import FakeArchiveToday, FakeWayback
 from .test_watch import summary_feed as feed
 from .test_watch import until
@@ -96,20 +95,16 @@ def ids(root: Path) -> dict[str, int]:
 
 
 def gone_since(root: Path, article_id: int, moment: dt.datetime) -> None:
-    db = sqlite3.connect(root / "newsvault.db")
-    with db:
-        db.execute(
-            "UPDATE article_status SET gone_since = ? WHERE article_id = ?",
-            (to_ms(moment), article_id),
-        )
-    db.close()
+    archive_sql(
+        root,
+        "UPDATE article_status SET gone_since = :at WHERE article_id = :id",
+        {"at": to_ms(moment), "id": article_id},
+    )
 
 
 def jobs(root: Path, kind: str) -> list[tuple[str, int | None]]:
-    db = sqlite3.connect(root / "newsvault.db")
-    rows = db.execute("SELECT target, finished FROM jobs WHERE kind = ?", (kind,)).fetchall()
-    db.close()
-    return rows
+    rows = archive_sql(root, "SELECT target, finished FROM jobs WHERE kind = :k", {"k": kind})
+    return [tuple(row) for row in rows]
 
 
 def gone_article(
