@@ -71,12 +71,17 @@ def test_an_archive_copy_is_extracted_as_the_original() -> None:
     assert "/web/2024" not in article.html
 
 
+GOLDEN_FIELDS = (
+    "title", "author", "editor", "photographer", "published", "origin", "lang", "text", "images",
+)  # fmt: skip
+
+
 @pytest.mark.parametrize("golden", sorted(GOLDEN.glob("*.json")), ids=lambda p: p.stem)
 def test_generic_golden_pages(golden: Path) -> None:
     expected = json.loads(golden.read_text(encoding="utf-8"))
     page = gzip.decompress(golden.with_suffix(".html.gz").read_bytes())
     article = extract(page, expected["url"], use_rules=False).to_json()
-    for key in ("title", "author", "published", "origin", "lang", "text", "images"):
+    for key in GOLDEN_FIELDS:
         assert article[key] == expected[key], key
 
 
@@ -93,7 +98,7 @@ def test_rule_golden_pages(golden: Path) -> None:
     expected = json.loads(golden.read_text(encoding="utf-8"))
     url, sample = rule_samples()[golden.stem]
     article = extract(gzip.decompress(sample.read_bytes()), url).to_json()
-    for key in ("title", "author", "published", "origin", "lang", "text", "images", "rule"):
+    for key in (*GOLDEN_FIELDS, "rule"):
         assert article[key] == expected[key], key
 
 

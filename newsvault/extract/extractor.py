@@ -6,8 +6,10 @@ benchmarks and runs four times as fast, see benchmarks/extraction.py; finder="pe
 two instead, readability-lxml on Chinese pages and trafilatura on the rest, as newsvault did
 before). Then the same clean-up runs on either: bylines, source lines, date and metadata lines
 and editor lines at the edges of the body are taken out (their values kept as metadata),
-captions following an image become its <figcaption>, and the HTML is sanitized with absolute
-links. Fields the rule does not give come from metadata.py.
+captions following or wrapping an image become its <figcaption> (captions.py), and the HTML is
+sanitized with absolute links. Fields the rule does not give come from metadata.py, read where
+pages print them: the markup, the text between the headline and the body, the body's own
+dateline and last lines, and the lines under the body (bylines, editors, dates).
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ from readability.readability import Unparseable as ReadabilityUnparseable
 
 from newsvault.errors import NoArticle
 from newsvault.extract import metadata as md
+from newsvault.extract.captions import attach_captions
 from newsvault.extract.document import Page, load_page
 from newsvault.extract.finder import DEFAULT as DEFAULT_FINDER
 from newsvault.extract.finder import FinderParams, find_body
@@ -44,11 +47,12 @@ _EDITOR_LINE = re.compile(
 )
 _EDGE_BLOCKS = 3  # blocks at each end of the body where bylines and source lines are sought
 _SHORT_LINE = 80
-_CAPTION_CHARS = 120
 _CENTRED = "//p[contains(translate(@style, 'CENTR', 'centr'), 'center') or @align='center']"
-# Never article text; dropped before anything reads the page (JSON-LD is read first).
-_NEVER_CONTENT = ("script", "style", "noscript", "template", "svg", "iframe", "button",
-                  "select", "nav", "aside", "footer")  # fmt: skip
+# Never article text; dropped before anything reads the page (JSON-LD is read first). The
+# page's own frame (menus, side bars, footers) goes after its bylines and dates are read: some
+# templates print the headline's byline in an <aside> and the date under the text in a <footer>.
+_INVISIBLE = ("script", "style", "noscript", "template", "svg", "iframe", "button", "select")
+_FRAME = ("nav", "aside", "footer")
 _BARE_URL = re.compile(r"^https?://\S+$")
 MIN_TEXT_UNITS = 30  # CJK characters plus words: less than this is not an article
 # The most of a page the body is looked for in (the largest real pages seen have under 7,500
@@ -70,7 +74,9 @@ class Extraction:
     published: int | None = None
     origin: str | None = None
     lang: str | None = None
-    images: list[dict[str, Any]] = field(default_factory=list)
+    editor: str | None = None
+    photographer: str | None = None  # everyone the page credits for its pictures
+    images: list[dict[str, Any]] = field(default_factory=list)  # src, caption[, credit]
     rule: str | None = None  # the site rule's file name, None for the generic extractor
     wrapper: str | None = None
     rule_missed: bool = False  # the rule's body selectors found nothing: the generic ran
@@ -82,6 +88,8 @@ class Extraction:
             "author": self.author,
             "published": ms_to_iso(self.published),
             "origin": self.origin,
+            "editor": self.editor,
+            "photographer": self.photographer,
             "lang": self.lang,
             "text": self.text,
             "html": self.html,
@@ -131,7 +139,10 @@ def _extract_page(page: Page, rule: Rule | None, finder: FinderParams | str) -> 
             body = _join(elements)
     meta, ld = md.meta_values(tree), md.json_ld(tree)
     scripted_time = md.script_time(tree)
-    lxml.etree.strip_elements(tree, *_NEVER_CONTENT, with_tail=False)
+    lxml.etree.strip_elements(tree, *_INVISIBLE, with_tail=False)
+    marked_author = md.markup_author(tree)
+    full_text = _lines_of(tree)
+    lxml.etree.strip_elements(tree, *_FRAME, with_tail=False)
     found.title = found.title or md.find_title(tree, meta, ld)
     if _keep_first_part(tree):
         log.warning(
@@ -166,24 +177,51 @@ def _extract_page(page: Page, rule: Rule | None, finder: FinderParams | str) -> 
         _relink(body, in_text)
     _clean_edges(body, found, rule)
     zone = CHINA_TIME if zhish else dt.UTC
-    window = md.header_window(page_text, found.title)
-    found.origin = found.origin or md.origin_in_text(window)
+    first, opening, closing = _opening_and_closing(body)
+    last = closing[-1] if closing else ""
+    head, tail = md.regions(full_text, found.title, first[:30], last[-30:])
+    # the lines under the headline whatever follows: where the body starts with a subtitle or
+    # a lead the clean-up did not take for one, the byline is printed below it
+    window = md.header_window(full_text, found.title)
+    found.origin = (
+        found.origin
+        or md.origin_in_text(head)
+        or md.origin_in_text(window)
+        or md.structured_origin(meta)
+        or md.origin_in_text(tail)
+    )
     found.author = (
         found.author
         or md.outlet_or_none(md.structured_author(meta, ld), found.origin, tree, meta)
+        or md.author_in_text(head)
         or md.author_in_text(window)
+        or (md.author_in_text(first) if len(first) <= _SHORT_LINE else None)
+        or md.outlet_or_none(marked_author, found.origin, tree, meta)
+        or (md.inline_author(opening, closing) if zhish else None)
+        or md.author_in_text(tail)
     )
+    found.editor = found.editor or md.editor_in_text(head) or md.editor_in_text(tail)
     _drop_byline(body, found.author)
     if found.published is None:
         found.published = (
-            _published(tree, meta, ld, window, zone)
+            _published(tree, meta, ld, (head, tail, window), zone)
             or scripted_time
             or md.date_in_url(page.url, zone)
             or _htmldate(tree, zone)
         )
-    _captions(body)
+    attach_captions(body, rule.select("caption", body) if rule is not None else ())
     html = sanitize_html(_inner_html(body), page.url)
     text, images = text_and_images(html)
+    image_dicts = [
+        _no_name_caption(i.as_dict(), {found.title, meta.get("og:site_name")}) for i in images
+    ]
+    credits = [md.photographers_in_text(i["caption"] or "") for i in image_dicts]
+    for image, credit in zip(image_dicts, credits, strict=True):
+        if credit:  # who took it, from its caption ("城市摄影队 周斌 摄")
+            image["credit"] = credit
+    found.photographer = _joined(
+        found.photographer, md.photographers_in_text(head), md.photographers_in_text(tail), *credits
+    )
     units = len(_UNITS.findall(text))
     if not ruled and _mostly_links(text, anchors):
         raise NoArticle("the text is mostly link titles (a list or home page?)")
@@ -202,9 +240,9 @@ def _extract_page(page: Page, rule: Rule | None, finder: FinderParams | str) -> 
         published=found.published,
         origin=found.origin,
         lang=language_tag(found.lang, text),
-        images=[
-            _no_name_caption(i.as_dict(), {found.title, meta.get("og:site_name")}) for i in images
-        ],
+        editor=found.editor,
+        photographer=found.photographer,
+        images=image_dicts,
         rule=rule.path.name if rule is not None else None,
         wrapper=page.wrapper,
         rule_missed=rule is not None and not ruled,
@@ -429,12 +467,16 @@ def _clean_edge_lines(body: lxml.html.HtmlElement, found: md.Metadata) -> bool:
         elif len(text) > _SHORT_LINE:
             continue
         elif (found.title and text == found.title) or _EDITOR_LINE.match(text):
+            found.editor = found.editor or md.editor_in_text(text)
             _drop(block)
         elif _is_only(text, md.origin_in_text, _ORIGIN_LABEL):
             found.origin = found.origin or md.origin_in_text(text)
             _drop(block)
-        elif _is_only(text, md.author_in_text, r"(?:(?:作者|撰文|记者|記者|文)\s*[:：/／]|By\s)"):
+        elif _is_only(text, md.author_in_text, _BYLINE_LABEL):
             found.author = found.author or md.author_in_text(text)
+            _drop(block)
+        elif reporters := md.byline_line(text):
+            found.author = found.author or reporters
             _drop(block)
         elif _is_meta_line(text):
             found.origin = found.origin or md.origin_in_text(text)
@@ -451,6 +493,9 @@ def _attached(block: lxml.html.HtmlElement, body: lxml.html.HtmlElement) -> bool
     return any(ancestor is body for ancestor in block.iterancestors())
 
 
+_BYLINE_LABEL = (
+    r"(?:(?:作者|撰文|撰稿|采写|採寫|执笔|執筆|记者|記者|文)\s*[:：/／]|By\s|(?:专栏|專欄)作者)"
+)
 _POSTED = re.compile(r"^\W*(?:updated|posted|published|last updated|first published)\b", re.I)
 _META_LABEL = re.compile(
     r"(?:来源|來源|作者|编辑|編輯|责任编辑|責任編輯|责编|記者|记者|发布时间|發佈時間|发布|發佈|时间|"
@@ -507,71 +552,29 @@ def _drop(element: lxml.html.HtmlElement) -> None:
         element.drop_tree()
 
 
-def _captions(body: lxml.html.HtmlElement) -> None:
-    """trafilatura prints an image's caption after it, as text or as a paragraph: make them
-    one <figure> with its <figcaption> (captions belong to images, not to the text)."""
-    for img in list(body.iter("img")):
-        parent = img.getparent()
-        if parent is None or parent.tag == "figure":
-            continue
-        alt = " ".join((img.get("alt") or "").split())
-        tail = (img.tail or "").strip()
-        following = img.getnext()
-        caption = None
-        if alt and tail.startswith(alt[:20]):
-            caption, img.tail = tail, None
-        elif following is None and not tail and _only_image(parent):
-            caption = _caption_after(parent, alt)
-            if caption:  # <p><img></p><p>caption</p>: the figure takes the paragraph's place
-                img.tail = None
-                parent.addprevious(img)
-                parent.drop_tree()
-        elif following is not None and following.tag == "p" and not tail:
-            text = md.element_text(following)
-            if text and (
-                (alt and text.startswith(alt[:20])) or "caption" in (following.get("class") or "")
-            ):
-                caption = text
-                following.drop_tree()
-        if caption:
-            figure = lxml.html.Element("figure")
-            img.addprevious(figure)
-            figure.append(img)  # moves the image, tail and all
-            lxml.html.etree.SubElement(figure, "figcaption").text = caption
-
-
 def _no_name_caption(image: dict[str, Any], names: set[str | None]) -> dict[str, Any]:
     """An alt text that is the headline or the site's name captions nothing."""
     return {**image, "caption": None} if image.get("caption") in names else image
 
 
-def _only_image(block: lxml.html.HtmlElement) -> bool:
-    return (
-        block.tag in ("p", "div", "center")
-        and not (block.text or "").strip()
-        and len(block) == 1
-        and block[0].tag == "img"
-    )
+_EDGE_TEXT = 6  # shortest text node that tells where the body is in the page's text
 
 
-def _caption_after(block: lxml.html.HtmlElement, alt: str) -> str | None:
-    """The caption in the paragraph after an image-only one: short, and centred, marked as a
-    caption, or starting like the image's alt text. The paragraph is taken out."""
-    following = block.getnext()
-    if following is None or following.tag not in ("p", "div") or len(following) > 2:
-        return None
-    text = md.element_text(following)
-    if not text or len(text) > _CAPTION_CHARS or (block.tail or "").strip():
-        return None
-    marks = " ".join(
-        (following.get(a) or "") for a in ("class", "style", "align")
-    ).lower() + " ".join((child.get("class") or "") for child in following)
-    if (alt and text.startswith(alt[:20])) or re.search(
-        r"caption|pictext|img_?desc|pic_?desc|note|center", marks
-    ):
-        following.drop_tree()
-        return text
-    return None
+_CLOSING = 6  # texts at the end of the body where a byline may be
+
+
+def _opening_and_closing(body: lxml.html.HtmlElement) -> tuple[str, str, list[str]]:
+    """The body's first text, the start of its text, and its last texts (as the page's text has
+    them: texts too short to tell where they are left out)."""
+    texts = [t for t in (md.squeeze(n) for n in _TEXT_NODES(body)) if len(t) >= _EDGE_TEXT]
+    if not texts:
+        return "", "", []
+    return texts[0], " ".join(texts[:4])[: md.HEAD_BEFORE], texts[-_CLOSING:]
+
+
+def _joined(*names: str | None) -> str | None:
+    """Space-separated names, each once."""
+    return " ".join(dict.fromkeys(n for value in names if value for n in value.split())) or None
 
 
 def _inner_html(element: lxml.html.HtmlElement) -> str:
@@ -588,6 +591,14 @@ def _text_of(tree: lxml.html.HtmlElement) -> str:
 
 
 _TEXT_NODES = lxml.etree.XPath(".//text()", smart_strings=False)
+
+
+def _lines_of(tree: lxml.html.HtmlElement) -> str:
+    """The page's text nodes, each squeezed, one a line: a name list in a byline stops where
+    its text node does ("编辑：张某" then a tag "中美关系" is not two names)."""
+    body = tree.find("body")
+    nodes = (md.squeeze(n) for n in _TEXT_NODES(body if body is not None else tree))
+    return "\n".join(n for n in nodes if n)
 
 
 def _keep_first_part(root: lxml.html.HtmlElement) -> bool:
@@ -657,10 +668,14 @@ def _drop_following(element: lxml.html.HtmlElement, root: lxml.html.HtmlElement)
         element = parent
 
 
-def _published(tree, meta, ld, window: str, zone: dt.tzinfo) -> int | None:
-    """Markup for the day; the line under the headline for the time when it agrees on the day."""
+def _published(tree, meta, ld, regions: tuple[str, str, str], zone: dt.tzinfo) -> int | None:
+    """Markup for the day; the date printed for the time when it agrees on the day: between
+    the headline and the body, else under the body, else in the lines under the headline."""
     stated, _ = md.structured_published(tree, meta, ld, zone)
-    printed = md.date_in_text(window, zone)
+    head, tail, window = regions
+    printed = (
+        md.date_in_text(head, zone) or md.date_under(tail, zone) or md.date_in_text(window, zone)
+    )
     if stated is None:
         return printed
     if printed is not None and md.same_day(stated, printed, zone):

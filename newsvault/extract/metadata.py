@@ -15,17 +15,34 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
+import lxml.etree
 import lxml.html
 
 from newsvault.models import CHINA_TIME, to_ms
 
 _CJK = "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
 # A Chinese name is a whole run of 2-5 characters: "医技药剂党支部" is no name cut at five.
-_NAME = rf"[{_CJK}·•]{{2,5}}(?![{_CJK}])|[A-Z][A-Za-z.'\-]+(?: [A-Z][A-Za-z.'\-]+){{0,3}}"
-_NAMES = rf"(?:{_NAME})(?:(?:\s*[、，,和及与與/]\s*|\s+)(?:{_NAME})(?!\s*[:：]))*"
+_NAME = rf"[{_CJK}·•]{{2,5}}(?![{_CJK}])|[A-Z][A-Za-z.'\-]+(?: [A-Z][A-Za-z.'\-]+){{0,3}}(?![\w])"
+# the label of the next credit on the line: "摄影/张某 编辑/李某" lists no "编辑"
+_NEXT_LABEL = (
+    r"(?:责任编辑|責任編輯|编辑|編輯|责编|責編|摄影|攝影|来源|來源|记者|記者|作者|校对|校對|审核|審核)"
+    r"(?=[\s:：/／]|$)"
+)
+# names in one list: separated by punctuation or spaces, not by the end of a line (of a page's
+# text node: a byline then the first of the page's tags)
+_NAMES_APART = r"\s*[、，,和及与與/&＆]\s*|[^\S\n]+"
+_NAMES = rf"(?:{_NAME})(?:(?:{_NAMES_APART})(?!{_NEXT_LABEL})(?:{_NAME})(?!\s*[:：]))*"
+# names that start a run of text, not in the middle of a word: "城市摄影队 周斌 摄"
+_LONE_NAMES = rf"(?<![{_CJK}·•A-Za-z])(?:{_NAMES})"
 _AUTHOR_PATTERNS = [
     re.compile(
-        rf"(?:作者|撰文|撰稿|采写|採寫|记者|記者|文|图文|口述|整理)\s*[:：/／|｜]\s*({_NAMES})"
+        rf"(?:作者|撰文|撰稿|采写|採寫|记者|記者|文|图文|口述|整理|执笔|執筆)\s*[:：/／|｜]\s*({_NAMES})"
+    ),
+    re.compile(rf"(?<![{_CJK}])(?:作者|作\s者)\s+({_NAME})"),  # one: tags may follow
+    re.compile(rf"(?:专栏作者|專欄作者|特约作者|特約作者|特约撰稿人|特約撰稿人)\s*({_NAMES})"),
+    # "石佳/中国青年报": the writer, then the paper
+    re.compile(
+        rf"(?<![{_CJK}/／])({_NAME})\s*[/／]\s*(?=[{_CJK}]{{1,10}}(?:报|報|网|網|社|台|刊|新闻|新聞)(?![{_CJK}]))"
     ),
     re.compile(
         rf"(?:本报|本報|本台|新华社|新華社|中新社|中新网|央视|特约|通讯员)?(?:记者|記者)\s+({_NAMES})"
@@ -38,6 +55,35 @@ _AUTHOR_PATTERNS = [
     ),
 ]
 _PHOTO_CREDIT = re.compile(r"\s*(?:摄|攝|供图|供圖)")
+_EDITOR = re.compile(
+    rf"(?:责任编辑|責任編輯|编辑|編輯|责编|責編|值班编辑|值班編輯|主编|主編)\s*[:：/／]\s*({_NAMES})"
+    r"(?!\s*[:：])"  # "责任编辑：" left empty, then another line's "香港警方：..."
+)
+_PHOTOGRAPHER = [
+    re.compile(
+        rf"(?:摄影|攝影|摄像|攝像|(?<![{_CJK}])(?:图片|圖片|图|圖))\s*[:：/／]\s*({_NAMES})"
+    ),
+    re.compile(
+        rf"(?:记者|記者|通讯员|通訊員)?\s*({_LONE_NAMES})\s*[/／]?\s*(?:摄|攝)(?:影)?(?![{_CJK}:：/／])"
+    ),
+]
+# "（张某）" ending an article's last paragraph; "(文/图 李某)"
+_END_BYLINE = re.compile(r"[（(]([^（）()]{2,30})[）)]\s*$")
+_BARE_NAMES = re.compile(rf"[{_CJK}]{{2,4}}(?:[\s、，,][{_CJK}]{{2,4}})*")
+_DATELINE = re.compile(
+    rf"[（(](?:本报|本報|特约|特約|职工|職工|见习|見習)?(?:记者|記者|通讯员|通訊員)\s*({_NAMES})[）)]"
+)
+_DATELINE_CHARS = 200  # a dateline opens the text: "长江网10月4日讯（记者 李某）"
+_TEAM = re.compile(
+    r"(?:队|隊|组|組|部|室|处|處|局|院|厅|廳|团|團|社|站|所|科|记者|記者|通讯员|通訊員)$"
+)
+# bracketed words ending a text that name nobody: "（完）", "（待续）", "（图文无关）"
+_NOT_NAMES = {
+    "完", "全文完", "待续", "待續", "未完待续", "未完待續", "图文无关", "圖文無關", "资料图",
+    "資料圖", "图片", "圖片", "视频", "視頻", "原标题", "原標題", "编辑", "編輯", "责编", "責編",
+    "记者", "記者", "本报讯", "本報訊", "图文", "圖文", "截图", "截圖", "供图", "供圖", "摄影",
+    "视觉中国", "視覺中國", "东方IC", "東方IC", "图虫创意", "圖蟲創意",
+}  # fmt: skip
 # What pages print where an author's name would be, naming nobody.
 _NOBODY = {
     "网络整理",
@@ -59,16 +105,17 @@ _ORIGIN = re.compile(
 # A byline that names an organisation (网易, 新京报, 证券时报网) names the source, not a person.
 _ORGANISATION = re.compile(
     rf"[{_CJK}](?:网|網|报|報|社|台|刊|新闻|新聞|日报|晚报|周刊|财经|財經|科技|频道|頻道|中心|传媒|"
-    rf"傳媒|媒体|媒體|集团|集團|委员会|委員會|党支部|政府)$|\.(?:com|net|org|cn)$|^[{_CJK}]+(?:网|網)",
+    rf"傳媒|媒体|媒體|集团|集團|委员会|委員會|党支部|政府)$|\.(?:com|net|org|cn)$|^[{_CJK}]+(?:网|網)|"
+    rf"自媒体|自媒體|[{_CJK}][_\-][{_CJK}]",  # "新浪财经-自媒体综合"
     re.I,
 )
 _DATE = re.compile(
-    r"(?P<y>(?:19|20)\d{2})\s*[年/.\-]\s*(?P<m>[01]?\d)\s*[月/.\-]\s*(?P<d>[0-3]?\d)\s*日?"
+    r"(?P<y>(?:19|20)\d{2})(?:\s*[年/.\-]\s*|\s+)(?P<m>[01]?\d)\s*[月/.\-]\s*(?P<d>[0-3]?\d)\s*日?"
     r"(?:\s*(?:T|\s)?\s*(?P<H>[0-2]?\d)\s*[:：时時]\s*(?P<M>[0-5]\d)(?:\s*[:：分]\s*(?P<S>[0-5]\d))?)?"
 )
 _LABELLED_DATE = re.compile(
-    r"(?:发布时间|發佈時間|发表时间|發表時間|发布日期|發佈日期|更新时间|时间|時間|日期)\s*[:：]?\s*"
-    + _DATE.pattern
+    r"(?:发布时间|發佈時間|发表时间|發表時間|发布日期|發佈日期|更新时间|时间|時間|日期|发表于|發表於|"
+    r"发布于|發佈於)\s*[:：]?\s*" + _DATE.pattern
 )
 _PUBLISHED_META = [
     "article:published_time", "og:article:published_time", "article:published",
@@ -99,6 +146,8 @@ class Metadata:
     origin: str | None = None
     lang: str | None = None
     site: str | None = None
+    editor: str | None = None
+    photographer: str | None = None
     found_by: dict[str, str] = field(default_factory=dict)
 
 
@@ -268,12 +317,87 @@ def without_dates(text: str) -> str:
 
 
 def author_in_text(text: str) -> str | None:
+    """The first byline in `text` (the one printed first, whichever way it is written)."""
+    found: list[tuple[int, str]] = []
     for pattern in _AUTHOR_PATTERNS:
         for match in pattern.finditer(text):
             if _PHOTO_CREDIT.match(text, match.end()):
                 continue  # "中新社记者 贾天勇 摄": who took the picture, not who wrote
-            return clean_author(match.group(1))
+            if name := clean_author(match.group(1)):
+                found.append((match.start(), name))
+                break
+    return min(found)[1] if found else None
+
+
+def editor_in_text(text: str) -> str | None:
+    """The editor a line names ("责任编辑：赵某", "编辑/钱某")."""
+    for match in _EDITOR.finditer(text):
+        if name := _people(match.group(1)):
+            return name
     return None
+
+
+def photographers_in_text(text: str) -> str | None:
+    """Who took the pictures: "摄影：张某", "图/张某", "张某/摄", "记者 张某 摄", "（张某摄）"."""
+    names: dict[str, None] = {}
+    for pattern in _PHOTOGRAPHER:
+        for match in pattern.finditer(text):
+            if people := _people(match.group(1)):
+                names.update(dict.fromkeys(people.split()))
+    return " ".join(names) or None
+
+
+def inline_author(opening: str, closing: list[str]) -> str | None:
+    """A reporter the text itself names: a dateline at its start ("（记者 王某）"), a name in
+    brackets ending its last paragraph ("……举行。（张某）", "(文/图 李某 王某)"), or a
+    byline line among them ("采写：记者 王某"; the clean-up leaves one that is not at the very
+    end, above a box the body finder kept)."""
+    start = _DATELINE.search(opening[:_DATELINE_CHARS])
+    if start and (name := clean_author(start.group(1))):
+        return name
+    end = _END_BYLINE.search(closing[-1]) if closing else None
+    if end and not end.group(1).endswith(("摄", "攝", "供图", "供圖")):
+        inner = end.group(1)
+        name = author_in_text(inner) or (_people(inner) if _BARE_NAMES.fullmatch(inner) else None)
+        if name:
+            return name
+    for text in reversed(closing):
+        if len(text) <= _BYLINE_LINE and _BYLINE_START.match(text):
+            return author_in_text(text)
+        if name := byline_line(text):
+            return name
+    return None
+
+
+_BYLINE_LINE = 40
+_PAPER_REPORTER = re.compile(rf"^[{_CJK}]{{1,6}}(?:记者|記者|通讯员|通訊員)\s+")
+_REPORTER_LINE = re.compile(
+    rf"[{_CJK}]{{0,10}}?(?:记者|記者|通讯员|通訊員)\s*({_NAMES})\s*(?:报道|報導|报导)?"
+)
+
+
+def byline_line(text: str) -> str | None:
+    """The reporters a line that is only a byline names: "扬子晚报记者 张楠", "本报记者 王某"."""
+    match = _REPORTER_LINE.fullmatch(text) if len(text) <= _BYLINE_LINE else None
+    return _people(match.group(1)) if match else None
+
+
+_BYLINE_START = re.compile(r"^\W?(?:作者|撰文|撰稿|采写|採寫|记者|記者|执笔|執筆)\s*[:：/／]")
+
+
+def _people(value: str) -> str | None:
+    """The people `value` lists, space-joined; None when it names none (an outlet, a team)."""
+    kept = []
+    for name in re.split(r"\s*[、，,和及与與/&＆]\s*|\s+", value.strip()):
+        cleaned = clean_author(name)
+        if (
+            cleaned
+            and not _TEAM.search(cleaned)
+            and cleaned not in _NOT_NAMES
+            and not (_NOT_A_NAME.search(cleaned))
+        ):
+            kept.append(cleaned)
+    return " ".join(kept) or None
 
 
 def outlet_or_none(
@@ -291,12 +415,19 @@ def outlet_or_none(
 
 
 def clean_author(value: str) -> str | None:
-    value = re.sub(r"^(?:作者|撰文|记者|記者|文|By|BY|by)\s*[:：/／]?\s*", "", value.strip())
+    value = re.sub(
+        r"^(?:作者|撰文|(?:见习|見習|摄影|攝影|特约|特約)?(?:记者|記者)|通讯员|通訊員|实习生|實習生|文|By|BY|by)"
+        r"\s*[:：/／]?\s*",
+        "",
+        value.strip(),
+    )
     value = re.sub(r"\s*(?:报道|報導|报导|摄影|攝影|编辑|編輯|整合|整理|供稿|摄|攝)$", "", value)
     value = " ".join(value.split()).strip("|｜/／ ,，")
+    value = re.sub(rf"(?<=[{_CJK}])\s*[、，,/／&＆]\s*(?=[{_CJK}])", " ", value)  # one space
+    value = _PAPER_REPORTER.sub("", value).strip()  # "南都记者 王某": the paper's, not a name
     if not value or value.startswith("http") or len(value) > 60 or "@" in value:
         return None
-    if value in _NOBODY:
+    if value in _NOBODY or value.split()[0] in _NOBODY:
         return None
     if _ORGANISATION.search(value):
         return None
@@ -315,6 +446,18 @@ def clean_origin(value: str) -> str | None:
     value = value.split()[0] if value.split() else ""
     value = value.strip("|｜/／,，。:：")
     return value if 2 <= len(value) <= 30 else None
+
+
+_ORIGIN_META = ["contentsource", "source", "article:source", "og:article:source", "dc.source"]
+
+
+def structured_origin(meta: dict[str, str]) -> str | None:
+    """The source a page's meta tags name (TRS pages: ContentSource)."""
+    for key in _ORIGIN_META:
+        value = meta.get(key, "")
+        if value and "/" not in value and (origin := clean_origin(value)):
+            return origin
+    return None
 
 
 def structured_author(meta: dict[str, str], ld: dict[str, Any]) -> str | None:
@@ -342,6 +485,79 @@ def structured_published(
         if ms is not None:
             return ms, bool(re.search(r"\d[:：]\d", candidate))
     return None, False
+
+
+def date_under(tail: str, zone: dt.tzinfo) -> int | None:
+    """The date printed under an article: one labelled as its date ("发布日期：2019-03-06"), or
+    a date and time of day right after its last line (not the dates of a list further on)."""
+    for match in _LABELLED_DATE.finditer(tail):
+        ms = _match_to_ms(match, zone)
+        if ms is not None:
+            return ms
+    for match in _DATE.finditer(tail[:TAIL_DATE]):
+        if match.group("H") and (ms := _match_to_ms(match, zone)) is not None:
+            return ms
+    return None
+
+
+# Only schema.org and rel markup: class="author" is as often a self-media account's name or a
+# commenter's as the writer's.
+_AUTHOR_MARKUP = lxml.etree.XPath(
+    "//*[@itemprop='author' or @rel='author']"
+    "[not(ancestor-or-self::*[contains(@class, 'comment') or contains(@class, 'reply')])]"
+)
+_MARKED = 6  # elements marked as the author's looked at
+_NOT_A_NAME = re.compile(
+    r"时间|時間|来源|來源|日期|编辑|編輯|阅读|閱讀|浏览|瀏覽|评论|評論|分享|关注|關注|粉丝|粉絲|"
+    r"文章|更多|首页|首頁|作者|专栏|專欄|主页|主頁|简介|簡介|订阅|訂閱|登录|登錄|举报|舉報|正文|"
+    r"前天|昨天|今天|经理|經理|管理员|管理員|导航|導航|上一页|下一页|上一頁|下一頁"
+)
+_BYLINE_LABEL = re.compile(r"^(?:作者|撰文|记者|記者|文|By|BY|by)\s*[:：/／]?\s*")
+
+
+def markup_author(tree: lxml.html.HtmlElement) -> str | None:
+    """The name in an element the page marks as its author's (itemprop="author", rel="author"):
+    the first of its texts that is a name and nothing else."""
+    for element in _AUTHOR_MARKUP(tree)[:_MARKED]:
+        for node in element.xpath(".//text()"):
+            value = _BYLINE_LABEL.sub("", squeeze(node))
+            named = _WHOLE_NAMES.fullmatch(value) and not _NOT_A_NAME.search(value)
+            if named and (name := _people(value)):
+                return name
+    return None
+
+
+_WHOLE_NAMES = re.compile(_NAMES)
+HEAD_BEFORE = 200  # characters before the body read as its header when no headline is found
+TAIL_DATE = 60  # characters after the body where an unlabelled date is the article's
+TAIL = 200  # characters after the body where bylines, editors and dates are printed
+
+
+def regions(page_text: str, title: str | None, first: str, last: str) -> tuple[str, str]:
+    """The page's text around the article: (between the headline and the body's first line,
+    after its last line). `first` and `last` are texts that open and close the body."""
+    start = page_text.find(first) if first else -1
+    head = ""
+    key = (title or "")[:30]
+    if key:
+        at = page_text.find(key, 0, start) if start > 0 else -1
+        until = start
+        if at < 0:
+            at, until = page_text.find(key), -1
+        if at >= 0:
+            begin = at + len(key)
+            if until < begin:
+                until = begin + WINDOW
+            head = page_text[begin : min(until, begin + WINDOW)]
+            if until - begin > WINDOW:  # the lines just above the body too
+                head += " " + page_text[until - WINDOW // 2 : until]
+    if not head and start > 0:
+        head = page_text[max(0, start - HEAD_BEFORE) : start]
+    tail = ""
+    end = page_text.find(last, max(start, 0)) if last else -1
+    if end >= 0:
+        tail = page_text[end + len(last) : end + len(last) + TAIL]
+    return head, tail
 
 
 def same_day(a: int, b: int, zone: dt.tzinfo) -> bool:

@@ -10,13 +10,15 @@
     body = ["div.entry"]                 # the article; several matches are joined in order
     remove = ["ul.op-related-articles"]  # dropped from the page before anything is read
     unwrap = ["a.st_tag"]                # replaced by their content (tag links in sentences)
+    caption = ["center + p"]             # in the body: the caption of the image before it
     patterns = ['^作者[:：]\\s*(?P<author>.+)$']  # a body block matching one is taken out and
                                          # its named groups (author, origin, published) kept
 
     [[samples]]                          # recorded pages with what the rule must yield
     file = "samples/bannedbook-1.html.gz"
     url = "https://www.bannedbook.org/..."
-    title = "..."                        # title, author, origin, published: exact values
+    title = "..."                        # title, author, editor, origin, published: exact
+    captions = ["..."]                   # captions the images must have, in order
     contains = ["..."]                   # text the body must hold
     excludes = ["..."]                   # text the body must not hold
 
@@ -40,8 +42,13 @@ from cssselect import ExpressionError, HTMLTranslator, SelectorSyntaxError
 from newsvault.errors import RuleError
 
 PACKAGE_RULES = Path(__file__).resolve().parents[1] / "rules"
-_SELECTOR_FIELDS = ("title", "author", "published", "origin", "body", "remove", "unwrap")
-_SAMPLE_FIELDS = {"file", "url", "title", "author", "origin", "published", "contains", "excludes"}
+_SELECTOR_FIELDS = (
+    "title", "author", "published", "origin", "body", "remove", "unwrap", "caption",
+)  # fmt: skip
+_SAMPLE_FIELDS = {
+    "file", "url", "title", "author", "editor", "origin", "published", "contains", "excludes",
+    "captions",
+}  # fmt: skip
 _EMPTY = lxml.html.fromstring("<div></div>")
 _TRANSLATOR = HTMLTranslator()
 _KEYS = {"name", "slug", "hosts", "patterns", "samples", *_SELECTOR_FIELDS}
@@ -54,6 +61,7 @@ class Sample:
     expected: dict[str, Any]
     contains: list[str] = field(default_factory=list)
     excludes: list[str] = field(default_factory=list)
+    captions: list[str] | None = None
 
 
 @dataclass
@@ -132,7 +140,7 @@ def _sample(data: dict[str, Any], path: Path) -> Sample:
             f"{path}: each [[samples]] needs file and url, and knows only {_SAMPLE_FIELDS}"
         )
     expected: dict[str, Any] = {
-        k: data[k] for k in ("title", "author", "origin", "published") if k in data
+        k: data[k] for k in ("title", "author", "editor", "origin", "published") if k in data
     }
     return Sample(
         file=path.parent / data["file"],
@@ -140,6 +148,7 @@ def _sample(data: dict[str, Any], path: Path) -> Sample:
         expected=expected,
         contains=list(data.get("contains", [])),
         excludes=list(data.get("excludes", [])),
+        captions=list(data["captions"]) if "captions" in data else None,
     )
 
 

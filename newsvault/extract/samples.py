@@ -59,6 +59,9 @@ def _differences(article: Extraction, sample: Sample) -> list[str]:
             shown = got
         if not same:
             failures.append(f"{name}: expected {expected!r}, got {shown!r}")
+    captions = [image["caption"] for image in article.images if image.get("caption")]
+    if sample.captions is not None and captions != sample.captions:
+        failures.append(f"captions: expected {sample.captions!r}, got {captions!r}")
     for text in sample.contains:
         if text not in article.text:
             failures.append(f"body lacks {text!r}")
