@@ -26,6 +26,7 @@ from newsvault.discover import CheckedFeed, new_source
 from newsvault.errors import NewsvaultError, SourceError, describe
 from newsvault.models import Article, Source, ms_to_iso, to_ms
 from newsvault.opml import make_slug, parse_opml, to_opml
+from newsvault.publish.checksums import publishing
 from newsvault.publish.images import MirroredImages
 from newsvault.publish.markdown import import_markdown, publish_markdown, render_article
 from newsvault.publish.publishers import image_links
@@ -434,7 +435,7 @@ def import_markdown_command(
 def publish_markdown_command() -> None:
     """(Re)write articles/ and lists/ from the database."""
     archive = _archive()
-    with archive.lock("publish"), Steps("publish markdown") as steps:
+    with publishing(archive, full=True), Steps("publish markdown") as steps:
         store = archive.store()
         try:
             steps.step(f"writing {archive.root / 'articles'} and {archive.root / 'lists'}")
@@ -660,6 +661,7 @@ from newsvault import (  # noqa: E402, F401
     cli_recover,
     cli_site,
     cli_stories,
+    cli_verify,
     cli_warc,
     cli_watch,
 )

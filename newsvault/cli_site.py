@@ -11,6 +11,7 @@ from rich.table import Table
 from newsvault.cli import _archive, app, out, publish_app
 from newsvault.cli_output import Steps, print_table
 from newsvault.errors import NewsvaultError
+from newsvault.publish.checksums import publishing
 from newsvault.publish.site import build_site
 from newsvault.stories.process import process_pending
 
@@ -20,7 +21,7 @@ def publish_site_command() -> None:
     """(Re)write the static website in site/: only pages whose content changed."""
     archive = _archive()
     followed = archive.sources()  # a broken newsvault.toml is told before any work
-    with archive.lock("publish"):
+    with publishing(archive, full=True):
         store = archive.store()
         try:
             with Steps("publish site", bar=True) as steps:

@@ -20,6 +20,7 @@ from collections.abc import Callable, Collection, Iterable
 from newsvault.archive import Archive
 from newsvault.fetch.client import Fetcher
 from newsvault.publish.changes import Change
+from newsvault.publish.checksums import publishing
 from newsvault.publish.images import MirrorReport, mirror_articles
 from newsvault.publish.markdown import (
     PublishResult,
@@ -45,7 +46,7 @@ def catch_up(
         process_pending(store)
     images = image_links(archive)
     list_size = archive.settings["publish.list_size"]
-    with archive.lock("publish"):
+    with publishing(archive):
         result = publish_markdown(
             store, archive.root, list_size=list_size, only_missing=True, images=images
         )
@@ -66,7 +67,7 @@ def publish(archive: Archive, store: Store, change: Change, *, site: bool | None
     `change` (the site: when built before, or `site` True): publisher -> one-line summary."""
     with archive.lock("stories"):
         process_pending(store)
-    with archive.lock("publish"):
+    with publishing(archive):
         return publish_changes(store, change, publishers_for(archive, site=site))
 
 

@@ -102,13 +102,17 @@ def test_commits_and_pushes_to_every_good_remote(tmp_path: Path) -> None:
     for mirror in (one, two):
         assert mirror_log(mirror) == [f"{head} newsvault: 3 articles added"]
         assert mirror_files(mirror) == [
-            "articles/alpha/1048572.md", "articles/alpha/1048573.md",
-            "articles/alpha/1048574.md", "lists/alpha.md",
+            "SHA256SUMS", "SHA256SUMS.json", "articles/alpha/1048572.md",
+            "articles/alpha/1048573.md", "articles/alpha/1048574.md", "lists/alpha.md",
         ]  # fmt: skip
     assert "pushed" in first.output and "failed" in first.output
-    # Only the published folders: never the database, captures, settings or the lock.
+    # Only the published folders and their checksums: never the database, captures,
+    # settings, the lock or the checksums' cache.
     tracked = git("-C", str(archive.root), "ls-files").split()
-    assert all(path.startswith(("articles/", "lists/")) for path in tracked)
+    assert all(
+        path.startswith(("articles/", "lists/")) or path in ("SHA256SUMS", "SHA256SUMS.json")
+        for path in tracked
+    )
     assert "newsvault.db*" in (archive.root / ".gitignore").read_text(encoding="utf-8")
 
     second = publish_git(Archive(archive.root))

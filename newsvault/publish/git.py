@@ -1,7 +1,9 @@
 """Publish to git mirrors: the archive directory is the work tree; articles/, lists/ and
 media/ (the mirrored images the markdown links to; and site/ when publish.git.site is set)
 are committed when they changed, then pushed to every remote in publish.git.remotes. A remote
-that fails never stops the others.
+that fails never stops the others. The archive's checksums (SHA256SUMS, SHA256SUMS.json) are
+brought up to date first and committed with them, so that a clone can be checked with
+`newsvault verify` (or `sha256sum -c --ignore-missing SHA256SUMS`).
 
 All of media/ is committed, not only the files some article links to now: it holds nothing
 but the images mirrored for archived articles, and a mirror must keep a picture as long as
@@ -24,6 +26,7 @@ from pathlib import Path
 
 from newsvault.archive import Archive
 from newsvault.errors import NewsvaultError
+from newsvault.publish.checksums import CACHE, DETAILS, SUMS, write_checksums
 
 PUSH_TIMEOUT = 120.0
 IDENTITY = ("-c", "user.name=newsvault", "-c", "user.email=newsvault@localhost")
@@ -34,6 +37,7 @@ IGNORED = (
     "newsvault.*.lock",
     "newsvault.toml",  # may hold serve.admin_token
     "captures/",
+    CACHE,  # the checksums' own cache: sizes and mtimes of this machine's files
 )
 NO_LONGER_IGNORED = ("media/",)  # written to .gitignore by earlier versions: taken out
 
@@ -75,7 +79,11 @@ def publish_git(archive: Archive, *, timeout: float = PUSH_TIMEOUT) -> GitReport
     with archive.lock("git"):
         report.initialized = _ensure_repository(git, archive.root, branch)
         report.stale_locks = remove_stale_locks(archive.root)
-        report.commit, report.message = commit_folders(git, archive.root, folders)
+        with archive.lock("publish"):  # the files stay as the checksums list them
+            write_checksums(archive.root, archive.captures_dir)
+            report.commit, report.message = commit_folders(
+                git, archive.root, [*folders, SUMS, DETAILS]
+            )
         head = _run(git, archive.root, "rev-parse", "--verify", "--quiet", "HEAD")
         report.head = head.stdout.strip() if head.returncode == 0 else None
         for remote in settings["publish.git.remotes"]:
@@ -97,8 +105,9 @@ def remove_stale_locks(root: Path) -> list[str]:
 
 
 def commit_folders(git: str, root: Path, folders: list[str]) -> tuple[str | None, str | None]:
-    """Stage exactly `folders` and commit them if anything changed: (commit, message)."""
-    present = [f for f in folders if (root / f).is_dir()]
+    """Stage exactly `folders` (and files) and commit them if anything changed: (commit,
+    message)."""
+    present = [f for f in folders if (root / f).exists()]
     if present:
         _check(_run(git, root, "add", "-A", "--", *present), "git add")
     for gone in (f for f in folders if f not in present):  # a folder deleted since
@@ -116,9 +125,11 @@ def commit_folders(git: str, root: Path, folders: list[str]) -> tuple[str | None
 
 def commit_message(name_status: str) -> str | None:
     """'newsvault: 12 articles added, 3 changed' from `git diff --name-status -z` output;
-    None when nothing is staged."""
+    None when nothing is staged, or only the checksums (what changed is not committed: the
+    captures, or site/ when it is not published), which then wait for the next commit."""
     fields = name_status.split("\0")
     changes = list(zip(fields[0::2], fields[1::2], strict=False))
+    changes = [(status, path) for status, path in changes if path not in (SUMS, DETAILS)]
     if not changes:
         return None
     articles = Counter(

@@ -39,7 +39,7 @@ class Manifest:
     def read(self) -> dict[str, str]:
         """Path -> digest of every file the site holds (the manifest with its log applied).
         The dictionary is the manifest's own: read it, do not change it."""
-        base = _identity(self.path)
+        base = file_identity(self.path)
         if base != self._base or _size(self.journal) < self._applied:
             try:
                 self._entries = json.loads(self.path.read_text(encoding="utf-8"))
@@ -71,7 +71,7 @@ class Manifest:
         write_atomic(self.path, json.dumps(entries, sort_keys=True, indent=0))
         self.journal.unlink(missing_ok=True)
         self._entries = dict(entries)
-        self._base, self._applied, self._stale = _identity(self.path), 0, False
+        self._base, self._applied, self._stale = file_identity(self.path), 0, False
 
     def update(self, entries: dict[str, str]) -> None:
         """Record what a publish of a change wrote: a line appended to the log, or, once the
@@ -92,7 +92,7 @@ class Manifest:
         self._applied = written + len(prefix) + len(line) + 1
 
 
-def _identity(path: Path) -> str | None:
+def file_identity(path: Path) -> str | None:
     try:
         stat = path.stat()
     except FileNotFoundError:

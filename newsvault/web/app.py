@@ -36,6 +36,7 @@ from newsvault.discover import new_source
 from newsvault.errors import NewsvaultError
 from newsvault.logs import EventLog
 from newsvault.models import to_ms
+from newsvault.publish.checksums import publishing
 from newsvault.publish.site import CONTENT_CSP, build_site, templates
 from newsvault.stories.search import list_stories, search
 from newsvault.watch.daemon import KINDS, SERVE_KINDS, BackgroundWatcher, Watcher
@@ -94,7 +95,7 @@ def create_app(root: Path, *, watch: bool = False, events: EventLog | None = Non
     site_lock = threading.Lock()
 
     def rebuild_site() -> None:
-        with site_lock:
+        with site_lock, publishing(archive):
             build_site(store, archive.root, settings, archive.sources())
 
     watcher = BackgroundWatcher(
