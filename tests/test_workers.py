@@ -5,32 +5,69 @@ started again ending where one worker ends."""
 
 from __future__ import annotations
 
+import asyncio
+import datetime as dt
+import io
+import itertools
+import json
 import multiprocessing
+import os
+import random
+import re
+import signal
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
+from email.utils import format_datetime
 from pathlib import Path
 
+import psycopg
 import pytest
 from multidict import CIMultiDict, CIMultiDictProxy
+from sqlalchemy import func, select
 from typer.testing import CliRunner
 
 from newsvault.archive import Archive
 from newsvault.captures import CaptureWriter, read_capture
 from newsvault.cli import app
 from newsvault.errors import ArchiveError
-from newsvault.fetch.client import Response
+from newsvault.fetch.client import Fetcher, Response
+from newsvault.logs import EventLog
 from newsvault.loopback import LoopbackServer, Route
-from newsvault.models import Article
+from newsvault.models import Article, Source
+from newsvault.pages import archive_rules, capture_writer
 from newsvault.store import Store
 from newsvault.store.db import FIRST_NUMBER
+from newsvault.store.schema import articles, sources, versions
+from newsvault.watch.daemon import Watcher
 
-from .conftest import make_archive
-from .feedgen import rss
+from .conftest import POSTGRES, make_archive
+from .feedgen import START, rss
+from .test_crash import state
 from .test_postgres import database
+from .test_recheck import HTML, page
+from .test_watch import RSS, until
 
 __all__ = ["database"]  # the fixture, from test_postgres
 WRITERS, BATCHES, PER_BATCH = 4, 6, 5
+
+
+@pytest.fixture
+def two_databases(postgres_url: str) -> Iterator[tuple[str, str]]:
+    """Two empty PostgreSQL databases beside the session's, dropped after the test."""
+    names = [f"newsvault_workers_{os.getpid()}_{n}" for n in (1, 2)]
+    with psycopg.connect(POSTGRES, autocommit=True) as admin:
+        for name in names:
+            admin.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+            admin.execute(f"CREATE DATABASE {name}")
+    try:
+        first, second = (postgres_url.rsplit("/", 1)[0] + f"/{name}" for name in names)
+        yield first, second
+    finally:
+        with psycopg.connect(POSTGRES, autocommit=True) as admin:
+            for name in names:
+                admin.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
 
 
 def _item(writer: int, batch: int, n: int) -> Article:
@@ -167,3 +204,187 @@ def test_captures_go_where_the_setting_says(tmp_path: Path, server: LoopbackServ
             read_capture(archive.captures_dir, capture.warc_file, capture.warc_offset)
     finally:
         store.close()
+
+
+# -- four workers, killed at random moments, end where one worker ends ----------------------
+
+FULL, PAGED = ("full0", "full1"), ("paged0", "paged1")  # feeds with the text; with pages
+FIRST, MORE = 10, 2  # items at first; items the feeds add later, when the full ones edit all
+
+
+def _serve(server: LoopbackServer, phase: int) -> None:
+    """The loopback newsroom as it is in `phase` 1, then 2 (every full-text item edited,
+    MORE items added to every feed)."""
+    base = server.base_url
+    count = FIRST + (MORE if phase == 2 else 0)
+    for name in FULL:
+        body = "<p>更正：本文已更新。</p>" if phase == 2 else ""
+        server.set(f"/{name}.xml", Route(rss(name, count, base=base, body=body), delay=0.05))
+    for name in PAGED:
+        server.set(f"/{name}.xml", Route(_paged_feed(base, name, count), headers=RSS, delay=0.05))
+        for n in range(count):
+            server.set(f"/a/{name}-{n}.html", Route(page(f"{name}-{n} 报道"), headers=HTML))
+
+
+def _paged_feed(base: str, name: str, count: int) -> bytes:
+    """Items with a summary only (their text is on their pages), each with its date."""
+    items = "".join(
+        f"<item><guid>{name}-{n}</guid><title>{name}-{n} 报道</title>"
+        f"<link>{base}/a/{name}-{n}.html</link><description>摘要。</description>"
+        f"<pubDate>{format_datetime(START + dt.timedelta(hours=n), usegmt=True)}</pubDate></item>"
+        for n in reversed(range(count))
+    )
+    return (
+        '<?xml version="1.0" encoding="utf-8"?><rss version="2.0"><channel><title>N</title>'
+        f"<link>{base}/</link>{items}</channel></rss>"
+    ).encode()
+
+
+def _newsroom(root: Path, server: LoopbackServer, database: str) -> Archive:
+    sources = [(name, name, server.url(f"/{name}.xml")) for name in FULL + PAGED]
+    archive = make_archive(root, sources, database=database, per_host=4)
+    with archive.config_path.open("a") as config:  # polled every second; a short lease
+        config.write('\n[watch]\ninterval = "1s"\nmax_interval = "1s"\nlease = "4s"\n')
+    return Archive(root)
+
+
+_logs = itertools.count(1)
+
+
+class Worker:
+    """`newsvault worker` in a process of its own, logging to a file of its own."""
+
+    def __init__(self, archive: Archive, logs: Path) -> None:
+        self.log = logs / f"worker-{next(_logs)}.log"
+        env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+        env["NEWSVAULT_DATABASE"] = archive.settings["database"]
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "newsvault", "-a", str(archive.root), "worker",
+             "--log-format", "json"],
+            stdout=subprocess.DEVNULL, stderr=self.log.open("ab"), env=env,
+        )  # fmt: skip
+
+    def lines(self) -> list[dict]:
+        text = self.log.read_text(encoding="utf-8")
+        return [json.loads(line) for line in text.splitlines() if line.startswith("{")]
+
+    def stop(self) -> None:
+        """SIGTERM once it has started (a stop asked for while Python imports kills it)."""
+        until(lambda: any(line["event"] == "started" for line in self.lines()), "a start")
+        self.process.send_signal(signal.SIGTERM)
+
+
+def _counts(archive: Archive) -> tuple[int, int, int]:
+    """Articles, versions, and image jobs not finished."""
+    store = archive.store()
+    try:
+        with store.engine.connect() as conn:
+            stored = conn.execute(select(func.count()).select_from(articles)).scalar() or 0
+            edits = conn.execute(select(func.count()).select_from(versions)).scalar() or 0
+        images = sum(store.jobs.pending(now=2**62).get("image", (0, 0)))
+    finally:
+        store.close()
+    return stored, edits, images
+
+
+def _versions(archive: Archive) -> list[tuple]:
+    store = archive.store()
+    try:
+        query = (
+            select(sources.c.slug, articles.c.number, versions.c.title, versions.c.content_hash)
+            .join(articles, articles.c.id == versions.c.article_id)
+            .join(sources, sources.c.id == articles.c.source_id)
+        )
+        with store.engine.connect() as conn:
+            return sorted(tuple(row) for row in conn.execute(query))
+    finally:
+        store.close()
+
+
+def _stop(workers: list[Worker]) -> None:
+    for worker in workers:
+        worker.stop()
+    for worker in workers:
+        code = worker.process.wait(timeout=30)
+        assert code == 0, worker.log.read_text()[-3000:]
+
+
+@pytest.mark.slow
+def test_four_workers_killed_at_random_end_where_one_worker_ends(
+    tmp_path: Path, server: LoopbackServer, two_databases: tuple[str, str]
+) -> None:
+    one_db, four_db = two_databases
+    expected = {1: 4 * FIRST, 2: 4 * (FIRST + MORE)}
+
+    _serve(server, 1)
+    reference = _newsroom(tmp_path / "one", server, one_db)
+    workers = [Worker(reference, tmp_path)]
+    try:
+        until(lambda: _counts(reference)[::2] == (expected[1], 0), "the first articles", 60)
+        _serve(server, 2)
+        until(lambda: _counts(reference)[0] == expected[2], "the later articles", 60)
+        edits = len(FULL) * FIRST
+        until(lambda: _counts(reference) == (expected[2], edits, 0), "the edits", 60)
+    finally:
+        _stop(workers)
+    one = (state(reference), _versions(reference))
+
+    _serve(server, 1)
+    victim = _newsroom(tmp_path / "four", server, four_db)
+    chance = random.Random(os.environ.get("PYTHONHASHSEED", "13"))
+    workers: list[Worker] = []
+    kills = 0  # workers killed once they were at work
+    try:
+        for phase in (1, 2):
+            _serve(server, phase)
+            for _ in range(4):  # a random one killed at a random moment, then started again
+                workers += [Worker(victim, tmp_path) for _ in range(4 - len(workers))]
+                time.sleep(chance.uniform(1.0, 3.0))
+                killed = workers.pop(chance.randrange(len(workers)))
+                killed.process.kill()
+                killed.process.wait()
+                kills += any(line["event"] in ("poll", "images") for line in killed.lines())
+            workers += [Worker(victim, tmp_path) for _ in range(4 - len(workers))]
+            if phase == 1:
+                until(lambda: _counts(victim)[::2] == (expected[1], 0), "the first articles", 90)
+        until(lambda: _counts(victim) == (expected[2], edits, 0), "everything after the kills", 90)
+    finally:
+        _stop(workers)
+    assert (state(victim), _versions(victim)) == one
+    assert kills >= 3, "too few workers were killed at work: give them longer"
+    files = sorted(p.name for p in victim.captures_dir.iterdir())
+    assert files and all(re.fullmatch(r"\d{5}\.[A-Za-z0-9-]+\.warc\.gz", f) for f in files)
+
+
+def test_a_poll_for_a_source_added_elsewhere_is_polled_not_dropped(
+    tmp_path: Path, server: LoopbackServer
+) -> None:
+    """Another worker read newsvault.toml first and queued the new source's poll: this one,
+    which looked at the file a moment before it changed, reads it again instead of taking
+    the source for one no longer followed (and finishing its job for good)."""
+    server.set("/a.xml", Route(rss("a", 1, base=server.base_url)))
+    server.set("/b.xml", Route(rss("b", 2, base=server.base_url)))
+    root = tmp_path / "news"
+    make_archive(root, [("a", "A", server.url("/a.xml"))])
+    watcher = Watcher(root, EventLog(stream=io.StringIO()), role="worker")
+    watcher.store = watcher.archive.store()
+    watcher.writer = capture_writer(watcher.archive, watcher.store)
+    watcher.rules = archive_rules(watcher.archive)
+    try:
+        watcher._sync()
+        time.sleep(0.01)  # a later mtime
+        Archive(root).add_source(Source(slug="b", name="B", url=server.url("/b.xml")))
+        watcher.store.jobs.enqueue("poll", "b", 0, now=0)  # as the other worker did
+        (job,) = watcher.store.jobs.claim("w", now=1, lease_ms=60_000, limit=1, kinds=["poll"])
+
+        async def poll() -> None:
+            async with Fetcher(watcher.archive.settings.fetch_options()) as watcher.fetcher:
+                await watcher._poll(job)
+
+        asyncio.run(poll())
+        polled = watcher.store.jobs.get("poll", "b")
+        assert polled is not None and polled.finished is None and polled.due > 1
+        assert len(list(watcher.store.articles("b"))) == 2
+    finally:
+        watcher.writer.close()
+        watcher.store.close()

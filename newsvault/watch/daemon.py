@@ -8,10 +8,14 @@ for copies in the web archives of what went missing (`recover`, recover.auto), a
 open issues of GitHub repositories (`intake`, intake.github) and gives newly archived URLs to
 Save Page Now (`save`, recover.save_to).
 
-Every job is leased (store/jobs.py): a watcher that is killed loses nothing, since its jobs
-fall due again when their leases run out, and storing is idempotent, so nothing is archived
-twice. Stopping (SIGTERM, SIGINT) gives the jobs in flight a few seconds to finish, then
-gives back the rest, due as they were. Sources added to newsvault.toml meanwhile are picked up
+Every job is leased (store/jobs.py, watch.lease): a watcher that is killed loses nothing,
+since its jobs fall due again when their leases run out, and storing is idempotent, so
+nothing is archived twice. `newsvault worker` is this same loop, any number of them on as
+many machines sharing one PostgreSQL database and one archive directory: what one process
+must do alone (publishing, stories) is done under the archive's locks, which are then the
+database's, and what each does from newsvault.toml (a job per source) is idempotent.
+Stopping (SIGTERM, SIGINT) gives the jobs in flight a few seconds to finish, then gives
+back the rest, due as they were. Sources added to newsvault.toml meanwhile are picked up
 within seconds; other commands run beside it (store/engine.py, archive.Archive.lock).
 """
 
@@ -49,7 +53,6 @@ from newsvault.watch.recheck import check_jobs
 
 KINDS = ("submission", "poll", "recheck", "image", "recover", "intake", "save")
 SERVE_KINDS = ("submission", "image")  # `serve` without --watch: what people submit, its images
-LEASE_MS = 10 * 60_000  # a job not finished by then is taken again by whoever looks
 GRACE_S = 8.0  # of the 10 s a stop may take: for the jobs in flight to finish
 IDLE_S = 1.0  # the longest wait between looks at the queue (jobs come from other processes)
 SYNC_S = 2.0  # how often newsvault.toml is looked at for sources added or removed
@@ -96,12 +99,13 @@ class Watcher:
         kinds: Iterable[str] = KINDS,
         site: bool = False,
         owner: str | None = None,
+        role: str = "watch",
     ) -> None:
         self.root = root
         self.events = events
         self.kinds = tuple(k for k in KINDS if k in set(kinds))
         self.site = site  # publish the static site too (serve rebuilds the one it serves)
-        self.owner = owner or owner_name(f"watch-{uuid.uuid4().hex[:8]}")
+        self.owner = owner or owner_name(f"{role}-{uuid.uuid4().hex[:8]}")
         self.summary = WatchSummary()
         self.archive = Archive(root)
         self._config_mtime = 0.0
@@ -166,7 +170,7 @@ class Watcher:
             wanted = [k for k in kinds if k in self.kinds]
             if wanted and free - len(claimed) > 0:
                 claimed += self.store.jobs.claim(
-                    self.owner, now=now, lease_ms=LEASE_MS, limit=free - len(claimed),
+                    self.owner, now=now, lease_ms=self._lease_ms, limit=free - len(claimed),
                     kinds=wanted,
                 )  # fmt: skip
         rechecks = [j for j in claimed if j.kind == "recheck"]
@@ -177,6 +181,10 @@ class Watcher:
             chunk = rechecks[start : start + RECHECK_CHUNK]
             work.append((chunk, self._recheck(chunk)))
         return work
+
+    @property
+    def _lease_ms(self) -> int:
+        return duration_ms(self.archive.settings["watch.lease"], "watch.lease")
 
     def _idle_wait(self) -> float:
         due = self.store.jobs.next_due(self.kinds)
@@ -217,6 +225,9 @@ class Watcher:
 
     async def _poll(self, job: Job) -> None:
         source = self._sources.get(job.target)
+        if source is None:  # added by another process since this one last looked, perhaps
+            self._sync(again=True)
+            source = self._sources.get(job.target)
         if source is None:  # no longer followed
             self.store.jobs.finish(job, now=_now())
             return
@@ -357,10 +368,11 @@ class Watcher:
                 released = self.store.jobs.release(owner)
                 self.events.emit("taken back", owner=owner, jobs=released)
 
-    def _sync(self) -> None:
+    def _sync(self, *, again: bool = False) -> None:
         """Follow newsvault.toml: a poll job for each source (due now when new), none for
-        sources no longer there. A broken file is reported and the last good one kept."""
-        if time.monotonic() - self._synced < SYNC_S and self._sources:
+        sources no longer there. A broken file is reported and the last good one kept.
+        `again`: look at the file now, however recently it was looked at."""
+        if time.monotonic() - self._synced < SYNC_S and self._sources and not again:
             return
         self._synced = time.monotonic()
         if "poll" not in self.kinds:
