@@ -94,7 +94,7 @@ class Article:
     author: str | None = None
     origin: str | None = None
     lang: str | None = None
-    images: list[dict[str, Any]] = field(default_factory=list)
+    images: list[dict[str, Any]] = field(default_factory=list)  # src, caption[, credit]
     capture_id: int | None = None
     id: int | None = None  # database id
     number: int | None = None  # the markdown archive's per-source id: articles/<slug>/<number>.md
@@ -103,6 +103,8 @@ class Article:
     removed: int | None = None  # ms when an administrator took it down; no longer published
     feed_hash: str | None = None  # content hash of the item as its feed gave it, if from one
     aliases: tuple[str, ...] = ()  # the link as given, where cleaning changed it: found by it
+    editor: str | None = None  # the editor the page names ("责任编辑：…"): not an author
+    photographer: str | None = None  # everyone the page credits for its pictures
 
     @property
     def path(self) -> str:
@@ -123,6 +125,8 @@ class Article:
             "html": self.html,
             "images": self.images,
             "origin": self.origin,
+            "editor": self.editor,
+            "photographer": self.photographer,
             "lang": self.lang,
             "capture": self.capture_id,
             "copy_of": self.copy_of,

@@ -293,6 +293,8 @@ def to_article(found: Extraction, slug: str, fetched: int, capture_id: int | Non
         fetched=fetched,
         author=found.author,
         origin=found.origin,
+        editor=found.editor,
+        photographer=found.photographer,
         lang=found.lang,
         images=found.images,
         capture_id=capture_id,

@@ -313,6 +313,8 @@ async def _fill_from_page(fetcher, store, writer, rules, article: Article) -> bo
     article.html, article.text, article.images = found.html, found.text, found.images
     article.author = article.author or found.author
     article.origin = article.origin or found.origin
+    article.editor = article.editor or found.editor
+    article.photographer = article.photographer or found.photographer
     article.lang = article.lang or found.lang
     article.capture_id = capture_id
     store.record_page(

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from html import escape, unescape
 
 import nh3
 
@@ -47,6 +48,37 @@ def reader_html(html: str, image_url: Callable[[str], str] = lambda url: url) ->
         strip_comments=True,
     )
     return _with_alt(cleaned)
+
+
+def with_credits(html: str, credits: dict[str, str], label: str) -> str:
+    """Reader HTML with each image's photographer beside it: the names in its caption marked,
+    or a "摄影：…" line added to its caption (`credits`: the image's src as `html` has it ->
+    the names, space-separated)."""
+    if not credits:
+        return html
+
+    def figure(match: re.Match[str]) -> str:
+        inner = match.group(1)
+        src = _SRC.search(inner)
+        names = credits.get(unescape(src.group(1))) if src else None
+        caption = _CAPTION.search(inner)
+        if not names or caption is None or inner.count("<img") != 1:
+            return match.group(0)
+        text, shown = caption.group(1), []
+        for name in names.split():
+            escaped = escape(name)
+            if escaped in text:
+                text = text.replace(escaped, f'<span class="credit">{escaped}</span>', 1)
+            else:
+                shown.append(escaped)
+        if shown:
+            text += f' <span class="credit">{escape(label)}：{" ".join(shown)}</span>'
+        return f"<figure>{inner[: caption.start(1)]}{text}{inner[caption.end(1) :]}</figure>"
+
+    return _FIGURE.sub(figure, html)
+
+
+_SRC = re.compile(r'<img[^>]*\ssrc="([^"]*)"')
 
 
 # In nh3's output every tag is well formed and no attribute value holds ">" or a raw quote,

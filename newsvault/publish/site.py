@@ -51,7 +51,7 @@ from newsvault.publish import atom, favicon
 from newsvault.publish.i18n import words, zone_name
 from newsvault.publish.images import ImageLinks, mirrored
 from newsvault.publish.manifest import Manifest
-from newsvault.publish.reader import reader_html
+from newsvault.publish.reader import reader_html, with_credits
 from newsvault.settings import Settings
 from newsvault.store import Store
 from newsvault.store.publishing import Listed, Listings
@@ -569,7 +569,11 @@ class SiteBuilder:
             "article.html",
             path,
             article=row,
-            body=reader_html(html, mapper),
+            body=with_credits(
+                reader_html(html, mapper),
+                {mapper(src): names for src, names in row.credits.items()},
+                self._words["photographer"],
+            ),
             # a feed's enclosure or JSON Feed image that the text itself does not show
             more_images=[mapper(src) for src in row.images if src not in shown],
             capture=capture if row.capture_id else None,

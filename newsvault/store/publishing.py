@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 from collections import defaultdict
 from collections.abc import Collection, Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from sqlalchemy import ColumnElement, Engine, Select, exists, func, select, union
 
@@ -42,6 +42,9 @@ class ListingRow:
     copy_of: int | None
     story_id: int | None
     content_hash: str
+    editor: str | None = None
+    photographer: str | None = None
+    credits: dict[str, str] = field(default_factory=dict)  # image src -> who took it
 
 
 @dataclass(frozen=True)
@@ -221,6 +224,7 @@ def _source_id(slug: str):
 
 
 def _row(r) -> ListingRow:
+    images = json.loads(r.images)
     return ListingRow(
         id=r.id,
         source=r.slug,
@@ -232,11 +236,14 @@ def _row(r) -> ListingRow:
         author=r.author,
         origin=r.origin,
         lang=r.lang,
-        images=[s for i in json.loads(r.images) if (s := _image_src(i.get("src")))],
+        images=[s for i in images if (s := _image_src(i.get("src")))],
         capture_id=r.capture_id,
         copy_of=r.copy_of,
         story_id=r.story_id,
         content_hash=r.content_hash,
+        editor=r.editor,
+        photographer=r.photographer,
+        credits={s: i["credit"] for i in images if i.get("credit") and (s := _image_src(i["src"]))},
     )
 
 

@@ -270,6 +270,12 @@ MIGRATIONS: list[list[str]] = [
         "CREATE INDEX intake_urls_url ON intake_urls (url, state)",
         "CREATE INDEX submissions_client ON submissions (client, url)",
     ],
+    [
+        # The editor and the photographers a page names, apart from its author (an image's
+        # photographer is kept with the image, in images).
+        "ALTER TABLE articles ADD COLUMN editor TEXT",
+        "ALTER TABLE articles ADD COLUMN photographer TEXT",
+    ],
 ]
 ONLY_ON = "::"  # "sqlite::CREATE ..." runs on SQLite only
 
@@ -332,6 +338,8 @@ articles = Table(
     Column("grouped", Integer, nullable=False, server_default="0"),
     Column("removed", BigInteger),
     Column("feed_hash", Text),
+    Column("editor", Text),
+    Column("photographer", Text),
     UniqueConstraint("source_id", "key"),
     UniqueConstraint("source_id", "number"),
 )
