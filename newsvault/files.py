@@ -9,9 +9,11 @@ TEMP_SUFFIX = ".tmp"
 
 
 def write_atomic(path: Path, data: bytes | str) -> None:
-    """Write to a temporary file beside `path`, then rename it over `path`."""
+    """Write to a temporary file beside `path`, then rename it over `path`. The temporary's
+    name is this write's own: two processes writing one file at once (workers mirroring one
+    image, perhaps on two machines) each rename a whole file of theirs."""
     payload = data.encode("utf-8") if isinstance(data, str) else data
-    temporary = path.with_name(f".{path.name}{TEMP_SUFFIX}")
+    temporary = path.with_name(f".{path.name}.{os.urandom(4).hex()}{TEMP_SUFFIX}")
     temporary.write_bytes(payload)
     os.replace(temporary, path)
 

@@ -33,6 +33,7 @@ from newsvault.captures import CaptureWriter, read_capture
 from newsvault.cli import app
 from newsvault.errors import ArchiveError
 from newsvault.fetch.client import Fetcher, Response
+from newsvault.files import write_atomic
 from newsvault.logs import EventLog
 from newsvault.loopback import LoopbackServer, Route
 from newsvault.models import Article, Source
@@ -388,3 +389,28 @@ def test_a_poll_for_a_source_added_elsewhere_is_polled_not_dropped(
     finally:
         watcher.writer.close()
         watcher.store.close()
+
+
+def _write_often(path: str, mark: bytes, start: multiprocessing.synchronize.Barrier) -> None:
+    start.wait()
+    for _ in range(400):
+        write_atomic(Path(path), mark * 1000)
+
+
+def test_two_processes_writing_one_file_at_once_both_succeed(tmp_path: Path) -> None:
+    """Two workers mirroring one image into media/ at once (two articles showing it)."""
+    target = tmp_path / "media" / "image.jpg"
+    target.parent.mkdir()
+    context = multiprocessing.get_context("fork")
+    start = context.Barrier(2)
+    writers = [
+        context.Process(target=_write_often, args=(str(target), mark, start))
+        for mark in (b"a", b"b")
+    ]
+    for process in writers:
+        process.start()
+    for process in writers:
+        process.join(timeout=60)
+    assert [p.exitcode for p in writers] == [0, 0]
+    assert target.read_bytes() in (b"a" * 1000, b"b" * 1000)
+    assert [p.name for p in target.parent.iterdir()] == ["image.jpg"]
