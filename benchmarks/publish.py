@@ -30,8 +30,7 @@ sys.path.insert(0, str(ROOT))
 from newsvault.archive import Archive
 from newsvault.models import Article
 from newsvault.publish.site import SiteBuilder, build_site
-from newsvault.stories.fold import fold
-from newsvault.stories.process import index_text
+from newsvault.stories.fold import fold, tokens
 
 T0 = 1718800000000
 SOURCES = 20
@@ -68,9 +67,9 @@ def add(store, ids: list[int], texts: list[tuple[str, str]], start: int) -> None
             )
         for source_id, items in batch.items():
             store.add_articles(source_id, items, None)
-    with store.engine.begin() as conn:
+    with store.stories.batch() as indexing:
         for n, (title, text) in enumerate(texts, start + 1):
-            index_text(conn, n, fold(title), fold(text))
+            indexing.add_to_index(n, tokens(fold(title)), tokens(fold(text)))
 
 
 def timed_build(archive: Archive, *, naive: bool = False) -> tuple[float, int]:

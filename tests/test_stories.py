@@ -3,6 +3,7 @@ the two seed documents (one event, two outlets) ending up in one story."""
 
 from __future__ import annotations
 
+import ast
 import gzip
 import json
 import shutil
@@ -17,7 +18,7 @@ from newsvault.models import Article
 from newsvault.store import Store
 from newsvault.stories.fold import fold, tokens
 from newsvault.stories.process import process_pending
-from newsvault.stories.search import list_stories, match_expression, search
+from newsvault.stories.search import list_stories, query_parts, search
 
 from .conftest import make_archive
 from .test_cli import cli
@@ -99,7 +100,7 @@ def test_hostile_queries_never_reach_sql(store: Store, query: str) -> None:
 @pytest.mark.parametrize("query", ["", "   ", "，。！？", "!!!"])
 def test_empty_queries_are_one_clear_line(store: Store, query: str) -> None:
     with pytest.raises(NewsvaultError, match="no words to search for"):
-        match_expression(query)
+        query_parts(query)
 
 
 def test_reprints_are_marked_as_copies_and_related_stories_are_not(store: Store) -> None:
@@ -166,3 +167,19 @@ def test_the_two_seeds_are_one_story_and_search_finds_both(tmp_path: Path) -> No
     cli(*a, "search", "普京", "--since", "yesterday", code=2)
     assert json.loads(cli(*a, "search", "普京", "--since", "2030-01-01", "--json").output) == []
     cli(*a, "story", "999", code=2)
+
+
+def test_the_stories_stage_leaves_its_sql_to_the_store() -> None:
+    """Dialect-specific code lives in newsvault/store/ alone (store/stories.py, store/search.py)."""
+    package = Path(__file__).parents[1] / "newsvault" / "stories"
+    for path in package.glob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Import):
+                names = [alias.name for alias in node.names]
+            elif isinstance(node, ast.ImportFrom):
+                names = [node.module or ""]
+            else:
+                continue
+            for name in names:
+                assert not name.startswith("sqlalchemy"), (path.name, name)
+                assert name not in ("newsvault.store.schema", "newsvault.store.engine"), path.name

@@ -13,7 +13,7 @@ import json
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from sqlalchemy import Connection, CursorResult, Engine, func, select, text, update
 from sqlalchemy.engine import Row
@@ -27,8 +27,12 @@ from newsvault.store.health import HealthStore
 from newsvault.store.jobs import JobQueue, enqueue
 from newsvault.store.media import MediaStore
 from newsvault.store.schema import articles, captures, pages, sources, versions
+from newsvault.store.search import SearchIndex, search_index
 from newsvault.store.submissions import SubmissionStore
 from newsvault.store.watch import WatchStore
+
+if TYPE_CHECKING:
+    from newsvault.store.stories import StoryStore
 
 FIRST_NUMBER = 0xFFFFF - 1  # ids count down from 1048575: the first article is 1048574
 MIGRATE_LOCK = 0x6E76_6D69  # PostgreSQL advisory lock held while migrating ("nvmi")
@@ -97,6 +101,16 @@ class Store:
     @property
     def jobs(self) -> JobQueue:
         return JobQueue(self.engine)
+
+    @property
+    def search(self) -> SearchIndex:
+        return search_index(self.engine)
+
+    @property
+    def stories(self) -> StoryStore:
+        from newsvault.store.stories import StoryStore  # it builds articles as this module does
+
+        return StoryStore(self.engine)
 
     @property
     def submissions(self) -> SubmissionStore:

@@ -13,9 +13,7 @@ from __future__ import annotations
 import math
 from collections import Counter, defaultdict
 
-from sqlalchemy import Connection, func, select, text, update
-
-from newsvault.store.schema import articles, stories, story_terms, term_df
+from newsvault.store.stories import StoryBatch
 from newsvault.stories.fold import tokens
 
 WINDOW = 4 * 24 * 3600 * 1000  # ms either side of a story's first and last article
@@ -43,7 +41,7 @@ def _content(term: str) -> bool:
 
 
 def assign_story(
-    conn: Connection,
+    batch: StoryBatch,
     article_id: int,
     title: str,
     published: int,
@@ -54,106 +52,34 @@ def assign_story(
     """The story the article joins, and whether it is a new one."""
     story_id = None
     if original is not None:
-        story_id = conn.execute(
-            select(articles.c.story_id).where(articles.c.id == original)
-        ).scalar()
+        story_id = batch.story_of(original)
     if story_id is None and terms:
-        story_id = _best_story(conn, published, terms, total)
+        story_id = _best_story(batch, published, terms, total)
     created = story_id is None
     if story_id is None:
-        key = conn.execute(
-            stories.insert().values(
-                title=title,
-                first_article=article_id,
-                first_seen=published,
-                last_seen=published,
-                size=0,
-            )
-        ).inserted_primary_key
-        assert key is not None, "a one-row insert() has the new row's key"
-        story_id = int(key[0])
-    _join(conn, story_id, article_id, title, published, terms)
-    _count_terms(conn, terms)
+        story_id = batch.new_story(title, article_id, published)
+    batch.join(story_id, article_id, title, published, list(terms))
+    batch.count_terms(list(terms))  # a one-character headline and no text: nothing to count
     return story_id, created
 
 
-def _count_terms(conn: Connection, terms: Counter[str]) -> None:
-    if not terms:  # a one-character headline and no text: nothing to count
-        return
-    conn.execute(
-        text(
-            "INSERT INTO term_df (term, n) VALUES (:term, 1) "
-            "ON CONFLICT (term) DO UPDATE SET n = term_df.n + 1"
-        ),
-        [{"term": t} for t in terms],
-    )
-
-
-def _document_frequency(conn: Connection, terms: list[str]) -> dict[str, int]:
-    query = select(term_df.c.term, term_df.c.n).where(term_df.c.term.in_(terms))
-    return dict(conn.execute(query).all())
-
-
-def _best_story(conn: Connection, published: int, terms: Counter[str], total: int) -> int | None:
+def _best_story(batch: StoryBatch, published: int, terms: Counter[str], total: int) -> int | None:
     names = list(terms)
-    df = _document_frequency(conn, names)
+    df = batch.document_frequency(names)
     # Smoothed: in a small archive every term still weighs something; rare ones weigh more.
     idf = {t: 1.0 + math.log((total + 1) / (df.get(t, 0) + 1)) for t in names}
     # Stories are found through the rarest terms other articles have used: short posting
     # lists, so the lookup costs the same in a large archive as in a small one.
     probes = sorted((t for t in names if df.get(t)), key=lambda t: df[t])[:PROBE_TERMS]
-    candidates = (
-        conn.execute(
-            select(story_terms.c.story_id)
-            .join(stories, stories.c.id == story_terms.c.story_id)
-            .where(story_terms.c.term.in_(probes))
-            .where(
-                stories.c.last_seen >= published - WINDOW,
-                stories.c.first_seen <= published + WINDOW,
-            )
-            .group_by(story_terms.c.story_id)
-            .order_by(func.count().desc(), story_terms.c.story_id.desc())
-            .limit(CANDIDATE_STORIES)
-        )
-        .scalars()
-        .all()
+    candidates = batch.stories_with(
+        probes, published - WINDOW, published + WINDOW, CANDIDATE_STORIES
     )
     if not candidates:
         return None
     weight = {t: idf[t] * (2.0 if terms[t] >= 3 else 1.0) for t in names}
     total_weight = sum(weight.values()) or 1.0
     share: defaultdict[int, float] = defaultdict(float)
-    for story_id, term in conn.execute(
-        select(story_terms.c.story_id, story_terms.c.term).where(
-            story_terms.c.story_id.in_(candidates), story_terms.c.term.in_(names)
-        )
-    ):
+    for story_id, term in batch.terms_of(candidates, names):
         share[story_id] += weight[term] / total_weight
     best, best_share = max(share.items(), key=lambda item: (item[1], item[0]), default=(None, 0.0))
     return best if best_share >= JOIN else None
-
-
-def _join(
-    conn: Connection,
-    story_id: int,
-    article_id: int,
-    title: str,
-    published: int,
-    terms: Counter[str],
-) -> None:
-    row = conn.execute(select(stories).where(stories.c.id == story_id)).one()
-    values = {"size": row.size + 1, "last_seen": max(row.last_seen, published)}
-    if published < row.first_seen:  # who reported first leads the story
-        values.update(first_seen=published, first_article=article_id, title=title)
-    conn.execute(update(stories).where(stories.c.id == story_id).values(**values))
-    known = set(
-        conn.execute(
-            select(story_terms.c.term).where(
-                story_terms.c.story_id == story_id, story_terms.c.term.in_(list(terms))
-            )
-        ).scalars()
-    )
-    new = [{"term": t, "story_id": story_id} for t in terms if t not in known]
-    if new:
-        conn.execute(story_terms.insert(), new)
-    conn.execute(update(articles).where(articles.c.id == article_id).values(story_id=story_id))

@@ -11,11 +11,11 @@ shorter text in the longer (a reprint that adds a notice keeps all of the origin
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 
 from rensa import RMinHash
-from sqlalchemy import Connection, func, select
 
-from newsvault.store.schema import articles, minhash_bands
+from newsvault.store.stories import StoryBatch
 from newsvault.stories.fold import CJK
 
 SHINGLE = 5
@@ -48,30 +48,18 @@ def similar(a: set[str], b: set[str]) -> bool:
     return shared / len(a | b) >= JACCARD or shared / min(len(a), len(b)) >= CONTAINMENT
 
 
-def find_original(conn: Connection, article_id: int, grams: set[str], folded_text_of) -> int | None:
+def find_original(
+    batch: StoryBatch, article_id: int, grams: set[str], folded_text_of: Callable[[int], str]
+) -> int | None:
     """The first article this one copies (following copies to their original), and record
     this article's bands either way."""
     original = None
     if len(grams) >= MIN_SHINGLES:
         bands = band_hashes(grams)
-        shared_bands = func.count().label("shared")
-        found = conn.execute(
-            select(minhash_bands.c.article_id, shared_bands)
-            .where(minhash_bands.c.article_id != article_id, minhash_bands.c.hash.in_(bands))
-            .group_by(minhash_bands.c.article_id)
-            .having(shared_bands >= MIN_SHARED_BANDS)
-            .order_by(shared_bands.desc(), minhash_bands.c.article_id)
-            .limit(CANDIDATES)
-        ).all()
-        for candidate, _shared in sorted(found, key=lambda row: row[0]):
+        found = batch.sharing_bands(article_id, bands, MIN_SHARED_BANDS, CANDIDATES)
+        for candidate in sorted(found):
             if similar(grams, shingles(folded_text_of(candidate))):
-                root = conn.execute(
-                    select(articles.c.copy_of).where(articles.c.id == candidate)
-                ).scalar()
-                original = root or candidate
+                original = batch.copy_of(candidate) or candidate
                 break
-        conn.execute(
-            minhash_bands.insert(),
-            [{"band": b, "hash": h, "article_id": article_id} for b, h in enumerate(bands)],
-        )
+        batch.add_bands(article_id, bands)
     return original

@@ -1,11 +1,12 @@
 """Search and story listings over the archive.
 
-The index (SQLite FTS5, `search` table) holds folded text as tokens: overlapping character
-pairs for Chinese, words otherwise (see fold.tokens). A query is folded the same way; a
-Chinese run becomes the phrase of its pairs, so 条约 matches one token and 全面战略 the phrase
-全面 面战 战略, and every part of the query is quoted: FTS syntax typed by a user (quotes, NEAR,
-*, -) is searched for as text, never run. Snippets come from the original text, with the
-query's forms in either script and its name variants marked.
+The index (store/search.py: FTS5 on SQLite, a tsvector on PostgreSQL) holds folded text as
+tokens: overlapping character pairs for Chinese, words otherwise (see fold.tokens). A query
+is folded the same way; a Chinese run becomes the phrase of its pairs, so 条约 matches one
+token and 全面战略 the phrase 全面 面战 战略, and the store quotes every part: query syntax
+typed by a user (quotes, NEAR, *, -, &, |) is searched for as text, never run. The newest
+CANDIDATES matches are ranked here, the same way on every database. Snippets come from the
+original text, with the query's forms in either script and its name variants marked.
 """
 
 from __future__ import annotations
@@ -15,18 +16,17 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import select, text
-
 from newsvault.errors import NewsvaultError
 from newsvault.models import Article, ms_to_iso
 from newsvault.store import Store
-from newsvault.store.db import _article
-from newsvault.store.schema import articles, sources, stories
-from newsvault.stories.fold import CJK, fold, surface_forms
+from newsvault.store.search import Filters, Found, Part
+from newsvault.store.stories import StoryRow
+from newsvault.stories.fold import CJK, fold, surface_forms, tokens
 
 MAX_QUERY_PARTS = 16
 CANDIDATES = 400
 SNIPPET = 60  # characters either side of the first match
+TITLE_WEIGHT, K1, B = 4.0, 1.2, 0.75  # BM25's usual k1 and b
 _PARTS = re.compile(rf"[{CJK}]+|[^\W{CJK}_]+")
 
 
@@ -77,20 +77,21 @@ class Story:
         }
 
 
-def match_expression(query: str) -> str:
-    parts = _PARTS.findall(fold(query[:1000]))
-    if not parts:
+def query_parts(query: str) -> list[Part]:
+    """The parts of a query, folded as the index is: a Chinese run is the phrase of its
+    pairs (one character: every pair it begins), anything else a whole word."""
+    runs = _PARTS.findall(fold(query[:1000]))
+    if not runs:
         raise NewsvaultError(
             f"search {query.strip()[:40]!r}: no words to search for; give a word or a name"
         )
-    expressions = []
-    for part in parts[:MAX_QUERY_PARTS]:
-        if re.match(rf"[{CJK}]", part):
-            pairs = [part] if len(part) == 1 else [part[i : i + 2] for i in range(len(part) - 1)]
-            expressions.append('"' + " ".join(pairs) + '"' + ("*" if len(part) == 1 else ""))
+    parts = []
+    for run in runs[:MAX_QUERY_PARTS]:
+        if re.match(rf"[{CJK}]", run) and len(run) == 1:
+            parts.append(Part((run,), prefix=True))
         else:  # a whole word: a prefix query (word*) costs 15x, merging every longer term
-            expressions.append(f'"{part}"')
-    return " AND ".join(expressions)
+            parts.append(Part(tuple(tokens(run))))
+    return parts
 
 
 def search(
@@ -104,45 +105,47 @@ def search(
     offset: int = 0,
 ) -> list[Hit]:
     """The best `limit` matches after the first `offset` (among the newest CANDIDATES)."""
-    if store.engine.dialect.name != "sqlite":
-        raise NewsvaultError("search needs the SQLite archive database (FTS5)")
-    # The newest CANDIDATES matches are ranked by relevance (bm25, the headline weighing 4x):
-    # walking the index newest first stops early, so a word found in half the archive
-    # costs what a rare one does.
-    sql = [
-        "SELECT search.rowid AS id, bm25(search, 4.0, 1.0) AS rank FROM search",
-        "JOIN articles ON articles.id = search.rowid",
-        "JOIN sources ON sources.id = articles.source_id",
-        "WHERE search MATCH :match AND articles.removed IS NULL",
-    ]
-    params: dict[str, Any] = {"match": match_expression(query), "limit": CANDIDATES}
-    if source:
-        sql.append("AND sources.slug = :source")
-        params["source"] = source
-    if since:
-        sql.append("AND articles.published >= :since")
-        params["since"] = int(since.timestamp() * 1000)
-    if until:
-        sql.append("AND articles.published < :until")
-        params["until"] = int(until.timestamp() * 1000)
-    sql.append("ORDER BY search.rowid DESC LIMIT :limit")
-    with store.engine.connect() as conn:
-        newest = conn.execute(text(" ".join(sql)), params).all()
-        ranked = sorted(newest, key=lambda r: (r.rank, -r.id))[offset : offset + limit]
-        rows = {
-            row.id: row
-            for row in conn.execute(
-                select(articles, sources.c.slug)
-                .join(sources)
-                .where(articles.c.id.in_([r.id for r in ranked]))
-            )
-        }
+    parts = query_parts(query)
+    filters = Filters(
+        source or None,
+        int(since.timestamp() * 1000) if since else None,
+        int(until.timestamp() * 1000) if until else None,
+    )
+    newest = store.search.newest(parts, filters, CANDIDATES)
+    ranked = rank(newest, parts)[offset : offset + limit]
+    found = store.articles_by_ids([f.id for _score, f in ranked])
     forms = surface_forms(query)
     return [
-        Hit(_article(rows[r.id]), snippet(rows[r.id].text or rows[r.id].title, forms), -r.rank)
-        for r in ranked
-        if r.id in rows
+        Hit(found[f.id], snippet(found[f.id].text or found[f.id].title, forms), score)
+        for score, f in ranked
+        if f.id in found
     ]
+
+
+def rank(found: list[Found], parts: list[Part]) -> list[tuple[float, Found]]:
+    """Best first: BM25 over the candidates (a headline match weighing TITLE_WEIGHT times a
+    body match, saturating; a longer text weighs each match less), the newest first among
+    equals. Computed here from the tokens, so that every database ranks alike. Every part
+    weighs the same: counting its matches in the whole archive (for BM25's IDF, as FTS5's
+    bm25() does) is what made a common word slow to find."""
+    if not found:
+        return []
+    lengths = [_length(f.title) + _length(f.body) for f in found]
+    average = sum(lengths) / len(lengths) or 1.0
+    scored = []
+    for f, length in zip(found, lengths, strict=True):
+        title, body = f" {f.title} ", f" {f.body} "
+        norm = K1 * (1 - B + B * length / average)
+        score = 0.0
+        for part in parts:
+            frequency = TITLE_WEIGHT * title.count(part.needle) + body.count(part.needle)
+            score += frequency * (K1 + 1) / (frequency + norm)
+        scored.append((score, f))
+    return sorted(scored, key=lambda item: (-item[0], -item[1].id))
+
+
+def _length(tokens: str) -> int:
+    return tokens.count(" ") + 1 if tokens else 0
 
 
 def snippet(original: str, forms: set[str]) -> str:
@@ -159,36 +162,20 @@ def snippet(original: str, forms: set[str]) -> str:
 def list_stories(
     store: Store, *, since: dt.datetime | None = None, limit: int = 50, min_size: int = 1
 ) -> list[Story]:
-    query = select(stories).where(stories.c.size >= min_size)
-    if since:
-        query = query.where(stories.c.last_seen >= int(since.timestamp() * 1000))
-    query = query.order_by(stories.c.last_seen.desc(), stories.c.id.desc()).limit(limit)
-    with store.engine.connect() as conn:
-        found = [Story(r.id, r.title, r.first_seen, r.last_seen) for r in conn.execute(query)]
-    _attach_articles(store, found)
-    return found
+    since_ms = int(since.timestamp() * 1000) if since else None
+    return _with_articles(store, store.stories.listing(since_ms, limit, min_size))
 
 
 def get_story(store: Store, story_id: int) -> Story:
-    with store.engine.connect() as conn:
-        row = conn.execute(select(stories).where(stories.c.id == story_id)).first()
-    if row is None:
+    found = _with_articles(store, store.stories.by_ids([story_id]))
+    if not found:
         raise NewsvaultError(f"no story {story_id}; see `newsvault stories` for ids")
-    story = Story(row.id, row.title, row.first_seen, row.last_seen)
-    _attach_articles(store, [story])
-    return story
+    return found[0]
 
 
-def _attach_articles(store: Store, found: list[Story]) -> None:
-    by_id = {s.id: s for s in found}
-    if not by_id:
-        return
-    query = (
-        select(*[c for c in articles.c if c.name not in ("html",)], sources.c.slug)
-        .join(sources)
-        .where(articles.c.story_id.in_(list(by_id)), articles.c.removed.is_(None))
-        .order_by(articles.c.published, articles.c.id)
-    )
-    with store.engine.connect() as conn:
-        for row in conn.execute(query):
-            by_id[row.story_id].articles.append(_article(row))
+def _with_articles(store: Store, rows: list[StoryRow]) -> list[Story]:
+    found = [Story(r.id, r.title, r.first_seen, r.last_seen) for r in rows]
+    members = store.stories.members([s.id for s in found])
+    for story in found:
+        story.articles = members.get(story.id, [])
+    return found

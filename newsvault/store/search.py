@@ -1,0 +1,240 @@
+"""The search index: each article's folded text as index tokens, on either database.
+
+stories.fold makes the tokens (overlapping character pairs for Chinese, words otherwise) and
+stories.search ranks what is found. The index answers one question, the same way on every
+database: the newest articles holding every part of a query (a word, a phrase of pairs, or
+one Chinese character as the first of a pair), with their tokens for ranking.
+
+- SQLite: FTS5 (`search`: rowid the article's id, columns title and body).
+- PostgreSQL: `search` (the article's id, source and time, its title and body tokens, and a
+  tsvector of them) with a GIN index.
+
+A query is built from tokens alone, each quoted: nothing a user typed is run as FTS or
+tsquery syntax.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Connection, Engine, text
+
+MAX_LEXEME_BYTES = 2046  # a longer lexeme is refused by PostgreSQL (nobody searches one)
+BLOCK = 4096  # article ids per block lexeme (PostgreSQL)
+FIRST_BLOCKS = (2, 30)  # blocks asked first, newest first; then the rest of the archive
+
+
+@dataclass(frozen=True)
+class Part:
+    """One part of a query: the tokens of a word or of a Chinese run (a phrase of pairs),
+    or with `prefix` one Chinese character, matching every token that begins with it."""
+
+    tokens: tuple[str, ...]
+    prefix: bool = False
+
+    @property
+    def needle(self) -> str:
+        """The part as it is found in the tokens' text (one space between tokens)."""
+        return f" {self.tokens[0]}" if self.prefix else f" {' '.join(self.tokens)} "
+
+
+@dataclass(frozen=True)
+class Found:
+    id: int
+    title: str  # the index tokens, one space between
+    body: str
+
+
+@dataclass(frozen=True)
+class Filters:
+    source: str | None = None
+    since: int | None = None  # ms, included
+    until: int | None = None  # ms, excluded
+
+
+class SearchIndex(ABC):
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    @abstractmethod
+    def add(self, conn: Connection, article_id: int, title: list[str], body: list[str]) -> None:
+        """Index an article's tokens (again, if it was indexed before)."""
+
+    @abstractmethod
+    def newest(self, parts: Sequence[Part], filters: Filters, limit: int) -> list[Found]:
+        """The newest `limit` articles not removed that hold every part, newest first."""
+
+
+class SqliteSearch(SearchIndex):
+    def add(self, conn: Connection, article_id: int, title: list[str], body: list[str]) -> None:
+        conn.execute(
+            text("INSERT OR REPLACE INTO search (rowid, title, body) VALUES (:id, :title, :body)"),
+            {"id": article_id, "title": " ".join(title), "body": " ".join(body)},
+        )
+
+    def newest(self, parts: Sequence[Part], filters: Filters, limit: int) -> list[Found]:
+        # FTS5 walks its index newest first and stops at `limit`: a word found in half the
+        # archive costs what a rare one does. (bm25() would first count every match of every
+        # part in the whole index: the cost of a query grew with the archive.)
+        params: dict[str, Any] = {"match": match_expression(parts), "limit": limit}
+        sql = [
+            "SELECT search.rowid AS id, search.title, search.body FROM search",
+            "JOIN articles ON articles.id = search.rowid",
+            "JOIN sources ON sources.id = articles.source_id",
+            "WHERE search MATCH :match AND articles.removed IS NULL",
+        ]
+        if filters.source:
+            sql.append("AND sources.slug = :source")
+            params["source"] = filters.source
+        sql += [f"AND {c}" for c in _time_filters(filters, params, "articles.published")]
+        sql.append("ORDER BY search.rowid DESC LIMIT :limit")
+        with self.engine.connect() as conn:
+            rows = conn.execute(text(" ".join(sql)), params)
+            return [Found(row.id, row.title, row.body) for row in rows]
+
+
+def match_expression(parts: Sequence[Part]) -> str:
+    """FTS5: each part a quoted phrase (a prefix phrase for one character), all of them."""
+    return " AND ".join(
+        '"' + " ".join(part.tokens) + '"' + ("*" if part.prefix else "") for part in parts
+    )
+
+
+class PostgresSearch(SearchIndex):
+    """`doc` holds the tokens as lexemes without positions, the article's source (`#s7`)
+    and its block of ids (`#b244`, BLOCK ids each). A GIN index cannot walk its matches
+    newest first, as FTS5 does: a word found in half the archive would be sorted out of
+    hundreds of thousands. So the newest blocks are asked first (a few, then more), each
+    block one more lexeme in the same GIN lookup, and the whole archive only for what is rare
+    there; a phrase's order is checked on the tokens of the articles the lookup found."""
+
+    def add(self, conn: Connection, article_id: int, title: list[str], body: list[str]) -> None:
+        conn.execute(
+            text(
+                "INSERT INTO search (id, source_id, published, title, body, doc) "
+                "SELECT id, source_id, published, :title, :body, "
+                "CAST(:doc || ' ' || quote_literal('#s' || source_id) AS tsvector) "
+                "FROM articles WHERE id = :id "
+                "ON CONFLICT (id) DO UPDATE SET title = excluded.title, "
+                "body = excluded.body, doc = excluded.doc"
+            ),
+            {
+                "id": article_id,
+                "title": " ".join(title),
+                "body": " ".join(body),
+                "doc": lexemes([*title, *body, block_lexeme(article_id)]),
+            },
+        )
+
+    def newest(self, parts: Sequence[Part], filters: Filters, limit: int) -> list[Found]:
+        with self.engine.connect() as conn, conn.begin():
+            # The planner counts a tsvector test as cheap and would read a small table whole,
+            # but each row read costs its tsvector fetched and unpacked: the GIN index is
+            # always cheaper.
+            conn.execute(text("SET LOCAL enable_seqscan = off"))
+            top = conn.execute(text("SELECT MAX(id) FROM search")).scalar()
+            source_id = None
+            if filters.source:
+                source_id = conn.execute(
+                    text("SELECT id FROM sources WHERE slug = :slug"), {"slug": filters.source}
+                ).scalar()
+            if top is None or (filters.source and source_id is None):
+                return []
+            query = tsquery(parts)
+            if source_id is not None:
+                query += " & " + _quoted(f"#s{source_id}")
+            found: list[Found] = []
+            block = top // BLOCK
+            for count in FIRST_BLOCKS:
+                lowest = max(block - count + 1, 0)
+                blocks = " | ".join(
+                    _quoted(block_lexeme(b * BLOCK)) for b in range(lowest, block + 1)
+                )
+                found += self._round(
+                    conn, parts, filters, f"{query} & ({blocks})", limit - len(found)
+                )
+                block = lowest - 1
+                if len(found) >= limit or block < 0:
+                    return found
+            below = (block + 1) * BLOCK  # the rest of the archive: older than the blocks asked
+            return found + self._round(conn, parts, filters, query, limit - len(found), below)
+
+    def _round(
+        self,
+        conn: Connection,
+        parts: Sequence[Part],
+        filters: Filters,
+        query: str,
+        limit: int,
+        below: int | None = None,
+    ) -> list[Found]:
+        params: dict[str, Any] = {"query": query, "limit": limit}
+        where = ["doc @@ CAST(:query AS tsquery)"]
+        if below is not None:
+            where.append("id < :below")
+            params["below"] = below
+        where += _time_filters(filters, params, "published")
+        for number, part in enumerate(p for p in parts if len(p.tokens) > 1):
+            params[f"phrase{number}"] = part.needle
+            where.append(
+                f"(strpos(' ' || title || ' ', :phrase{number}) > 0 "
+                f"OR strpos(' ' || body || ' ', :phrase{number}) > 0)"
+            )
+        # Sorted within the blocks asked (OFFSET 0 keeps it a query of its own, found through
+        # the GIN index), then taken newest first, each looked up in articles, up to `limit`.
+        sql = (
+            "SELECT id, title, body FROM ("
+            f"SELECT id, title, body FROM search WHERE {' AND '.join(where)} "
+            "ORDER BY id DESC OFFSET 0) AS search "
+            "WHERE (SELECT removed FROM articles WHERE articles.id = search.id) IS NULL "
+            "LIMIT :limit"
+        )
+        return [Found(row.id, row.title, row.body) for row in conn.execute(text(sql), params)]
+
+
+def block_lexeme(article_id: int) -> str:
+    return f"#b{article_id // BLOCK}"
+
+
+def lexemes(tokens: list[str]) -> str:
+    """A tsvector literal of these tokens, without positions (a phrase is checked on the
+    tokens themselves, with none of tsvector's limits on positions)."""
+    kept = (t for t in dict.fromkeys(tokens) if len(t.encode()) <= MAX_LEXEME_BYTES)
+    return " ".join(_quoted(t) for t in kept)
+
+
+def tsquery(parts: Sequence[Part]) -> str:
+    """Every token of every part (a phrase's order is checked after), or a prefix."""
+    terms = []
+    for part in parts:
+        if part.prefix:
+            terms.append(f"{_quoted(part.tokens[0])}:*")
+        else:
+            terms.extend(_quoted(t) for t in part.tokens)
+    return " & ".join(terms)
+
+
+def _quoted(token: str) -> str:
+    return "'" + token.replace("\\", "\\\\").replace("'", "''") + "'"
+
+
+def _time_filters(filters: Filters, params: dict[str, Any], column: str) -> list[str]:
+    sql = []
+    if filters.since is not None:
+        sql.append(f"{column} >= :since")
+        params["since"] = filters.since
+    if filters.until is not None:
+        sql.append(f"{column} < :until")
+        params["until"] = filters.until
+    return sql
+
+
+def search_index(engine: Engine) -> SearchIndex:
+    if engine.dialect.name == "postgresql":
+        return PostgresSearch(engine)
+    if engine.dialect.name == "sqlite":
+        return SqliteSearch(engine)
+    raise NotImplementedError(f"no search index on {engine.dialect.name}")

@@ -1,0 +1,235 @@
+"""The stories stage's tables: which articles wait to be grouped, near-duplicates' MinHash
+bands, stories and their terms, and the search index beside them (store/search.py).
+
+stories/process.py decides; this is how it reads and writes. A batch of articles is one
+transaction (`StoryStore.batch`), so an article's index entry, bands, story and `grouped`
+state are written together or not at all.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+
+from sqlalchemy import Connection, Engine, func, select, text, update
+
+from newsvault.models import Article
+from newsvault.store.db import _article
+from newsvault.store.engine import writing
+from newsvault.store.schema import articles, minhash_bands, sources, stories, story_terms, term_df
+from newsvault.store.search import SearchIndex, search_index
+
+PENDING, DONE, FAILED, UNINDEXED = 0, 1, 2, 3  # values of articles.grouped
+# UNINDEXED: grouped before the database had a search index (PostgreSQL, until its migration)
+
+
+@dataclass(frozen=True)
+class Pending:
+    id: int
+    title: str
+    text: str
+    published: int
+
+
+@dataclass(frozen=True)
+class StoryRow:
+    id: int
+    title: str
+    first_seen: int
+    last_seen: int
+
+
+class StoryStore:
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self.index: SearchIndex = search_index(engine)
+
+    def waiting(self, state: int, limit: int) -> list[Pending]:
+        """Articles in this `grouped` state, oldest first."""
+        with self.engine.connect() as conn:
+            rows = conn.execute(
+                select(articles.c.id, articles.c.title, articles.c.text, articles.c.published)
+                .where(articles.c.grouped == state)
+                .order_by(articles.c.published, articles.c.id)
+                .limit(limit)
+            ).all()
+        return [Pending(r.id, r.title, r.text, r.published) for r in rows]
+
+    def grouped_count(self) -> int:
+        with self.engine.connect() as conn:
+            return conn.execute(
+                select(func.count()).select_from(articles).where(articles.c.grouped == DONE)
+            ).scalar_one()
+
+    @contextmanager
+    def batch(self) -> Iterator[StoryBatch]:
+        """One write transaction: committed at the end, rolled back on an exception."""
+        with writing(self.engine) as conn:
+            yield StoryBatch(conn, self.index)
+
+    def mark_failed(self, article_id: int) -> None:
+        with writing(self.engine) as conn:
+            conn.execute(update(articles).where(articles.c.id == article_id).values(grouped=FAILED))
+
+    def listing(self, since: int | None, limit: int, min_size: int) -> list[StoryRow]:
+        """Stories of at least `min_size` articles, the last seen first."""
+        query = select(stories).where(stories.c.size >= min_size)
+        if since is not None:
+            query = query.where(stories.c.last_seen >= since)
+        query = query.order_by(stories.c.last_seen.desc(), stories.c.id.desc()).limit(limit)
+        with self.engine.connect() as conn:
+            return [StoryRow(r.id, r.title, r.first_seen, r.last_seen) for r in conn.execute(query)]
+
+    def by_ids(self, story_ids: Sequence[int]) -> list[StoryRow]:
+        with self.engine.connect() as conn:
+            rows = conn.execute(select(stories).where(stories.c.id.in_(list(story_ids))))
+            return [StoryRow(r.id, r.title, r.first_seen, r.last_seen) for r in rows]
+
+    def members(self, story_ids: Sequence[int]) -> dict[int, list[Article]]:
+        """Each story's articles not removed (without their html), the first published first."""
+        found: dict[int, list[Article]] = {}
+        if not story_ids:
+            return found
+        query = (
+            select(*[c for c in articles.c if c.name != "html"], sources.c.slug)
+            .join(sources)
+            .where(articles.c.story_id.in_(list(story_ids)), articles.c.removed.is_(None))
+            .order_by(articles.c.published, articles.c.id)
+        )
+        with self.engine.connect() as conn:
+            for row in conn.execute(query):
+                found.setdefault(row.story_id, []).append(_article(row))
+        return found
+
+
+class StoryBatch:
+    """Reads and writes of one batch, in its transaction."""
+
+    def __init__(self, conn: Connection, index: SearchIndex) -> None:
+        self.conn = conn
+        self.index = index
+
+    def add_to_index(self, article_id: int, title: list[str], body: list[str]) -> None:
+        self.index.add(self.conn, article_id, title, body)
+
+    def grouped(self, article_id: int, copy_of: int | None) -> None:
+        self.conn.execute(
+            update(articles)
+            .where(articles.c.id == article_id)
+            .values(copy_of=copy_of, grouped=DONE)
+        )
+
+    def indexed(self, article_id: int) -> None:
+        """An article grouped before the index was there is now in it too."""
+        query = update(articles).where(articles.c.id == article_id).values(grouped=DONE)
+        self.conn.execute(query)
+
+    def text_of(self, article_id: int) -> str:
+        query = select(articles.c.text).where(articles.c.id == article_id)
+        return self.conn.execute(query).scalar() or ""
+
+    def copy_of(self, article_id: int) -> int | None:
+        query = select(articles.c.copy_of).where(articles.c.id == article_id)
+        return self.conn.execute(query).scalar()
+
+    def story_of(self, article_id: int) -> int | None:
+        query = select(articles.c.story_id).where(articles.c.id == article_id)
+        return self.conn.execute(query).scalar()
+
+    # -- near-duplicates ----------------------------------------------------------------------
+
+    def sharing_bands(
+        self, article_id: int, bands: list[int], min_shared: int, limit: int
+    ) -> list[int]:
+        """Other articles with at least `min_shared` of these band hashes, the most first."""
+        shared = func.count().label("shared")
+        query = (
+            select(minhash_bands.c.article_id, shared)
+            .where(minhash_bands.c.article_id != article_id, minhash_bands.c.hash.in_(bands))
+            .group_by(minhash_bands.c.article_id)
+            .having(shared >= min_shared)
+            .order_by(shared.desc(), minhash_bands.c.article_id)
+            .limit(limit)
+        )
+        return [row[0] for row in self.conn.execute(query)]
+
+    def add_bands(self, article_id: int, bands: list[int]) -> None:
+        self.conn.execute(
+            minhash_bands.insert(),
+            [{"band": b, "hash": h, "article_id": article_id} for b, h in enumerate(bands)],
+        )
+
+    # -- stories --------------------------------------------------------------------------------
+
+    def document_frequency(self, terms: list[str]) -> dict[str, int]:
+        query = select(term_df.c.term, term_df.c.n).where(term_df.c.term.in_(terms))
+        return {term: n for term, n in self.conn.execute(query).all()}
+
+    def count_terms(self, terms: Sequence[str]) -> None:
+        """One more article holds each of these terms."""
+        if not terms:
+            return
+        self.conn.execute(
+            text(
+                "INSERT INTO term_df (term, n) VALUES (:term, 1) "
+                "ON CONFLICT (term) DO UPDATE SET n = term_df.n + 1"
+            ),
+            [{"term": t} for t in terms],
+        )
+
+    def stories_with(self, terms: list[str], start: int, end: int, limit: int) -> list[int]:
+        """Stories active between start and end holding the most of these terms."""
+        query = (
+            select(story_terms.c.story_id)
+            .join(stories, stories.c.id == story_terms.c.story_id)
+            .where(story_terms.c.term.in_(terms))
+            .where(stories.c.last_seen >= start, stories.c.first_seen <= end)
+            .group_by(story_terms.c.story_id)
+            .order_by(func.count().desc(), story_terms.c.story_id.desc())
+            .limit(limit)
+        )
+        return list(self.conn.execute(query).scalars().all())
+
+    def terms_of(self, story_ids: list[int], terms: list[str]) -> list[tuple[int, str]]:
+        """(story, term) for each of these terms a story holds."""
+        query = select(story_terms.c.story_id, story_terms.c.term).where(
+            story_terms.c.story_id.in_(story_ids), story_terms.c.term.in_(terms)
+        )
+        return [(row[0], row[1]) for row in self.conn.execute(query)]
+
+    def new_story(self, title: str, article_id: int, published: int) -> int:
+        key = self.conn.execute(
+            stories.insert().values(
+                title=title,
+                first_article=article_id,
+                first_seen=published,
+                last_seen=published,
+                size=0,
+            )
+        ).inserted_primary_key
+        assert key is not None, "a one-row insert() has the new row's key"
+        return int(key[0])
+
+    def join(
+        self, story_id: int, article_id: int, title: str, published: int, terms: Sequence[str]
+    ) -> None:
+        """The article joins the story: its size, time span, lead (who reported first leads
+        it) and terms grow."""
+        conn = self.conn
+        row = conn.execute(select(stories).where(stories.c.id == story_id)).one()
+        values = {"size": row.size + 1, "last_seen": max(row.last_seen, published)}
+        if published < row.first_seen:
+            values.update(first_seen=published, first_article=article_id, title=title)
+        conn.execute(update(stories).where(stories.c.id == story_id).values(**values))
+        known = set(
+            conn.execute(
+                select(story_terms.c.term).where(
+                    story_terms.c.story_id == story_id, story_terms.c.term.in_(list(terms))
+                )
+            ).scalars()
+        )
+        new = [{"term": t, "story_id": story_id} for t in terms if t not in known]
+        if new:
+            conn.execute(story_terms.insert(), new)
+        conn.execute(update(articles).where(articles.c.id == article_id).values(story_id=story_id))
