@@ -271,6 +271,12 @@ MIGRATIONS: list[list[str]] = [
         "CREATE INDEX submissions_client ON submissions (client, url)",
     ],
     [
+        # The editor and the photographers a page names, apart from its author (an image's
+        # photographer is kept with the image, in images).
+        "ALTER TABLE articles ADD COLUMN editor TEXT",
+        "ALTER TABLE articles ADD COLUMN photographer TEXT",
+    ],
+    [
         # Search on PostgreSQL (store/search.py): each article's index tokens and a tsvector
         # of them; articles grouped before it (state 3) are indexed by the next stories pass.
         """postgresql::CREATE TABLE search (
@@ -283,12 +289,6 @@ MIGRATIONS: list[list[str]] = [
         )""",
         "postgresql::CREATE INDEX search_doc ON search USING gin (doc)",
         "postgresql::UPDATE articles SET grouped = 3 WHERE grouped = 1",
-    ],
-    [
-        # The editor and the photographers a page names, apart from its author (an image's
-        # photographer is kept with the image, in images).
-        "ALTER TABLE articles ADD COLUMN editor TEXT",
-        "ALTER TABLE articles ADD COLUMN photographer TEXT",
     ],
 ]
 ONLY_ON = "::"  # "sqlite::CREATE ..." runs on SQLite only
