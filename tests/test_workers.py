@@ -36,7 +36,7 @@ from newsvault.fetch.client import Fetcher, Response
 from newsvault.files import write_atomic
 from newsvault.logs import EventLog
 from newsvault.loopback import LoopbackServer, Route
-from newsvault.models import Article, Source
+from newsvault.models import Article, Job, Source
 from newsvault.pages import archive_rules, capture_writer
 from newsvault.store import Store
 from newsvault.store.db import FIRST_NUMBER
@@ -414,3 +414,45 @@ def test_two_processes_writing_one_file_at_once_both_succeed(tmp_path: Path) -> 
     assert [p.exitcode for p in writers] == [0, 0]
     assert target.read_bytes() in (b"a" * 1000, b"b" * 1000)
     assert [p.name for p in target.parent.iterdir()] == ["image.jpg"]
+
+
+def test_a_job_longer_than_its_lease_stays_with_its_worker(
+    tmp_path: Path, server: LoopbackServer
+) -> None:
+    """A poll that takes 3 s under a 1 s lease: its worker extends the lease as it goes, so
+    no other worker takes the job meanwhile, and its finish counts."""
+    server.set("/slow.xml", Route(rss("slow", 2, base=server.base_url), delay=3.0))
+    root = tmp_path / "news"
+    make_archive(root, [("slow", "S", server.url("/slow.xml"))], timeout=10.0)
+    with (root / "newsvault.toml").open("a") as config:
+        config.write('\n[watch]\nlease = "1s"\ninterval = "1h"\n')
+    log = io.StringIO()
+    watcher = Watcher(root, EventLog(stream=log), role="worker")
+    taken: list[list[Job]] = []
+
+    async def meanwhile(stop: asyncio.Event) -> None:
+        store = Archive(root).store()
+        try:
+            while (job := store.jobs.get("poll", "slow")) is None or job.lease_owner is None:
+                await asyncio.sleep(0.05)
+            while " poll " not in log.getvalue():  # another worker looking till the poll ends
+                now = int(time.time() * 1000)
+                taken.append(store.jobs.claim("other", now=now, lease_ms=1000, limit=1))
+                await asyncio.sleep(0.1)
+        finally:
+            stop.set()
+            store.close()
+
+    async def main() -> None:
+        stop = asyncio.Event()
+        await asyncio.gather(watcher.run(stop), meanwhile(stop))
+
+    asyncio.run(main())
+    assert len(taken) > 20 and not any(taken)
+    store = Archive(root).store()
+    try:
+        job = store.jobs.get("poll", "slow")
+        assert job is not None and job.lease_owner is None and job.attempts == 0  # finished
+        assert len(list(store.articles("slow"))) == 2
+    finally:
+        store.close()

@@ -2,7 +2,9 @@
 
 A worker *claims* due jobs: one statement marks them with its name and a lease expiry, so
 two workers never take the same job, and a job whose worker died is due again once its lease
-runs out. Finishing, failing and rescheduling check the lease: a worker that lost its lease
+runs out; a worker still at a job extends its lease. On PostgreSQL the claim skips rows
+another claimer has locked (FOR UPDATE SKIP LOCKED), so claimers on many machines never wait
+for each other. Finishing, failing and rescheduling check the lease: a worker that lost its lease
 (it stalled past the expiry and another took the job) changes nothing. Every call is one
 short transaction; no lock is held while a job runs.
 """
@@ -142,6 +144,18 @@ class JobQueue:
         else:
             values["due"] = retry_at
         return self._update_held(job, values)
+
+    def extend(self, held: Iterable[Job], *, until: int) -> list[Job]:
+        """Lengthen the leases of jobs a worker is still at to `until` (each Job given its new
+        expiry, which finishing it checks): the jobs whose lease was lost meanwhile."""
+        lost = []
+        with writing(self.engine) as conn:
+            for job in held:
+                if conn.execute(update(jobs).where(_held(job)).values(lease_until=until)).rowcount:
+                    job.lease_until = until
+                else:
+                    lost.append(job)
+        return lost
 
     def release(self, owner: str) -> int:
         """Give back every job `owner` holds, due as they were (a worker stopping)."""

@@ -30,6 +30,7 @@ import uuid
 from collections.abc import Awaitable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from newsvault.archive import Archive
 from newsvault.errors import NewsvaultError, describe, one_line
@@ -141,23 +142,28 @@ class Watcher:
         return self.summary
 
     async def _loop(self, stop: asyncio.Event) -> None:
-        running: set[asyncio.Task[None]] = set()
+        running: dict[asyncio.Task[Any], list[Job]] = {}
         stopping = asyncio.create_task(stop.wait())
+        renewed = time.monotonic()
         while not stop.is_set():
             self._sync()
             free = self.archive.settings["watch.workers"] - len(running)
             for jobs, work in self._claim(free) if free > 0 else []:
-                running.add(asyncio.create_task(self._guarded(jobs, work)))
-            timeout = IDLE_S if running else self._idle_wait()
+                running[asyncio.create_task(self._guarded(jobs, work))] = jobs
+            timeout = min(IDLE_S, self._lease_ms / 3000) if running else self._idle_wait()
             done, _ = await asyncio.wait(
-                running | {stopping}, timeout=timeout, return_when=asyncio.FIRST_COMPLETED
+                {*running, stopping}, timeout=timeout, return_when=asyncio.FIRST_COMPLETED
             )
-            running -= done
+            for task in done:
+                running.pop(task, None)  # `stopping` is none of them
+            if running and time.monotonic() - renewed > self._lease_ms / 3000:
+                renewed = time.monotonic()
+                self._renew([job for jobs in running.values() for job in jobs])
             if self._change and (not running or time.monotonic() - self._published > PUBLISH_S):
                 self._publish()
         if running:
             self.events.emit("stopping", in_flight=len(running))
-            _, late = await asyncio.wait(running, timeout=GRACE_S)
+            _, late = await asyncio.wait(set(running), timeout=GRACE_S)
             for task in late:
                 task.cancel()
             await asyncio.gather(*late, return_exceptions=True)
@@ -185,6 +191,13 @@ class Watcher:
     @property
     def _lease_ms(self) -> int:
         return duration_ms(self.archive.settings["watch.lease"], "watch.lease")
+
+    def _renew(self, held: list[Job]) -> None:
+        """A third of the lease gone: the jobs in flight keep theirs for a whole one more, so
+        that a long job (a feed of many pages) is never taken by a second worker meanwhile."""
+        lost = self.store.jobs.extend(held, until=_now() + self._lease_ms)
+        for job in lost:
+            self.events.emit("lease lost", level="warning", job=job.kind, target=job.target)
 
     def _idle_wait(self) -> float:
         due = self.store.jobs.next_due(self.kinds)
