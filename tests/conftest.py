@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 from hypothesis import settings
 
-from newsvault.archive import Archive
+from newsvault.archive import DEFAULT_CONFIG, Archive
 from newsvault.fetch.client import FetchOptions
 from newsvault.loopback import LoopbackServer
 
@@ -51,14 +51,16 @@ def postgres_url() -> Iterator[str]:
 
 
 # NEWSVAULT_TEST_DATABASE=postgresql runs the whole suite with every archive on PostgreSQL: each
-# test gets a database of its own (made from a migrated template, dropped after the test)
-# through NEWSVAULT_DATABASE, which commands in subprocesses inherit. Tests of what only
-# SQLite has (the newsvault.db file itself) are marked `sqlite_only`.
+# archive a test makes (Archive.init: make_archive, `init`, the demo) is given a database of
+# its own, made from a migrated template and written as `database = ...` at the top of its
+# newsvault.toml, so commands in subprocesses use it too; they are dropped after the test.
+# Tests of what only SQLite has (the newsvault.db file itself) are marked `sqlite_only`.
 TEST_DATABASE = os.environ.get("NEWSVAULT_TEST_DATABASE", "sqlite")
 if TEST_DATABASE not in ("sqlite", "postgresql"):
     raise pytest.UsageError(
         f"NEWSVAULT_TEST_DATABASE={TEST_DATABASE!r}: use sqlite (the default) or postgresql"
     )
+PG_SERVER = "postgresql://postgres@127.0.0.1:5432/"
 
 
 @pytest.fixture(scope="session")
@@ -77,7 +79,7 @@ def _postgres_template() -> Iterator[tuple[Any, str]]:
         ) from None
     admin.execute(f"DROP DATABASE IF EXISTS {name}")
     admin.execute(f"CREATE DATABASE {name}")
-    Store(f"postgresql://postgres@127.0.0.1:5432/{name}").close()
+    Store(PG_SERVER + name).close()
     try:
         yield admin, name
     finally:
@@ -89,21 +91,33 @@ _databases = itertools.count(1)
 
 
 @pytest.fixture(autouse=True)
-def archive_database(request: pytest.FixtureRequest) -> Iterator[None]:
+def archive_database(
+    request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[None]:
     if TEST_DATABASE == "sqlite":
         yield
         return
     if request.node.get_closest_marker("sqlite_only"):
         pytest.skip("tests what only SQLite has")
     admin, template = request.getfixturevalue("_postgres_template")
-    name = f"newsvault_test_{os.getpid()}_{next(_databases)}"
-    admin.execute(f"CREATE DATABASE {name} TEMPLATE {template}")
-    monkeypatch = request.getfixturevalue("monkeypatch")
-    monkeypatch.setenv("NEWSVAULT_DATABASE", f"postgresql://postgres@127.0.0.1:5432/{name}")
+    monkeypatch.delenv("NEWSVAULT_DATABASE", raising=False)
+    made: list[str] = []
+    init = Archive.init.__func__  # type: ignore[attr-defined]
+
+    def init_on_postgres(cls: type[Archive], root: Path, config_text: str = DEFAULT_CONFIG):
+        if (root / "newsvault.toml").exists() or "database =" in config_text:
+            return init(cls, root, config_text)
+        name = f"newsvault_test_{os.getpid()}_{next(_databases)}"
+        admin.execute(f"CREATE DATABASE {name} TEMPLATE {template}")
+        made.append(name)
+        return init(cls, root, f'database = "{PG_SERVER}{name}"\n{config_text}')
+
+    monkeypatch.setattr(Archive, "init", classmethod(init_on_postgres))
     try:
         yield
     finally:
-        admin.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+        for name in made:
+            admin.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
 
 
 @pytest.fixture
