@@ -17,6 +17,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import re
+from collections.abc import Iterable
 from copy import deepcopy
 from dataclasses import dataclass, field
 from functools import cache
@@ -140,7 +141,6 @@ def _extract_page(page: Page, rule: Rule | None, finder: FinderParams | str) -> 
     meta, ld = md.meta_values(tree), md.json_ld(tree)
     scripted_time = md.script_time(tree)
     lxml.etree.strip_elements(tree, *_INVISIBLE, with_tail=False)
-    marked_author = md.markup_author(tree)
     full_text = _lines_of(tree)
     lxml.etree.strip_elements(tree, *_FRAME, with_tail=False)
     found.title = found.title or md.find_title(tree, meta, ld)
@@ -154,13 +154,12 @@ def _extract_page(page: Page, rule: Rule | None, finder: FinderParams | str) -> 
         )
     if body is not None:
         _keep_first_part(body)
-    page_text = _text_of(tree)
     peers = body is None and not isinstance(finder, FinderParams)
     # the link texts a list page is made of: the page's, or the region's when the finder (which
     # keeps links) chose it
     anchors = {md.element_text(a) for a in tree.iter("a")} if peers else set()
     # A page's lang attribute is often a template default: the text decides when they differ.
-    found.lang = guess_lang(page_text[:2000]) or found.lang
+    found.lang = guess_lang(full_text[:2000]) or found.lang
     zhish = found.lang == "zh"
     ruled = body is not None
     if body is None and isinstance(finder, FinderParams):
@@ -196,7 +195,7 @@ def _extract_page(page: Page, rule: Rule | None, finder: FinderParams | str) -> 
         or md.author_in_text(head)
         or md.author_in_text(window)
         or (md.author_in_text(first) if len(first) <= _SHORT_LINE else None)
-        or md.outlet_or_none(marked_author, found.origin, tree, meta)
+        or md.outlet_or_none(md.markup_author(tree), found.origin, tree, meta)
         or (md.inline_author(opening, closing) if zhish else None)
         or md.author_in_text(tail)
     )
@@ -564,12 +563,25 @@ _CLOSING = 6  # texts at the end of the body where a byline may be
 
 
 def _opening_and_closing(body: lxml.html.HtmlElement) -> tuple[str, str, list[str]]:
-    """The body's first text, the start of its text, and its last texts (as the page's text has
-    them: texts too short to tell where they are left out)."""
-    texts = [t for t in (md.squeeze(n) for n in _TEXT_NODES(body)) if len(t) >= _EDGE_TEXT]
-    if not texts:
+    """The body's first text, the start of its text, and its last texts, as _lines_of has
+    them (texts too short to tell where they are left out); only the ends are read."""
+    nodes = _TEXT_NODES(body)
+    opening = _lines_from(nodes, 4)
+    closing = _lines_from(reversed(nodes), _CLOSING)[::-1]
+    if not opening:
         return "", "", []
-    return texts[0], " ".join(texts[:4])[: md.HEAD_BEFORE], texts[-_CLOSING:]
+    return opening[0], " ".join(opening)[: md.HEAD_BEFORE], closing
+
+
+def _lines_from(nodes: Iterable[str], count: int) -> list[str]:
+    """The first `count` lines long enough to place, of text nodes taken in this order."""
+    found: list[str] = []
+    for node in nodes:
+        lines = _BLANK_LINES.sub("\n", _LINE_SPACES.sub(" ", node)).strip().split("\n")
+        found += [line for line in lines if len(line) >= _EDGE_TEXT]
+        if len(found) >= count:
+            break
+    return found[:count]
 
 
 def _joined(*names: str | None) -> str | None:
@@ -584,21 +596,20 @@ def _inner_html(element: lxml.html.HtmlElement) -> str:
     return "".join(parts)
 
 
-def _text_of(tree: lxml.html.HtmlElement) -> str:
-    """The page's text, its text nodes joined with a space (read by libxml2, not in Python)."""
-    body = tree.find("body")
-    return md.squeeze(" ".join(_TEXT_NODES(body if body is not None else tree)))
-
-
 _TEXT_NODES = lxml.etree.XPath(".//text()", smart_strings=False)
 
 
-def _lines_of(tree: lxml.html.HtmlElement) -> str:
-    """The page's text nodes, each squeezed, one a line: a name list in a byline stops where
-    its text node does ("编辑：张某" then a tag "中美关系" is not two names)."""
-    body = tree.find("body")
-    nodes = (md.squeeze(n) for n in _TEXT_NODES(body if body is not None else tree))
-    return "\n".join(n for n in nodes if n)
+def _lines_of(root: lxml.html.HtmlElement) -> str:
+    """The text under `root`, a line per text node (spaces squeezed, empty lines dropped): a
+    name list in a byline stops where its text node does ("编辑：张某", then a tag "中美关系",
+    is not two names). Joined and squeezed by libxml2 and the regex engine, not node by node."""
+    body = root.find("body") if root.tag == "html" else root
+    text = "\n".join(_TEXT_NODES(root if body is None else body))
+    return _BLANK_LINES.sub("\n", _LINE_SPACES.sub(" ", text)).strip()
+
+
+_LINE_SPACES = re.compile(r"[^\S\n]+")
+_BLANK_LINES = re.compile(r" ?\n\s*")
 
 
 def _keep_first_part(root: lxml.html.HtmlElement) -> bool:
