@@ -61,6 +61,12 @@ def archived(tmp_path: Path, server: LoopbackServer, **counts: int) -> Archive:
     return archive
 
 
+def only_capture(archive: Archive) -> str:
+    """The one capture file a run wrote: 00001.warc.gz (00001.HOST.warc.gz on PostgreSQL)."""
+    (found,) = archive.captures_dir.glob("*.warc.gz")
+    return f"captures/{found.name}"
+
+
 def recomputed(root: Path) -> dict[str, str]:
     """Every file of the parts hashed afresh (writers' temporaries and the captures folder's
     other files aside), without the code under test."""
@@ -102,8 +108,8 @@ def test_publish_writes_checksums_a_standard_tool_accepts(
     parts = {path.split("/", 1)[0] for path in listed(root)}
     assert parts == set(PARTS)  # the markdown, the site, the image and the captures
     details = json.loads((root / DETAILS).read_text(encoding="utf-8"))
-    assert list(details["open"]) == ["captures/00001.warc.gz"]  # the newest capture file
-    assert "captures/00001.warc.gz" not in parse_sums((root / SUMS).read_text())
+    assert list(details["open"]) == [only_capture(archive)]  # the newest capture file
+    assert only_capture(archive) not in parse_sums((root / SUMS).read_text())
     assert sha256sum_check(root).returncode == 0
 
     result = cli("verify", str(root))
@@ -132,11 +138,11 @@ def test_each_harm_is_named(tmp_path: Path, server: LoopbackServer, harm: str) -
         (root / "site" / "extra.html").write_text("<p>planted</p>", encoding="utf-8")
         said = "not listed: site/extra.html"
     else:  # the open capture file, within the bytes the checksums cover
-        capture = root / "captures" / "00001.warc.gz"
+        capture = root / only_capture(archive)
         data = bytearray(capture.read_bytes())
         data[100] ^= 0xFF
         capture.write_bytes(bytes(data))
-        said = "changed: captures/00001.warc.gz"
+        said = f"changed: {only_capture(archive)}"
     result = cli("verify", str(root), code=1)
     assert said in result.output
     assert "Not intact: 1 file missing, changed or not listed" in result.output
@@ -164,7 +170,7 @@ def test_a_git_mirror_clone_verifies_what_it_holds(tmp_path: Path, server: Loopb
     assert sha256sum_check(clone, "--ignore-missing").returncode == 0
     # --complete: what is not held is missing
     complete = cli("verify", "--complete", str(clone), code=1)
-    assert "missing: captures/00001.warc.gz" in complete.output
+    assert f"missing: {only_capture(archive)}" in complete.output
 
     (clone / "lists" / "alpha.md").write_text("rewritten\n", encoding="utf-8")
     assert "changed: lists/alpha.md" in cli("verify", str(clone), code=1).output
@@ -240,13 +246,13 @@ def test_a_capture_file_open_for_appending(tmp_path: Path, server: LoopbackServe
     checksums were written is named, not a fault."""
     archive = archived(tmp_path, server)
     root = archive.root
-    first = root / "captures" / "00001.warc.gz"
+    first = root / only_capture(archive)
     size = first.stat().st_size
     with open(first, "ab") as fh:  # a writer appends after the publish
         fh.write(b"appended record")
     result = cli("verify", str(root))
     assert "Intact" in result.output
-    later = root / "captures" / "00002.warc.gz"
+    later = first.with_name(first.name.replace("00001.", "00002.", 1))  # the writer's next
     later.write_bytes(b"a new file")
     result = cli("verify", str(root))
     assert "Intact" in result.output and "1 capture file begun since" in result.output
@@ -256,8 +262,8 @@ def test_a_capture_file_open_for_appending(tmp_path: Path, server: LoopbackServe
         report = write_checksums(root)
     sums = parse_sums((root / SUMS).read_text())
     details = json.loads((root / DETAILS).read_text())
-    assert sums["captures/00001.warc.gz"] == hashlib.sha256(first.read_bytes()).hexdigest()
-    assert list(details["open"]) == ["captures/00002.warc.gz"]
+    assert sums[f"captures/{first.name}"] == hashlib.sha256(first.read_bytes()).hexdigest()
+    assert list(details["open"]) == [f"captures/{later.name}"]
     assert report.open_captures == 1 and first.stat().st_size > size
     assert sha256sum_check(root).returncode == 0
 
