@@ -16,6 +16,7 @@ from newsvault.extract.metadata import (
     byline_line,
     editor_in_text,
     inline_author,
+    is_credit_line,
     photographers_in_text,
 )
 from newsvault.extract.rules import RuleSet
@@ -82,7 +83,13 @@ def test_editor_proof_reader_and_photographer_are_not_authors() -> None:
         "<p>摄影：周斌</p><p>责任编辑：赵敏</p><p>校对：钱进</p></div></div>"
     )
     assert (found.author, found.editor, found.photographer) == ("孙立平", "赵敏", "周斌")
-    for line in ("责任编辑", "校对", "孙立平"):
+    credits = generic(
+        f"<h1>本周后期全市将迎来明显降温</h1><div id='text'>{paragraphs()}"
+        "<p>医技药剂党支部、药剂科供稿 摄影/张艳 编辑/苏芳</p></div>"
+    )
+    assert (credits.editor, credits.photographer) == ("苏芳", "张艳")
+    assert credits.text.endswith(PROSE[3])
+    for line in ("责任编辑", "校对", "孙立平", "摄影"):
         assert line not in found.text
 
 
@@ -241,6 +248,10 @@ def test_the_words_of_credit_lines() -> None:
     assert photographers_in_text("资料图：市民出行。中新社记者 贾天勇 摄") == "贾天勇"
     assert photographers_in_text("医技药剂党支部、药剂科供稿 摄影/张艳 编辑/苏芳") == "张艳"
     assert photographers_in_text("巴黎街头的罢工队伍（新华社记者 摄）") is None
+    assert photographers_in_text("图：市民在寒冷天气中出行") is None  # a caption's words
+    assert photographers_in_text("图/张三") == "张三"
+    assert is_credit_line("医技药剂党支部、药剂科供稿 摄影/张艳 编辑/苏芳")
+    assert not is_credit_line("编辑：苏芳说，今年的比赛成绩有了显著的提升")
     assert byline_line("扬子晚报记者 张楠") == "张楠"
     assert byline_line("据扬子晚报报道，记者张楠了解到，全市气温将大幅下降") is None
     assert inline_author("", ["……举行。（完）"]) is None

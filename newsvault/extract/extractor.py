@@ -477,6 +477,11 @@ def _clean_edge_lines(body: lxml.html.HtmlElement, found: md.Metadata) -> bool:
         elif reporters := md.byline_line(text):
             found.author = found.author or reporters
             _drop(block)
+        elif md.is_credit_line(text) or (_PHOTO_LINE.match(text) and not _after_image(block)):
+            found.author = found.author or md.author_in_text(text)
+            found.editor = found.editor or md.editor_in_text(text)
+            found.photographer = _joined(found.photographer, md.photographers_in_text(text))
+            _drop(block)
         elif _is_meta_line(text):
             found.origin = found.origin or md.origin_in_text(text)
             found.author = found.author or md.author_in_text(text)
@@ -485,6 +490,15 @@ def _clean_edge_lines(body: lxml.html.HtmlElement, found: md.Metadata) -> bool:
             continue
         dropped = True
     return dropped
+
+
+# "摄影：周斌" standing alone (under an image it is the image's credit, and stays its caption)
+_PHOTO_LINE = re.compile(r"^[\[（(【]?\s*(?:摄影|攝影|摄像|攝像)\s*[:：/／]\s*\S+\s*[\]）)】]?$")
+
+
+def _after_image(block: lxml.html.HtmlElement) -> bool:
+    before = block.getprevious()
+    return before is not None and (before.tag == "img" or before.find(".//img") is not None)
 
 
 def _attached(block: lxml.html.HtmlElement, body: lxml.html.HtmlElement) -> bool:

@@ -61,7 +61,8 @@ _EDITOR = re.compile(
 )
 _PHOTOGRAPHER = [
     re.compile(
-        rf"(?:摄影|攝影|摄像|攝像|(?<![{_CJK}])(?:图片|圖片|图|圖))\s*[:：/／]\s*({_NAMES})"
+        # "图/张某", not "图：" and the caption's words
+        rf"(?:(?:摄影|攝影|摄像|攝像)\s*[:：/／]|(?<![{_CJK}])(?:图片|圖片|图|圖)\s*[/／])\s*({_NAMES})"
     ),
     re.compile(
         rf"(?:记者|記者|通讯员|通訊員)?\s*({_LONE_NAMES})\s*[/／]?\s*(?:摄|攝)(?:影)?(?![{_CJK}:：/／])"
@@ -374,6 +375,19 @@ _PAPER_REPORTER = re.compile(rf"^[{_CJK}]{{1,6}}(?:记者|記者|通讯员|通�
 _REPORTER_LINE = re.compile(
     rf"[{_CJK}]{{0,10}}?(?:记者|記者|通讯员|通訊員)\s*({_NAMES})\s*(?:报道|報導|报导)?"
 )
+
+
+_CREDIT = re.compile(
+    r"(?:责任编辑|責任編輯|编辑|編輯|责编|責編|美编|美編|校对|校對|审核|審核|监制|監製|统筹|統籌|"
+    r"摄影|攝影|摄像|攝像|作者|撰文|文字|来源|來源)\s*[:：/／]\s*[^\s:：/／]+|\S{2,12}(?:供稿|供图|供圖)"
+)
+
+
+def is_credit_line(text: str) -> bool:
+    """A line of credits and nothing else: "药剂科供稿 摄影/张艳 编辑/苏芳"."""
+    if len(text) > _BYLINE_LINE * 2 or len(_CREDIT.findall(text)) < 2:
+        return False
+    return not re.sub(r"[\W\d_]", "", _CREDIT.sub("", text))
 
 
 def byline_line(text: str) -> str | None:
