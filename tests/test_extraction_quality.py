@@ -11,12 +11,16 @@ benchmark's own. Re-pin after a deliberate change with
 
 from __future__ import annotations
 
+import gzip
 import json
+import re
 import warnings
 
+import lxml.html
 import pytest
 
 from benchmarks import scoring
+from newsvault.fetch.charset import decode
 
 
 def _pinned(dataset: str) -> dict:
@@ -52,3 +56,17 @@ def test_the_gate_fails_a_worse_extraction() -> None:
     floors = _pinned("unseen")["floors"]
     assert any(lost.get(name, 0.0) < floor for name, floor in floors.items())
     assert lost["body_f1"] < floors["body_f1"]
+
+
+def test_every_unseen_label_is_text_of_its_page() -> None:
+    """The labels were written by reading the pages: each title and body line is in its page's
+    text as a browser shows it (whitespace collapsed), and each stored page has a label."""
+    labels = json.loads(scoring.UNSEEN_LABELS.read_text(encoding="utf-8"))
+    stored = {str(p.relative_to(scoring.UNSEEN))[:-3] for p in scoring.UNSEEN.rglob("*.html.gz")}
+    assert stored == set(labels)
+    for name, label in labels.items():
+        raw = gzip.decompress((scoring.UNSEEN / f"{name}.gz").read_bytes())
+        page = lxml.html.fromstring(decode(raw, None, kind="html").text)
+        text = re.sub(r"\s+", " ", page.text_content())
+        lines = [label.get("title") or "", *(label.get("body") or "").split("\n")]
+        assert [line for line in lines if line not in text] == [], name
