@@ -4,8 +4,9 @@ Shared by the benchmark (`benchmarks/extraction.py`) and the quality gate of `ma
 (`tests/test_extraction_quality.py`), so both measure the same way. Body text is scored with the
 scrapinghub benchmark's metric: token 4-shingles (tokens are \\w+ runs), precision/recall per
 page normalised, averaged over pages, F1 of the averages; the CJK variant makes each Chinese
-character a token, so Chinese text (no spaces) is measured fairly. Title, author and date are
-the share of pages right, where labels exist.
+character a token, so Chinese text (no spaces) is measured fairly. Title, author, date (to the
+minute where the page prints a time) and day (the date right in UTC+8) are the share of pages
+right, where labels exist.
 
 Sets: `unseen` (benchmarks/data/unseen/, in the repository, labels in
 benchmarks/data/unseen-labels.json), `gne-pages` (../shared/datasets/gne-pages, labels in
@@ -78,14 +79,16 @@ class Score:
     chars: list[tuple[float, float, float]] = field(default_factory=list)
     title: list[bool] = field(default_factory=list)
     author: list[bool] = field(default_factory=list)
-    date: list[bool] = field(default_factory=list)
+    date: list[bool] = field(default_factory=list)  # the minute right where a time is printed
+    day: list[bool] = field(default_factory=list)  # the day right, in UTC+8
     seconds: float = 0.0
 
     def figures(self) -> dict[str, float]:
         """The gate's figures: body F1 (tokens and CJK characters) and, where labelled, the
-        share of titles, authors and dates right."""
+        share of titles, authors, dates and days right."""
         found = {"body_f1": prf(self.words)[2], "body_f1_cjk": prf(self.chars)[2]}
-        for name, values in (("title", self.title), ("author", self.author), ("date", self.date)):
+        meta = {"title": self.title, "author": self.author, "date": self.date, "day": self.day}
+        for name, values in meta.items():
             if values:
                 found[name] = sum(values) / len(values)
         return found
@@ -139,6 +142,13 @@ def same_date(label: str | None, found: int | None) -> bool:
     return abs(found - expected) < 60_000
 
 
+def same_day(label: str | None, found: int | None) -> bool:
+    """The day right in UTC+8 (labels are in UTC+8), whatever the time of day."""
+    if not label or found is None:
+        return not label and found is None
+    return dt.datetime.fromtimestamp(found / 1000, CHINA_TIME).date().isoformat() == label[:10]
+
+
 def page_f1(page: Page, found: Result) -> float:
     tp, fp, fn = shingle_counts(page.body, found.text, WORD_OR_CJK)
     return 2 * tp / (2 * tp + fp + fn) if tp else 0.0
@@ -153,6 +163,7 @@ def score_outputs(pages: list[Page], outputs: list[Result], seconds: float = 0.0
             result.title.append(same_text(page.title, found.title))
             result.author.append(same_text(page.author, found.author))
             result.date.append(same_date(page.published, found.published))
+            result.day.append(same_day(page.published, found.published))
     return result
 
 
