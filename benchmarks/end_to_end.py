@@ -140,13 +140,13 @@ def newsvault_floor_child(archive: str) -> None:
     """`newsvault run` with extraction taken out: every page "holds no article", so each
     item keeps its feed's summary (fetched, captured, stored, indexed and written all the
     same)."""
-    from newsvault import cli, pages
+    from newsvault import cli, pages, pipeline
     from newsvault.errors import NoArticle
 
     def no_extraction(*args, **kwargs):
         raise NoArticle("no article: extraction left out (the benchmark's floor)")
 
-    pages.extract = no_extraction
+    pages.extract = pipeline.extract = no_extraction
     sys.argv = ["newsvault", "-a", archive, "run"]
     cli.main()
 

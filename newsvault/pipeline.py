@@ -14,11 +14,11 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from newsvault.archive import Archive
-from newsvault.captures import ROLE, SOURCE, CaptureRef, CaptureWriter
-from newsvault.errors import FeedError, FetchError, NoArticle, describe
-from newsvault.extract import RuleSet
+from newsvault.captures import ROLE, SOURCE, CaptureRef, CaptureWriter, body_digest
+from newsvault.errors import FeedError, FetchError, describe
+from newsvault.extract import RuleSet, extract
 from newsvault.feeds import Feed, FeedItem, parse_feed
-from newsvault.fetch.client import Fetcher
+from newsvault.fetch.client import Fetcher, Response
 from newsvault.ingest import catch_up, mirror_due
 from newsvault.models import Article, Source, to_ms
 from newsvault.normalize import (
@@ -35,13 +35,14 @@ from newsvault.pages import (
     fetch_page,
     keep_capture,
     keep_error_page,
-    look_at,
+    page_outcome,
 )
 from newsvault.publish.images import MirrorReport
 from newsvault.publish.markdown import PublishResult
 from newsvault.store import SourceState, Store
 from newsvault.store.db import content_hash
-from newsvault.watch.health import note_page, note_poll
+from newsvault.store.health import Outcome
+from newsvault.watch.health import note_poll, page_outcomes
 from newsvault.watch.history import FULL_TEXT_CHARS
 from newsvault.watch.recheck import CheckReport, recheck_due
 
@@ -240,9 +241,11 @@ async def archive_source(
             and article.url
             and (source.fetch_full == "always" or item.is_summary or _short(article.text))
         ]
+        pages = _PageRows()
         filled = await asyncio.gather(
-            *(_fill_from_page(fetcher, store, writer, rules, a) for a in wanted)
+            *(_fill_from_page(fetcher, store, writer, rules, a, pages) for a in wanted)
         )
+        pages.store(store, now=fetched)
         report.full_text += sum(filled)
         report.pages_failed += len(filled) - sum(filled)
         added = store.add_articles(source_id, [article for _, article in pairs], capture_id)
@@ -296,30 +299,60 @@ def _short(text: str) -> bool:
     return len(text) < FULL_TEXT_CHARS
 
 
-async def _fill_from_page(fetcher, store, writer, rules, article: Article) -> bool:
+@dataclass
+class _PageRows:
+    """What a batch's pages leave in the database, stored at once before its articles (one
+    transaction for them all, not three for each page): their new captures, what came of
+    each page, the extraction health notes. A process killed before stores none of it and
+    none of the articles: the next run fetches the pages again, as it would have."""
+
+    captures: dict[tuple[str, str], CaptureRef | int] = field(default_factory=dict)
+    seen: list[tuple[str, str, int, CaptureRef | int]] = field(default_factory=list)
+    filled: list[tuple[Article, CaptureRef | int]] = field(default_factory=list)
+    outcomes: list[Outcome] = field(default_factory=list)
+
+    def capture(self, store: Store, writer: CaptureWriter, response: Response) -> CaptureRef | int:
+        """keep_capture, the row left for `store`; the same bytes twice in a batch once."""
+        key = (response.url, body_digest(response.body))
+        known = self.captures.get(key) or store.find_capture(*key)
+        self.captures[key] = known if known is not None else writer.write(response)
+        return self.captures[key]
+
+    def store(self, store: Store, *, now: int) -> None:
+        new = [ref for ref in self.captures.values() if isinstance(ref, CaptureRef)]
+        ids = store.record_pages(new, self.seen)
+        for article, capture in self.filled:
+            article.capture_id = ids[capture] if isinstance(capture, CaptureRef) else capture
+        if self.outcomes:
+            store.health.note_many(self.outcomes, now=now)
+
+
+async def _fill_from_page(fetcher, store, writer, rules, article: Article, rows: _PageRows) -> bool:
     """Replace a summary with the article extracted from its page; False (the summary kept)
-    when the page cannot be fetched or holds no article."""
+    when the page cannot be fetched or holds no article. What came of it goes into `rows`."""
     response = await fetch_page(
         fetcher, store, writer, article.url, seen=article.fetched, robots=True
     )
     if isinstance(response, str):
         return False
-    look = look_at(store, writer, rules, response)
-    found, capture_id = look.found, look.capture_id
-    if found is None:  # no article, or an extractor failing on one page: summary kept
-        note_page(store, article.source, look.error or NoArticle(look.outcome), now=article.fetched)
+    for hop in response.history:
+        rows.capture(store, writer, hop)
+    capture = rows.capture(store, writer, response)
+    try:
+        found = extract(response.body, response.url, response.content_type, rules=rules)
+    except Exception as exc:  # no article, or an extractor failing on one page: summary kept
+        rows.seen.append((response.url, page_outcome(exc), to_ms(response.fetched), capture))
+        rows.outcomes += page_outcomes(article.source, exc)
         return False
-    note_page(store, article.source, found, now=article.fetched)
+    rows.outcomes += page_outcomes(article.source, found)
     article.html, article.text, article.images = found.html, found.text, found.images
     article.author = article.author or found.author
     article.origin = article.origin or found.origin
     article.editor = article.editor or found.editor
     article.photographer = article.photographer or found.photographer
     article.lang = article.lang or found.lang
-    article.capture_id = capture_id
-    store.record_page(
-        response.url, "full text", seen=article.fetched, capture_id=capture_id, article_id=None
-    )
+    rows.filled.append((article, capture))
+    rows.seen.append((response.url, "full text", article.fetched, capture))
     return True
 
 

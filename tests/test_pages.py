@@ -127,3 +127,44 @@ def test_run_fetches_the_page_of_a_summary_only_item(
     )
     assert again["outcome"] == "unchanged" and again["article"]["id"] == article["id"]
     assert again["article"]["source"] == "daily"
+
+
+def test_run_stores_the_pages_of_a_batch_with_their_captures(
+    tmp_path: Path, server: LoopbackServer
+) -> None:
+    """The pages of a feed's summary-only items are kept and recorded with their batch: each
+    article points at its page's capture, a page two items link to is captured once, a page
+    holding no article is recorded as such, and extraction health counts them all."""
+    rain, empty = server.url("/news/rain.html"), server.url("/news/empty.html")
+    items = [("1", "Rain at last", rain), ("2", "Rain, again", rain), ("3", "Empty", empty)]
+    feed = (
+        '<?xml version="1.0" encoding="utf-8"?><rss version="2.0"><channel><title>D</title>'
+        + "".join(
+            f"<item><guid>{guid}</guid><title>{title}</title><link>{link}</link>"
+            "<description>Rain fell.</description></item>"
+            for guid, title, link in items
+        )
+        + "</channel></rss>"
+    ).encode()
+    server.set("/feed.xml", Route(feed, headers={"Content-Type": "application/rss+xml"}))
+    server.set("/news/rain.html", Route(ARTICLE, headers={"Content-Type": "text/html"}))
+    server.set("/news/empty.html", Route(b"<html><body><p>Soon.</p></body></html>"))
+    root = tmp_path / "news"
+    make_archive(root, [("daily", "Daily", server.url("/feed.xml"))])
+    cli("-a", str(root), "run")
+    store = Archive(root).store()
+    try:
+        by_url = {a.url: a for a in store.articles()}
+        assert "filling the reservoirs" in by_url[rain].text
+        assert by_url[empty].text == "Rain fell."  # no article on its page: the summary kept
+        captured = [store.capture(n) for n in range(1, 10)]
+        assert [c.url for c in captured if c is not None].count(rain) == 1
+        capture = store.capture(by_url[rain].capture_id or 0)
+        assert capture is not None and capture.url == rain
+        assert store.page_outcomes(rain) == ["full text", "full text"]
+        (outcome,) = store.page_outcomes(empty)
+        assert outcome.startswith("no article found")
+        health = store.health.get("daily", "extraction_failed")
+        assert health is not None and health.last_good is not None and health.last_bad is not None
+    finally:
+        store.close()

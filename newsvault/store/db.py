@@ -391,6 +391,26 @@ class Store:
                 )
             )
 
+    def record_pages(
+        self,
+        new_captures: Sequence[CaptureRef],
+        seen_pages: Sequence[tuple[str, str, int, CaptureRef | int]],
+    ) -> dict[CaptureRef, int]:
+        """Captures and what came of pages (url, outcome, seen, capture), a batch of them in
+        one transaction: `record_page` for many. The id each new capture got."""
+        with writing(self.engine) as conn:
+            ids = {ref: self._add_capture(conn, ref) for ref in new_captures}
+            rows = [
+                {
+                    "url": url, "outcome": outcome, "seen": seen, "article_id": None,
+                    "capture_id": ids[capture] if isinstance(capture, CaptureRef) else capture,
+                }
+                for url, outcome, seen, capture in seen_pages
+            ]  # fmt: skip
+            if rows:
+                conn.execute(pages.insert(), rows)
+        return ids
+
     def page_outcomes(self, url: str) -> list[str]:
         query = select(pages.c.outcome).where(pages.c.url == url).order_by(pages.c.id)
         with self.engine.connect() as conn:

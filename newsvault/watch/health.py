@@ -88,15 +88,21 @@ def note_page(
 ) -> None:
     """Count what came of one page of `source_slug`: an article (with or without its site
     rule) or the exception extraction raised (NoArticle, or anything else)."""
+    store.health.note_many(page_outcomes(source_slug, extraction_or_error), now=_now(now))
+
+
+def page_outcomes(
+    source_slug: str, extraction_or_error: Extraction | BaseException
+) -> list[Outcome]:
+    """What note_page counts of one page, for a caller that stores a batch's at once."""
     found = extraction_or_error
     if isinstance(found, Extraction):
         outcomes = [Outcome(source_slug, EXTRACTION_FAILED, True)]
         if found.rule is not None:
             outcomes.append(Outcome(source_slug, RULE_MISSED, not found.rule_missed, found.rule))
-    else:
-        reason = str(found) if isinstance(found, NoArticle) else f"failed: {describe(found)}"
-        outcomes = [Outcome(source_slug, EXTRACTION_FAILED, False, reason[:_DETAIL_CHARS])]
-    store.health.note_many(outcomes, now=_now(now))
+        return outcomes
+    reason = str(found) if isinstance(found, NoArticle) else f"failed: {describe(found)}"
+    return [Outcome(source_slug, EXTRACTION_FAILED, False, reason[:_DETAIL_CHARS])]
 
 
 def note_poll(store: Store, source_slug: str, new_items: int, ok: bool, now: int) -> None:
