@@ -93,6 +93,15 @@ def test_editor_proof_reader_and_photographer_are_not_authors() -> None:
         assert line not in found.text
 
 
+def test_an_author_tag_holding_the_editor_s_name_names_no_author() -> None:
+    found = generic(
+        f"<h1>本周后期全市将迎来明显降温</h1><div id='text'>{paragraphs()}</div>"
+        "<div class='bottom'>责任编辑：赵敏</div>",
+        head="<meta name='author' content='赵敏'>",
+    )
+    assert (found.author, found.editor) == (None, "赵敏")
+
+
 def test_an_editor_line_after_the_body_outside_it() -> None:
     found = generic(
         f"<h1>本周后期全市将迎来明显降温</h1><div id='text'>{paragraphs()}</div>"

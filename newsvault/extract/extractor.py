@@ -17,10 +17,11 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from copy import deepcopy
 from dataclasses import dataclass, field
 from functools import cache
+from itertools import chain
 from typing import Any
 
 import lxml.etree
@@ -189,17 +190,20 @@ def _extract_page(page: Page, rule: Rule | None, finder: FinderParams | str) -> 
         or md.structured_origin(meta)
         or md.origin_in_text(tail)
     )
-    found.author = (
-        found.author
-        or md.outlet_or_none(md.structured_author(meta, ld), found.origin, tree, meta)
-        or md.author_in_text(head)
-        or md.author_in_text(window)
-        or (md.author_in_text(first) if len(first) <= _SHORT_LINE else None)
-        or md.outlet_or_none(md.markup_author(tree), found.origin, tree, meta)
-        or (md.inline_author(opening, closing) if zhish else None)
-        or md.author_in_text(tail)
-    )
     found.editor = found.editor or md.editor_in_text(head) or md.editor_in_text(tail)
+    candidates: list[Callable[[], str | None]] = [
+        lambda: md.outlet_or_none(md.structured_author(meta, ld), found.origin, tree, meta),
+        lambda: md.author_in_text(head),
+        lambda: md.author_in_text(window),
+        lambda: md.author_in_text(first) if len(first) <= _SHORT_LINE else None,
+        lambda: md.outlet_or_none(md.markup_author(tree), found.origin, tree, meta),
+        lambda: md.inline_author(opening, closing) if zhish else None,
+        lambda: md.author_in_text(tail),
+    ]
+    # the first that names someone other than the editor (templates fill the author's meta
+    # tag or byline slot with the editor's name)
+    authors = chain((found.author,), (candidate() for candidate in candidates))
+    found.author = next((a for a in authors if a and not _only_editor(a, found.editor)), None)
     _drop_byline(body, found.author)
     if found.published is None:
         found.published = (
@@ -596,6 +600,11 @@ def _lines_from(nodes: Iterable[str], count: int) -> list[str]:
         if len(found) >= count:
             break
     return found[:count]
+
+
+def _only_editor(author: str, editor: str | None) -> bool:
+    """Whether every name of `author` is the editor's."""
+    return bool(editor) and set(author.split()) <= set((editor or "").split())
 
 
 def _joined(*names: str | None) -> str | None:
