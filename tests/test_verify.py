@@ -233,6 +233,14 @@ def test_incremental_publishes_keep_the_checksums_exact(
     checksums._kept.clear()
     assert write_checksums(root).hashed == 0
     assert (root / SUMS).read_bytes() == before
+    # the lists changed or removed by hand: written again, whichever process publishes
+    for process in ("daemon", "command"):
+        (root / SUMS).write_text("tampered\n", encoding="utf-8")
+        (root / DETAILS).unlink()
+        if process == "command":
+            checksums._kept.clear()
+        assert write_checksums(root).hashed == 0
+        assert (root / SUMS).read_bytes() == before and (root / DETAILS).is_file()
     # a cache that cannot be read: every file read again, the same list
     checksums._kept.clear()
     (root / CACHE).write_text("f\tnot a number\n", encoding="utf-8")

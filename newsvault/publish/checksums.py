@@ -23,6 +23,7 @@ from __future__ import annotations
 import fcntl
 import hashlib
 import json
+import logging
 import os
 import time
 from collections.abc import Iterator
@@ -34,6 +35,8 @@ from typing import Any
 from newsvault.archive import Archive
 from newsvault.files import TEMP_SUFFIX, write_atomic, write_if_changed
 from newsvault.publish.manifest import file_identity
+
+log = logging.getLogger(__name__)
 
 SUMS = "SHA256SUMS"
 DETAILS = "SHA256SUMS.json"
@@ -97,14 +100,14 @@ def write_checksums(
     report = ChecksumReport()
     kept = _kept.get(root)
     if kept is not None and kept[0] == file_identity(root / CACHE):
-        cache, closed_before = kept[1], kept[2]  # as this process left it: not read again
+        cache = kept[1]  # as this process left it: not read again
     else:
-        cache, closed_before = _read_cache(root / CACHE), None
+        cache = _read_cache(root / CACHE)
     located = Located(root, captures)
     scan = _Scan(located, Cache(cache.files) if full else cache, time.time_ns() - RACY_NS)
     for part in PARTS:
         scan.folder(part, top=True)
-    now = Cache(scan.files, scan.folders, scan.untrusted)
+    now = Cache(scan.files, scan.folders, scan.untrusted, cache.closed, cache.outputs)
     report.hashed, report.hashed_bytes = scan.hashed, scan.hashed_bytes
     report.files = sum(len(names) for names in now.files.values())
     capture_files = [
@@ -113,23 +116,30 @@ def write_checksums(
         if folder.split("/", 1)[0] == CAPTURES
         for name in names
     ]
-    closed = _closed_captures(located, capture_files)
-    report.open_captures = len(capture_files) - len(closed)
-    outputs = [root / SUMS, root / DETAILS]
-    if now.files != cache.files or closed != closed_before or not all(map(Path.is_file, outputs)):
-        listing = now.listing(closed)
+    now.closed = _closed_captures(located, capture_files)
+    report.open_captures = len(capture_files) - len(now.closed)
+    # SHA256SUMS and SHA256SUMS.json are written again only when what they list changed, or
+    # they are not the files written last time (removed, or changed by hand)
+    if now.files != cache.files or now.closed != cache.closed or _outputs(root) != cache.outputs:
+        listing = now.listing(now.closed)
         report.written = write_if_changed(root / SUMS, format_sums(listing.sums))
         write_if_changed(root / DETAILS, _format_details(listing, now))
-    if now.files != cache.files or now.folders != cache.folders:
+        now.outputs = _outputs(root)
+    if now != cache:
         write_atomic(root / CACHE, _format_cache(now))
-    _kept[root] = (file_identity(root / CACHE), now, closed)
+    _kept[root] = (file_identity(root / CACHE), now)
     report.seconds = time.monotonic() - started
     return report
 
 
-# What the last write of this process left, by root: the cache file's identity, the cache and
-# the closed captures, so a long-running publisher (the `watch` daemon) reads nothing again.
-_kept: dict[Path, tuple[str | None, Cache, set[str]]] = {}
+# What the last write of this process left, by root: the cache file's identity and the cache,
+# so a long-running publisher (the `watch` daemon) reads nothing again.
+_kept: dict[Path, tuple[str | None, Cache]] = {}
+
+
+def _outputs(root: Path) -> str:
+    """The identity of SHA256SUMS and SHA256SUMS.json as they are on disk."""
+    return f"{file_identity(root / SUMS)} {file_identity(root / DETAILS)}"
 
 
 class _Scan:
@@ -197,7 +207,9 @@ class _Scan:
         seen = self.cache.files.get(folder, {}).get(name)
         if seen is None or seen[:3] != (stat.st_size, stat.st_mtime_ns, stat.st_ino):
             digest = _hash_file(path, stat.st_size, stat.st_ino)
-            if digest is None:  # gone since it was listed
+            if digest is None:
+                if os.path.lexists(path):  # not gone since it was listed: unreadable
+                    log.warning("%s cannot be read: left out of %s", path, SUMS)
                 return
             seen = (stat.st_size, stat.st_mtime_ns, stat.st_ino, digest)
             self.hashed += 1
@@ -311,14 +323,14 @@ def _hash_file(path: Path, size: int, inode: int) -> str | None:
 
 
 def sha256_of(path: Path, size: int | None = None) -> str | None:
-    """The SHA-256 of the file (its first `size` bytes, when given); None when it is gone
-    or shorter than `size`."""
+    """The SHA-256 of the file (its first `size` bytes, when given); None when it is gone,
+    cannot be read or is shorter than `size`."""
     hasher = hashlib.sha256()
     if size is None:
         try:
             with open(path, "rb") as handle:
                 hashlib.file_digest(handle, lambda: hasher)
-        except (FileNotFoundError, IsADirectoryError):
+        except OSError:
             return None
         return hasher.hexdigest()
     return hasher.hexdigest() if _feed(hasher, path, 0, size) else None
@@ -336,7 +348,7 @@ def _feed(hasher: Any, path: Path, start: int, end: int) -> bool:
                     return False
                 hasher.update(block)
                 left -= len(block)
-    except (FileNotFoundError, IsADirectoryError):
+    except OSError:  # gone, or not readable
         return False
     return True
 
@@ -417,6 +429,8 @@ class Cache:
     files: dict[str, dict[str, Seen]] = field(default_factory=dict)
     folders: dict[str, tuple[int, int]] = field(default_factory=dict)
     untrusted: set[str] = field(default_factory=set)  # folders holding a file to look at again
+    closed: set[str] = field(default_factory=set)  # the capture files SHA256SUMS lists
+    outputs: str = ""  # the identity of SHA256SUMS and SHA256SUMS.json written from it
 
     def subfolders(self) -> dict[str, list[str]]:
         """Folder -> the folders right in it."""
@@ -442,8 +456,8 @@ class Cache:
 
 def _read_cache(path: Path) -> Cache:
     """The cache, or an empty one (every file hashed again) when it is missing or unreadable.
-    Lines: `d MTIME INODE FOLDER`, then `f SIZE MTIME INODE DIGEST NAME` for each file in it,
-    tab-separated."""
+    Lines, tab-separated: `o OUTPUTS`, `c PATH` for each closed capture file, then for each
+    folder `d MTIME INODE FOLDER` and `f SIZE MTIME INODE DIGEST NAME` for each file in it."""
     try:
         text = path.read_text(encoding="utf-8")
     except (FileNotFoundError, UnicodeDecodeError):
@@ -452,6 +466,12 @@ def _read_cache(path: Path) -> Cache:
     folder, names = None, {}
     try:
         for line in text.splitlines():
+            if line.startswith("o\t"):
+                cache.outputs = line[2:]
+                continue
+            if line.startswith("c\t"):
+                cache.closed.add(_unescape(line[2:]))
+                continue
             if line.startswith("d\t"):
                 _, mtime, inode, name = line.split("\t", 3)
                 folder = _unescape(name)
@@ -471,7 +491,7 @@ def _read_cache(path: Path) -> Cache:
 
 
 def _format_cache(cache: Cache) -> str:
-    lines = []
+    lines = [f"o\t{cache.outputs}\n"] + [f"c\t{_escape(path)}\n" for path in sorted(cache.closed)]
     for folder, (mtime, inode) in cache.folders.items():
         lines.append(f"d\t{mtime}\t{inode}\t{_escape(folder)}\n")
         names = cache.files.get(folder, {})
