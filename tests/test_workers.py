@@ -469,3 +469,14 @@ def test_a_job_longer_than_its_lease_stays_with_its_worker(
         assert len(list(store.articles("slow"))) == 2
     finally:
         store.close()
+
+
+def test_extending_a_lease_keeps_the_job_and_says_when_it_was_lost(tmp_path: Path) -> None:
+    queue = Store.open(tmp_path / "db").jobs
+    for target in ("a", "b"):
+        queue.enqueue("poll", target, 0, now=0)
+    a, b = queue.claim("w1", now=0, lease_ms=1000, limit=2)
+    assert queue.extend([a], until=5000) == [] and a.lease_until == 5000
+    assert [j.target for j in queue.claim("w2", now=2000, lease_ms=1000, limit=2)] == ["b"]
+    assert queue.extend([a, b], until=6000) == [b]  # w2 took b when its lease ran out
+    assert queue.finish(a, now=3000, next_due=10_000) and not queue.finish(b, now=3000)

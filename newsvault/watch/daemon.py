@@ -116,6 +116,7 @@ class Watcher:
         self._change = Change()
         self._published = 0.0
         self._problems: set[tuple[str, str]] = set()
+        self._lost: set[int] = set()  # jobs in flight whose lease another worker took
 
     async def run(self, stop: asyncio.Event) -> WatchSummary:
         """Work until `stop` is set, then stop within GRACE_S plus the final publish."""
@@ -195,8 +196,9 @@ class Watcher:
     def _renew(self, held: list[Job]) -> None:
         """A third of the lease gone: the jobs in flight keep theirs for a whole one more, so
         that a long job (a feed of many pages) is never taken by a second worker meanwhile."""
-        lost = self.store.jobs.extend(held, until=_now() + self._lease_ms)
-        for job in lost:
+        still = [job for job in held if job.id not in self._lost]
+        for job in self.store.jobs.extend(still, until=_now() + self._lease_ms):
+            self._lost.add(job.id)  # said once; finishing it will change nothing
             self.events.emit("lease lost", level="warning", job=job.kind, target=job.target)
 
     def _idle_wait(self) -> float:
