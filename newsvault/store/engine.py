@@ -14,7 +14,7 @@ from contextlib import contextmanager
 from typing import Any
 
 from sqlalchemy import Connection, Engine, Table, create_engine, event
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.dialects import sqlite
 from sqlalchemy.sql.dml import Insert
 
 BUSY_TIMEOUT_MS = 30_000  # how long a writer waits for another process's transaction
@@ -44,6 +44,8 @@ def insert_new(conn: Connection, table: Table) -> Insert:
     whole transaction. Whether a row was inserted: ask for `.returning(...)` (no row when it
     was skipped); rowcount is -1 on PostgreSQL, where the key is returned implicitly."""
     if conn.dialect.name == "postgresql":
+        from sqlalchemy.dialects import postgresql  # 50 ms to import: where it is used only
+
         return postgresql.insert(table).on_conflict_do_nothing()
     if conn.dialect.name == "sqlite":
         return sqlite.insert(table).on_conflict_do_nothing()
