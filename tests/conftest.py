@@ -6,6 +6,7 @@ from __future__ import annotations
 import itertools
 import os
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -91,16 +92,22 @@ _databases = itertools.count(1)
 
 
 @pytest.fixture(autouse=True)
-def archive_database(
-    request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch
-) -> Iterator[None]:
+def archive_database(request: pytest.FixtureRequest) -> Iterator[None]:
+    if TEST_DATABASE == "postgresql" and request.node.get_closest_marker("sqlite_only"):
+        pytest.skip("tests what only SQLite has")
+    with each_archive_its_database(request):
+        yield
+
+
+@contextmanager
+def each_archive_its_database(request: pytest.FixtureRequest) -> Iterator[None]:
+    """Under NEWSVAULT_TEST_DATABASE=postgresql, every archive made meanwhile is given a
+    database of its own (dropped at the end); nothing changes on SQLite. Module-scoped
+    fixtures that make archives use it too."""
     if TEST_DATABASE == "sqlite":
         yield
         return
-    if request.node.get_closest_marker("sqlite_only"):
-        pytest.skip("tests what only SQLite has")
     admin, template = request.getfixturevalue("_postgres_template")
-    monkeypatch.delenv("NEWSVAULT_DATABASE", raising=False)
     made: list[str] = []
     init = Archive.init.__func__  # type: ignore[attr-defined]
 
@@ -112,12 +119,14 @@ def archive_database(
         made.append(name)
         return init(cls, root, f'database = "{PG_SERVER}{name}"\n{config_text}')
 
-    monkeypatch.setattr(Archive, "init", classmethod(init_on_postgres))
-    try:
-        yield
-    finally:
-        for name in made:
-            admin.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.delenv("NEWSVAULT_DATABASE", raising=False)
+        patch.setattr(Archive, "init", classmethod(init_on_postgres))
+        try:
+            yield
+        finally:
+            for name in made:
+                admin.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
 
 
 @pytest.fixture

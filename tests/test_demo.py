@@ -29,7 +29,7 @@ from newsvault.loopback import LoopbackServer, Route
 from newsvault.publish.site import build_site
 from newsvault.watch.history import summary_only, text_from_page
 
-from .conftest import TEST_DATABASE
+from .conftest import each_archive_its_database
 
 runner = CliRunner()
 TRACES = (b"127.0.0.1", b"localhost", b"{{BASE}}", b"images.weserv.nl")
@@ -46,20 +46,23 @@ def no_network(*args: object, **kwargs: object) -> object:
 
 
 @pytest.fixture(scope="module")
-def archive(tmp_path_factory: pytest.TempPathFactory) -> Archive:
+def archive(
+    tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequest
+) -> Iterator[Archive]:
     """A demo archive with its site built (shared by the read-only tests below)."""
     root = tmp_path_factory.mktemp("demo") / "demo-archive"
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(socket, "getaddrinfo", no_network)  # nothing is looked up: all is local
-        report = demo(root)
-    assert not report.failed
-    built = Archive(root)
-    store = built.store()
-    try:
-        build_site(store, root, built.settings, built.sources())
-    finally:
-        store.close()
-    return built
+    with each_archive_its_database(request):
+        with pytest.MonkeyPatch.context() as patch:
+            patch.setattr(socket, "getaddrinfo", no_network)  # nothing is looked up: all is local
+            report = demo(root)
+        assert not report.failed
+        built = Archive(root)
+        store = built.store()
+        try:
+            build_site(store, root, built.settings, built.sources())
+        finally:
+            store.close()
+        yield built
 
 
 def every_file(root: Path) -> Iterator[tuple[Path, bytes]]:
@@ -101,10 +104,12 @@ def test_the_demo_archive_keeps_the_real_urls(archive: Archive) -> None:
     for path, data in every_file(archive.root):
         if path.suffix in (".db", ".lock") or path.name.endswith(("-wal", "-shm")):
             continue
+        if data.startswith(b"database = "):  # NEWSVAULT_TEST_DATABASE=postgresql put it first
+            data = data.split(b"\n", 1)[1]
         for trace in TRACES:
             assert trace not in data, (path.relative_to(archive.root), trace)
     config = archive.config_path.read_text(encoding="utf-8")
-    if TEST_DATABASE == "postgresql":  # its database line comes first
+    if config.startswith("database = "):
         config = config.split("\n", 1)[1]
     assert config == demo_config()
     assert "fetch_full" not in config and "allow_private_networks" not in config
