@@ -94,6 +94,7 @@ class CaptureWriter:
             response.url,
             "response",
             payload=io.BytesIO(response.raw),
+            length=len(response.raw),  # else warcio copies it twice to find out, hashing thrice
             http_headers=http_headers,
             warc_headers_dict={"WARC-Date": date, **(fields or {}), BATCH: self.batch},
         )
