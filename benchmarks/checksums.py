@@ -2,8 +2,8 @@
 read), brought up to date after a publish of 1 and of 100 changed articles (newsvault reads
 only what changed, from its cache of sizes, mtimes and folders: kept in memory by a
 long-running process, the `watch` daemon, and read from newsvault.sums by a command), and
-checked in full by `newsvault verify`; beside GNU `sha256sum`, which has no cache: it reads every file to write
-the list again, and `sha256sum -c` reads every file to check it.
+checked in full by `newsvault verify`; beside GNU `sha256sum`, which has no cache: it reads
+every file to write the list again, and `sha256sum -c` reads every file to check it.
 
 The archive is synthetic, laid out as a real one: articles/ and site/ (40% of the files each,
 about 2 KB), media/ under 256 folders (20%, about 20 KB), lists/ and four capture files of
