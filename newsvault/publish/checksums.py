@@ -9,10 +9,11 @@ so that a mirror (a git clone, an rsync copy) can show it holds the archive unal
     newsvault.sums    this archive's own cache (never published): each file's size, mtime and
                       inode beside its digest, so a publish hashes only what changed
 
-A capture file is closed once a writer can never append to it again: a newer capture file
-exists (writers only ever continue the newest) and no writer holds its lock. The newest one,
-and one a writer still holds, is open: `sha256sum -c` could not check a file that grows, so
-it is listed in SHA256SUMS.json instead, and moves to SHA256SUMS once closed.
+A capture file is closed once a writer can never append to it again: a newer capture file of
+its kind exists (writers only ever continue the newest of theirs) and no writer holds its
+lock. The newest one, and one a writer still holds, is open: `sha256sum -c` could not check a
+file that grows, so it is listed in SHA256SUMS.json instead, and moves to SHA256SUMS once
+closed.
 
 Written under the archive's `publish` lock (`publishing`), after every publish of the
 markdown archive or the site, and by `publish git` before it commits.
