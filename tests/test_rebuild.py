@@ -4,6 +4,7 @@ table: articles (numbers included), versions and stories."""
 from __future__ import annotations
 
 import datetime as dt
+import io
 import json
 from email.utils import format_datetime
 from pathlib import Path
@@ -155,3 +156,50 @@ def test_rebuild_of_an_archive_without_captures_is_empty(tmp_path: Path) -> None
     done = json.loads(cli("-a", str(root), "rebuild", "--json").stdout)
     assert done["records"] == 0 and done["articles"] == 0
     assert (root / "newsvault.db.rebuilt").is_file()
+
+
+def test_captures_written_before_their_own_headers_are_replayed_by_url(
+    tmp_path: Path, server: LoopbackServer
+) -> None:
+    """Captures from before Newsvault-Role, -Source and -Batch: a feed is known by its URL
+    among the sources followed, a file is taken as a run."""
+    base = server.base_url
+    items = [("a1", "平壤会谈", long(STORY), 10), ("a2", "Markets", "", 20)]
+    server.set("/a.xml", Route(feed(base, items), headers=RSS))
+    server.set("/a2.html", Route(page("Markets", long("Stocks closed flat.")), headers=HTML))
+    root = make_archive(tmp_path / "news", [("a", "A", server.url("/a.xml"))]).root
+    if Archive(root).settings["database"]:
+        pytest.skip("rebuild writes a SQLite database; this run's archives are on PostgreSQL")
+    cli("-a", str(root), "run")
+    items[0] = ("a1", "平壤会谈（更新）", long(STORY + "双方还讨论了经济合作。"), 10)
+    items.append(("a3", "Bridge reopens", long("The river bridge reopened."), 30))
+    server.set("/a.xml", Route(feed(base, items), headers=RSS))
+    cli("-a", str(root), "run")
+    before = tables(root / "newsvault.db")
+    for path in (root / "captures").glob("*.warc.gz"):
+        _strip_own_headers(path)
+    cli("-a", str(root), "rebuild")
+    rebuilt = tables(root / "newsvault.db.rebuilt")
+    for name, at in (("articles", 16), ("versions", 6)):  # the capture's file and offset
+        # moved with the headers taken out
+        assert [r[:at] + r[at + 2 :] for r in rebuilt[name]] == [
+            r[:at] + r[at + 2 :] for r in before[name]
+        ]
+    assert rebuilt["stories"] == before["stories"]
+    assert len(before["articles"]) == 3 and len(before["versions"]) == 1
+
+
+def _strip_own_headers(path: Path) -> None:
+    """The capture file as written before newsvault put headers of its own in it."""
+    from warcio.archiveiterator import ArchiveIterator
+    from warcio.warcwriter import WARCWriter
+
+    kept = io.BytesIO()
+    writer = WARCWriter(kept, gzip=True)
+    with path.open("rb") as fh:
+        for record in ArchiveIterator(fh):
+            headers = record.rec_headers.headers
+            headers[:] = [(k, v) for k, v in headers if not k.startswith("Newsvault-")]
+            record.rec_headers.replace_header("Content-Length", None)
+            writer.write_record(record)
+    path.write_bytes(kept.getvalue())
