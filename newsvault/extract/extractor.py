@@ -627,10 +627,11 @@ def _lines_of(root: lxml.html.HtmlElement) -> str:
     name list in a byline stops where its text node does ("编辑：张某", then a tag "中美关系",
     is not two names). Joined and squeezed by libxml2 and the regex engine, not node by node."""
     body = root.find("body") if root.tag == "html" else root
-    text = "\n".join(_TEXT_NODES(root if body is None else body))
+    text = "\n".join(_PRINTED_NODES(root if body is None else body))
     return _BLANK_LINES.sub("\n", _LINE_SPACES.sub(" ", text)).strip()
 
 
+_PRINTED_NODES = lxml.etree.XPath(".//text()[normalize-space()]", smart_strings=False)
 _LINE_SPACES = re.compile(r"[^\S\n]+")
 _BLANK_LINES = re.compile(r" ?\n\s*")
 
