@@ -24,7 +24,9 @@ EXAMPLES_SHOWN = 3  # one-line reasons printed per kind of skip
 def import_warc_command(
     files: Annotated[
         list[Path],
-        typer.Argument(help="WARC files (.warc.gz, a gzip member per record, or .warc)."),
+        typer.Argument(
+            metavar="FILE...", help="WARC files (.warc.gz, a gzip member per record, or .warc)."
+        ),
     ],
     source: Annotated[
         str | None,
@@ -38,11 +40,16 @@ def import_warc_command(
     jobs: Annotated[
         int | None,
         typer.Option(
-            "--jobs", "-j", min=1, help="Processes extracting articles (default: one per core)."
+            "--jobs",
+            "-j",
+            min=1,
+            metavar="N",
+            help="Processes extracting articles (default: one per core).",
         ),
     ] = None,
     reader: Annotated[
-        str, typer.Option("--reader", help=f"WARC reader: {' | '.join(READERS)}.")
+        str,
+        typer.Option("--reader", metavar="NAME", help=f"WARC reader: {' | '.join(READERS)}."),
     ] = "fastwarc",
     as_json: JsonOption = False,
 ) -> None:

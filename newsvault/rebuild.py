@@ -225,8 +225,8 @@ def _replay(
     replay = Replay(archive.captures_dir, records)
     run: str | None = None
     for position, record in enumerate(records):
-        if on_progress is not None:
-            on_progress(position, len(records))
+        if on_progress is not None and position:
+            on_progress(position, len(records))  # the ones before this one replayed
         if replay.used[position]:
             continue
         this_run = record.fields.get(BATCH) or record.file
@@ -252,6 +252,8 @@ def _replay(
         else:
             asyncio.run(archive_url(replay, store, replay, rules, record.url))  # type: ignore[arg-type]
             report.pages += 1
+    if on_progress is not None and records:
+        on_progress(len(records), len(records))
 
 
 def _feed_source(
