@@ -78,7 +78,7 @@ def stores(
 ) -> Iterator[tuple[Store, Store]]:
     """Both archives, filled once for this module's tests (which only read)."""
     with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(index, "BLOCK", 8)  # 300 articles in 38 blocks
+        patch.setattr(index, "BLOCK", 2)  # 300 articles in 150 blocks: every round is asked
         patch.setattr(searching, "CANDIDATES", 40)  # the newest 40 of a common word
         with psycopg.connect(postgres_url, autocommit=True) as conn:
             conn.execute("DROP SCHEMA public CASCADE")

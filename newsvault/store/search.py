@@ -15,6 +15,7 @@ tsquery syntax.
 
 from __future__ import annotations
 
+import math
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -23,8 +24,8 @@ from typing import Any
 from sqlalchemy import Connection, Engine, text
 
 MAX_LEXEME_BYTES = 2046  # a longer lexeme is refused by PostgreSQL (nobody searches one)
-BLOCK = 4096  # article ids per block lexeme (PostgreSQL)
-FIRST_BLOCKS = (2, 30)  # blocks asked first, newest first; then the rest of the archive
+BLOCK = 1024  # article ids per block lexeme (PostgreSQL)
+WIDEST_ROUND = 64  # blocks; a query needing more is asked of the rest of the archive at once
 
 
 @dataclass(frozen=True)
@@ -107,9 +108,10 @@ class PostgresSearch(SearchIndex):
     """`doc` holds the tokens as lexemes without positions, the article's source (`#s7`)
     and its block of ids (`#b244`, BLOCK ids each). A GIN index cannot walk its matches
     newest first, as FTS5 does: a word found in half the archive would be sorted out of
-    hundreds of thousands. So the newest blocks are asked first (a few, then more), each
-    block one more lexeme in the same GIN lookup, and the whole archive only for what is rare
-    there; a phrase's order is checked on the tokens of the articles the lookup found."""
+    hundreds of thousands. So the newest block is asked first, then as many more as the
+    rate of matches so far says are needed (each block one more lexeme in the same GIN
+    lookup), and the whole archive only for what is rare there; a phrase's order is then
+    checked on the tokens of the articles the lookup found."""
 
     def add(self, conn: Connection, article_id: int, title: list[str], body: list[str]) -> None:
         conn.execute(
@@ -147,18 +149,17 @@ class PostgresSearch(SearchIndex):
             if source_id is not None:
                 query += " & " + _quoted(f"#s{source_id}")
             found: list[Found] = []
-            block = top // BLOCK
-            for count in FIRST_BLOCKS:
+            block, asked, count = top // BLOCK, 0, 1
+            while count < WIDEST_ROUND:
                 lowest = max(block - count + 1, 0)
-                blocks = " | ".join(
-                    _quoted(block_lexeme(b * BLOCK)) for b in range(lowest, block + 1)
-                )
-                found += self._round(
-                    conn, parts, filters, f"{query} & ({blocks})", limit - len(found)
-                )
+                blocks = " | ".join(_quoted(f"#b{b}") for b in range(lowest, block + 1))
+                within = f"{query} & ({blocks})"
+                found += self._round(conn, parts, filters, within, limit - len(found))
+                asked += block - lowest + 1
                 block = lowest - 1
                 if len(found) >= limit or block < 0:
                     return found
+                count = _next_round(asked, len(found), limit)
             below = (block + 1) * BLOCK  # the rest of the archive: older than the blocks asked
             return found + self._round(conn, parts, filters, query, limit - len(found), below)
 
@@ -193,6 +194,16 @@ class PostgresSearch(SearchIndex):
             "LIMIT :limit"
         )
         return [Found(row.id, row.title, row.body) for row in conn.execute(text(sql), params)]
+
+
+def _next_round(asked: int, found: int, limit: int) -> int:
+    """How many blocks to ask next: enough for what is missing at the rate found so far,
+    and half as many again (at most 8 times those asked), or 8 times those asked if none
+    was found; a round that wide asks the rest of the archive instead, where the query is
+    rare enough to be sorted whole."""
+    if not found:
+        return 8 * asked
+    return max(1, min(8 * asked, math.ceil(1.5 * (limit - found) * asked / found)))
 
 
 def block_lexeme(article_id: int) -> str:
