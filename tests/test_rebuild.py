@@ -153,6 +153,10 @@ def test_a_rebuilt_database_is_the_one_it_replaces(tmp_path: Path, server: Loopb
 
 def test_rebuild_of_an_archive_without_captures_is_empty(tmp_path: Path) -> None:
     root = make_archive(tmp_path / "news", []).root
+    if Archive(root).settings["database"]:  # PostgreSQL: refused in one line
+        refused = cli("-a", str(root), "rebuild", code=2)
+        assert len(refused.stderr.splitlines()) == 1 and "PostgreSQL" in refused.stderr
+        return
     done = json.loads(cli("-a", str(root), "rebuild", "--json").stdout)
     assert done["records"] == 0 and done["articles"] == 0
     assert (root / "newsvault.db.rebuilt").is_file()
