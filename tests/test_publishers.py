@@ -266,8 +266,9 @@ def test_a_new_article_costs_one_article(tmp_path: Path) -> None:
         "site/days/2024-07-29.html", "site/days/index.html", "site/index.html",
         "site/feeds/b.atom", "site/feeds/all.atom", f"site/{STATE}", f"site/{JOURNAL}",
     }  # fmt: skip
-    scans = [plan for plan in statements if re.search(r"\bSCAN articles(?! USING)", plan)]
-    assert statements and scans == []
+    if store.engine.dialect.name == "sqlite":  # PostgreSQL's planner may scan a small table
+        scans = [plan for plan in statements if re.search(r"\bSCAN articles(?! USING)", plan)]
+        assert statements and scans == []
 
 
 def test_an_image_mirrored_after_publishing_is_a_change(tmp_path: Path) -> None:
@@ -315,6 +316,8 @@ def touched(root: Path, before: dict[str, tuple[int, int]]) -> set[str]:
 def plans(store: Store) -> list[str]:
     """The query plan of every SELECT the store runs from now on, as one line each."""
     found: list[str] = []
+    if store.engine.dialect.name != "sqlite":
+        return found
 
     def explain(conn, cursor, statement, parameters, context, executemany) -> None:
         if statement.lstrip().upper().startswith(("SELECT", "WITH")) and not executemany:

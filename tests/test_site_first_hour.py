@@ -57,7 +57,7 @@ def configure(archive: Archive, slug: str, line: str) -> Archive:
 
 def setting(archive: Archive, table: str) -> Archive:
     config = archive.root / "newsvault.toml"
-    config.write_text(table + "\n" + config.read_text(encoding="utf-8"), encoding="utf-8")
+    config.write_text(config.read_text(encoding="utf-8") + "\n" + table + "\n", encoding="utf-8")
     return Archive(archive.root)
 
 
