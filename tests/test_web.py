@@ -98,7 +98,7 @@ def wait_done(base: str, submission: int) -> dict:
 
 def configure(root: Path, text: str) -> None:
     config = root / "newsvault.toml"
-    config.write_text(text + "\n" + config.read_text())
+    config.write_text(config.read_text() + "\n" + text + "\n")
 
 
 def test_api_submissions_articles_search_and_admin(tmp_path: Path, server: LoopbackServer) -> None:

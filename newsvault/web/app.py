@@ -64,6 +64,7 @@ TYPES = {".atom": "application/atom+xml", ".gz": "application/warc", ".css": "te
 PER_PAGE = 20  # search results on one page
 MAX_PAGES = 20  # search ranks the newest 400 matches
 MAX_ID = 2**63 - 1  # the largest id SQLite stores; beyond it nothing can exist
+MAX_SIZE = 2**31 - 1  # a story's size is an INTEGER column: PostgreSQL's are 32-bit
 MAX_HEAD = 256 << 10  # request line and headers read whole, so a long target gets its 414
 
 
@@ -293,7 +294,7 @@ def create_app(root: Path, *, watch: bool = False, events: EventLog | None = Non
     @app.get("/api/stories")
     def api_stories(limit: int = 50, min_size: int = 2) -> dict[str, Any]:
         told = list_stories(
-            store, limit=max(1, min(limit, 500)), min_size=max(0, min(min_size, MAX_ID))
+            store, limit=max(1, min(limit, 500)), min_size=max(0, min(min_size, MAX_SIZE))
         )
         return {"stories": [story.to_json() for story in told]}
 
