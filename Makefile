@@ -3,7 +3,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install browser test test-all lint demo bench clean
+.PHONY: install browser test test-all test-postgres lint demo bench clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -23,12 +23,18 @@ test: $(STAMP) browser
 	$(BIN)/mypy
 	$(BIN)/pytest -q -m "not slow"
 
-# everything, the slow hostile-input corpora too, with ten times the fuzzing examples (CI)
+# everything, the slow hostile-input corpora too, with ten times the fuzzing examples, then the
+# whole suite on PostgreSQL (CI)
 test-all: $(STAMP) browser
 	$(BIN)/ruff check newsvault tests benchmarks scripts
 	$(BIN)/ruff format --check newsvault tests benchmarks scripts
 	$(BIN)/mypy
 	HYPOTHESIS_PROFILE=ci $(BIN)/pytest -q
+	NEWSVAULT_TEST_DATABASE=postgresql $(BIN)/pytest -q
+
+# the whole suite again with every archive on PostgreSQL (127.0.0.1:5432, user postgres)
+test-postgres: $(STAMP) browser
+	NEWSVAULT_TEST_DATABASE=postgresql $(BIN)/pytest -q
 
 lint: $(STAMP)
 	$(BIN)/ruff check newsvault tests benchmarks scripts
