@@ -35,15 +35,15 @@ from multidict import CIMultiDict, CIMultiDictProxy
 
 from newsvault.archive import Archive
 from newsvault.captures import BATCH, ROLE, SOURCE, CaptureRef, Fields, body_digest
-from newsvault.errors import HTTPStatusError, NetworkError, NewsvaultError
-from newsvault.fetch.client import Response
+from newsvault.errors import NetworkError, NewsvaultError
+from newsvault.fetch.client import REDIRECT_STATUSES, Response, answered
 from newsvault.models import Source
 from newsvault.pages import archive_rules, archive_url
 from newsvault.pipeline import archive_source
 from newsvault.store import Store
 from newsvault.stories.process import process_pending
 from newsvault.warc_import import extract_page, import_page
-from newsvault.warcs import REDIRECTS, WarcRecord, read_record, read_warc
+from newsvault.warcs import WarcRecord, read_record, read_warc
 
 REBUILT = "newsvault.db.rebuilt"
 BACKUP = "newsvault.db.before-rebuild"
@@ -109,16 +109,11 @@ class Replay:
             record = self.records[position]
             response = self.response(position)
             location = record.header("Location")
-            if record.status in REDIRECTS and location and len(hops) < MAX_HOPS:
+            if record.status in REDIRECT_STATUSES and location and len(hops) < MAX_HOPS:
                 hops.append(response)
                 current = urljoin(current, location)
                 continue
-            response.history = hops
-            if record.status >= 400:
-                error = HTTPStatusError(url, record.status)
-                error.response = response  # type: ignore[attr-defined]
-                raise error
-            return response
+            return answered(url, response, hops)
 
     def _next(self, url: str) -> int | None:
         """The first capture of `url` from the current record on, of the same run; else the

@@ -22,13 +22,13 @@ from pathlib import Path
 from typing import BinaryIO, Literal
 
 from newsvault.errors import FetchError, NewsvaultError
+from newsvault.fetch.client import REDIRECT_STATUSES
 from newsvault.fetch.decompress import decode_body
 
 Reader = Literal["fastwarc", "warcio"]
 READERS: tuple[Reader, ...] = ("fastwarc", "warcio")
 MAGIC = b"WARC/1."
 HTML_TYPES = ("text/html", "application/xhtml+xml")
-REDIRECTS = (301, 302, 303, 307, 308)
 OWN_FIELDS = "Newsvault-"  # the WARC headers newsvault adds to its captures
 MAX_BODY = 64 << 20  # largest decoded body taken from a WARC record
 
@@ -93,7 +93,7 @@ def page_skip(record: WarcRecord) -> tuple[str, str] | None:
     """Why an HTTP response is no page to import (reason, detail), or None."""
     if record.kind == "revisit":
         return REVISIT, "a revisit record holds no body"
-    if record.status in REDIRECTS:
+    if record.status in REDIRECT_STATUSES:
         return REDIRECT, f"HTTP {record.status} to {record.header('Location') or '?'}"
     if record.status != 200:
         return NOT_OK, f"HTTP {record.status}"

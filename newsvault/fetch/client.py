@@ -280,12 +280,7 @@ class Fetcher(GuardedClient):
             if len(history) > self.options.max_redirects:
                 raise BadResponse(url, f"more than {self.options.max_redirects} redirects")
             current = urljoin(current, location)
-        response.history = history
-        if response.status >= 400:
-            error = HTTPStatusError(url, response.status)
-            error.response = response  # type: ignore[attr-defined]
-            raise error
-        return response
+        return answered(url, response, history)
 
     async def _request(self, url: str, headers: dict[str, str], limit: int) -> Response:
         assert self._session is not None, "use Fetcher as an async context manager"
@@ -406,3 +401,14 @@ __all__ = [
     "retry_after",
     "routed",
 ]
+
+
+def answered(url: str, response: Response, history: list[Response]) -> Response:
+    """The response `url` ended with after the redirects in `history`; an error status raises
+    HTTPStatusError carrying it (the fetcher's, and the rebuild's replay of captures)."""
+    response.history = history
+    if response.status >= 400:
+        error = HTTPStatusError(url, response.status)
+        error.response = response  # type: ignore[attr-defined]
+        raise error
+    return response
