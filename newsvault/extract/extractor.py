@@ -61,6 +61,9 @@ MIN_TEXT_UNITS = 30  # CJK characters plus words: less than this is not an artic
 # elements and attributes and 180,000 characters of text); no article is longer.
 PEER_NODES = 20_000
 PEER_CHARS = 400_000
+# The most of the page's text read for bylines and dates around the body: the body lies in the
+# first PEER_CHARS, and the frame's text (menus, side bars) comes out of the tree before the cut.
+LINES_CHARS = 2 * PEER_CHARS
 _LINK_TEXT = 6  # shorter link texts ("here", "更多") are too common to put back by matching
 LINKED_SHARE = 0.6  # more of the text than this in lines that are link titles: a list page
 _UNITS = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]|[^\W\u3400-\u9fff\uf900-\ufaff]+")
@@ -625,13 +628,20 @@ _TEXT_NODES = lxml.etree.XPath(".//text()", smart_strings=False)
 def _lines_of(root: lxml.html.HtmlElement) -> str:
     """The text under `root`, a line per text node (spaces squeezed, empty lines dropped): a
     name list in a byline stops where its text node does ("编辑：张某", then a tag "中美关系",
-    is not two names). Joined and squeezed by libxml2 and the regex engine, not node by node."""
+    is not two names). At most LINES_CHARS of it, read lazily."""
     body = root.find("body") if root.tag == "html" else root
-    text = "\n".join(_PRINTED_NODES(root if body is None else body))
+    parts: list[str] = []
+    chars = 0
+    for node in (root if body is None else body).itertext():
+        if node and not node.isspace():
+            parts.append(node[: LINES_CHARS - chars])  # a page may be one 14 MB text node
+            chars += len(parts[-1]) + 1
+            if chars >= LINES_CHARS:
+                break
+    text = "\n".join(parts)
     return _BLANK_LINES.sub("\n", _LINE_SPACES.sub(" ", text)).strip()
 
 
-_PRINTED_NODES = lxml.etree.XPath(".//text()[normalize-space()]", smart_strings=False)
 _LINE_SPACES = re.compile(r"[^\S\n]+")
 _BLANK_LINES = re.compile(r" ?\n\s*")
 
