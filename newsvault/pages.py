@@ -61,7 +61,13 @@ def capture_writer(archive: Archive, store: Store) -> CaptureWriter:
     name."""
     rotate = archive.settings["captures.rotate_bytes"]
     host = socket.gethostname() if archive.settings["database"] else ""
-    return CaptureWriter(archive.captures_dir, store.committed_capture_ends(), rotate, host)
+    return CaptureWriter(
+        archive.captures_dir,
+        store.committed_capture_ends(),
+        rotate,
+        host,
+        archive.settings["captures.compression"],
+    )
 
 
 def check_url(url: str) -> str:

@@ -32,6 +32,11 @@ def test_environment_overrides_the_file() -> None:
         ({"fetch": {"max_bytes": True}}, {}, "fetch.max_bytes"),
         ({"fetch": {"timout": 3}}, {}, "unknown setting 'fetch.timout'"),
         ({}, {"NEWSVAULT_ALLOW_PRIVATE_NETWORKS": "maybe"}, "NEWSVAULT_ALLOW_PRIVATE_NETWORKS"),
+        (
+            {"captures": {"compression": "zstd"}},
+            {},
+            "captures.compression = 'zstd' is not one of fast, balanced, small",
+        ),
     ],
 )
 def test_bad_values_name_the_setting(document: dict, environ: dict, message: str) -> None:

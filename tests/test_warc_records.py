@@ -3,12 +3,14 @@ record, and each response follows the request that fetched it."""
 
 from __future__ import annotations
 
+import gzip
 import json
 import subprocess
 import sys
 import time
 from pathlib import Path
 
+import pytest
 from multidict import CIMultiDict, CIMultiDictProxy
 from typer.testing import CliRunner
 from warcio.archiveiterator import ArchiveIterator
@@ -18,6 +20,7 @@ from newsvault.captures import CaptureWriter, read_capture
 from newsvault.cli import app
 from newsvault.fetch.client import Response
 from newsvault.loopback import LoopbackServer, Route
+from newsvault.warcs import read_warc
 
 from .conftest import make_archive
 from .feedgen import rss
@@ -82,3 +85,50 @@ def test_a_request_for_a_url_that_is_not_ascii_is_recorded(tmp_path: Path) -> No
         request.http_headers.get_statuscode()
         == "/%E6%96%B0%E9%97%BB%EF%BF%BD.html?q=%E6%9D%A1%E7%BA%A6"
     )
+
+
+UNSEEN = Path(__file__).parents[1] / "benchmarks" / "data" / "unseen"
+
+
+def _pages() -> list[bytes]:
+    return [gzip.decompress(p.read_bytes()) for p in sorted(UNSEEN.glob("*/*.html.gz"))]
+
+
+@pytest.mark.parametrize("compression", ["fast", "balanced", "small"])
+def test_each_compression_writes_gzip_members_every_reader_takes(
+    compression: str, tmp_path: Path
+) -> None:
+    bodies = _pages()
+    assert bodies
+    writer = CaptureWriter(tmp_path, {}, 10**9, compression=compression)
+    refs = [writer.write(_response(f"http://x.example/{n}.html", b)) for n, b in enumerate(bodies)]
+    writer.close()
+    (path,) = tmp_path.glob("*.warc.gz")
+    checked = subprocess.run([WARCIO, "check", str(path)], capture_output=True, text=True)
+    assert checked.returncode == 0, checked.stdout + checked.stderr
+    assert gzip.decompress(path.read_bytes()).count(b"\r\nWARC-Type: ") == 1 + 2 * len(bodies)
+    for ref, body in zip(refs, bodies, strict=True):
+        assert read_capture(tmp_path, ref.file, ref.offset)[2] == body
+    read = [r.decoded() for r in read_warc(path, "fastwarc") if r.kind == "response"]
+    assert read == bodies
+
+
+def test_smaller_compressions_make_smaller_files(tmp_path: Path) -> None:
+    bodies = _pages()
+    sizes = {}
+    for compression in ("fast", "balanced", "small"):
+        (tmp_path / compression).mkdir()
+        writer = CaptureWriter(tmp_path / compression, {}, 10**9, compression=compression)
+        for n, body in enumerate(bodies):
+            writer.write(_response(f"http://x.example/{n}.html", body))
+        writer.close()
+        sizes[compression] = sum(p.stat().st_size for p in (tmp_path / compression).iterdir())
+    assert sizes["fast"] > sizes["balanced"] >= sizes["small"]
+
+
+def _response(url: str, body: bytes) -> Response:
+    return Response(
+        url=url, status=200,
+        headers=CIMultiDictProxy(CIMultiDict({"Content-Type": "text/html; charset=utf-8"})),
+        raw=body, body=body, fetched=time.time(), request_headers={"Host": "x.example"},
+    )  # fmt: skip
