@@ -9,6 +9,7 @@ import datetime as dt
 import json
 from pathlib import Path
 
+import lxml.html
 import pytest
 
 from newsvault.extract import Extraction, extract
@@ -18,6 +19,7 @@ from newsvault.extract.metadata import (
     inline_author,
     is_credit_line,
     photographers_in_text,
+    script_time,
 )
 from newsvault.extract.rules import RuleSet
 from newsvault.models import CHINA_TIME, to_ms
@@ -343,3 +345,38 @@ def test_real_pages_without_their_rules(name: str, author: str | None, published
         assert found.published == published
     first, last = label["body"].split("\n")[0], label["body"].split("\n")[-1]
     assert first in found.text.split("\n")[:3] and last in found.text
+
+
+@pytest.mark.parametrize(
+    ("scripts", "expected"),
+    [
+        (["var a = 1;", 'var ct = "1581517074";'], 1581517074000),
+        (["x=1;var publish_time='1718775564'"], 1718775564000),
+        (['myvar ct = "1581517074"; _var pubtime = 1718775564'], None),
+        (['myvar ct = "1581517074"; var pubtime = 1718775564'], 1718775564000),
+        (["var ct = 158151707"], None),
+    ],
+)
+def test_a_time_kept_only_in_a_script_is_read(scripts: list[str], expected: int | None) -> None:
+    html = "<html><body>" + "".join(f"<script>{s}</script>" for s in scripts) + "</body></html>"
+    assert script_time(lxml.html.fromstring(html)) == expected
+
+
+def test_the_page_text_read_for_metadata_keeps_a_line_per_text_node_and_line_break() -> None:
+    from newsvault.extract.extractor import LINES_CHARS, _lines_of
+
+    tree = lxml.html.fromstring(
+        "<html><body><p>编辑：张某<a>中美关系</a></p><div>\n 作者：王某 \r\n\n  来源： 晨报 </div>"
+        "<p>  \t </p><p>a\u3000 b</p></body></html>"
+    )
+    assert _lines_of(tree).split("\n") == [
+        "编辑：张某",
+        "中美关系",
+        "作者：王某",
+        "来源： 晨报",
+        "a b",
+    ]
+    huge = lxml.html.fromstring(
+        f"<html><body><p>{'新闻 ' * LINES_CHARS}</p><p>end</p></body></html>"
+    )
+    assert len(_lines_of(huge)) <= LINES_CHARS and "end" not in _lines_of(huge)

@@ -26,9 +26,6 @@ from typing import Any
 
 import lxml.etree
 import lxml.html
-import trafilatura
-from readability import Document as ReadabilityDocument
-from readability.readability import Unparseable as ReadabilityUnparseable
 
 from newsvault.errors import NoArticle
 from newsvault.extract import metadata as md
@@ -363,6 +360,10 @@ def _readability_body(page: Page) -> lxml.html.HtmlElement | None:
     """readability-lxml's article, for Chinese pages: it finds their bodies far better than
     trafilatura (body F1 0.95 against 0.80 on gne-pages; see benchmarks/extraction.py), while
     trafilatura is the better of the two on English news. None when it finds too little."""
+    # imported here: only finder="peers" runs the peers (0.15 s of every start-up otherwise)
+    from readability import Document as ReadabilityDocument
+    from readability.readability import Unparseable as ReadabilityUnparseable
+
     try:
         # readability drops style attributes: keep "centred" (how captions are set) as a class
         for block in page.tree.xpath(_CENTRED):
@@ -378,6 +379,8 @@ def _readability_body(page: Page) -> lxml.html.HtmlElement | None:
 
 
 def _generic_body(page: Page) -> lxml.html.HtmlElement:
+    import trafilatura
+
     html = trafilatura.extract(
         page.tree,
         url=page.url,
@@ -626,24 +629,30 @@ _TEXT_NODES = lxml.etree.XPath(".//text()", smart_strings=False)
 
 
 def _lines_of(root: lxml.html.HtmlElement) -> str:
-    """The text under `root`, a line per text node (spaces squeezed, empty lines dropped): a
-    name list in a byline stops where its text node does ("编辑：张某", then a tag "中美关系",
-    is not two names). At most LINES_CHARS of it, read lazily."""
+    """The text under `root`, a line per text node and per line break in one (spaces squeezed,
+    empty lines dropped): a name list in a byline stops where its text node does ("编辑：张某",
+    then a tag "中美关系", is not two names). At most LINES_CHARS of it."""
     body = root.find("body") if root.tag == "html" else root
-    parts: list[str] = []
-    chars = 0
-    for node in (root if body is None else body).itertext():
-        if node and not node.isspace():
-            parts.append(node[: LINES_CHARS - chars])  # a page may be one 14 MB text node
-            chars += len(parts[-1]) + 1
-            if chars >= LINES_CHARS:
-                break
-    text = "\n".join(parts)
-    return _BLANK_LINES.sub("\n", _LINE_SPACES.sub(" ", text)).strip()
+    nodes = _TEXT_NODES(root if body is None else body)
+    if sum(map(len, nodes)) > LINES_CHARS:  # a page may be one 14 MB text node
+        nodes = _first_chars(nodes, LINES_CHARS)
+    # \0 (which no parsed text holds) marks where lines end while str.split squeezes spaces
+    text = " ".join("\0".join(nodes).replace("\n", "\0").split())
+    return "\n".join(filter(None, text.replace(" \0", "\0").replace("\0 ", "\0").split("\0")))
 
 
 _LINE_SPACES = re.compile(r"[^\S\n]+")
 _BLANK_LINES = re.compile(r" ?\n\s*")
+
+
+def _first_chars(texts: list[str], most: int) -> list[str]:
+    kept: list[str] = []
+    for text in texts:
+        kept.append(text[:most])
+        most -= len(kept[-1])
+        if most <= 0:
+            break
+    return kept
 
 
 def _keep_first_part(root: lxml.html.HtmlElement) -> bool:

@@ -604,14 +604,18 @@ def date_in_url(url: str, zone: dt.tzinfo) -> int | None:
     return None
 
 
-_SCRIPT_TIME = re.compile(r"\bvar\s+(?:ct|publish_time|pubtime)\s*=\s*[\"']?(\d{10})\b")
+# starts with a literal, which the regex engine finds fast (a leading \b made it try every
+# position: 30 times as slow); the word boundary before `var` is checked on each match
+_SCRIPT_TIME = re.compile(r"var\s+(?:ct|publish_time|pubtime)\s*=\s*[\"']?(\d{10})\b")
 
 
 def script_time(tree: lxml.html.HtmlElement) -> int | None:
     """The epoch seconds some pages (WeChat: `var ct = "1581517074"`) keep only in a script,
     printing "昨天" or "前天" instead."""
     for script in tree.iter("script"):
-        match = _SCRIPT_TIME.search(script.text or "")
-        if match:
-            return int(match.group(1)) * 1000
+        text = script.text or ""
+        for match in _SCRIPT_TIME.finditer(text):
+            start = match.start()
+            if start == 0 or not (text[start - 1].isalnum() or text[start - 1] == "_"):
+                return int(match.group(1)) * 1000
     return None
