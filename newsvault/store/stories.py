@@ -113,11 +113,13 @@ class StoryBatch:
     def add_to_index(self, article_id: int, title: list[str], body: list[str]) -> None:
         self.index.add(self.conn, article_id, title, body)
 
-    def grouped(self, article_id: int, copy_of: int | None) -> None:
+    def grouped(self, article_id: int, copy_of: int | None, story_id: int) -> None:
+        """The article is done: its copy, its story (one update: SQLite rewrites the whole
+        row, text and HTML included, for each)."""
         self.conn.execute(
             update(articles)
             .where(articles.c.id == article_id)
-            .values(copy_of=copy_of, grouped=DONE)
+            .values(copy_of=copy_of, story_id=story_id, grouped=DONE)
         )
 
     def indexed(self, article_id: int) -> None:
@@ -215,7 +217,7 @@ class StoryBatch:
         self, story_id: int, article_id: int, title: str, published: int, terms: Sequence[str]
     ) -> None:
         """The article joins the story: its size, time span, lead (who reported first leads
-        it) and terms grow."""
+        it) and terms grow. The article's row says so when it is `grouped`."""
         conn = self.conn
         row = conn.execute(select(stories).where(stories.c.id == story_id)).one()
         values = {"size": row.size + 1, "last_seen": max(row.last_seen, published)}
@@ -232,4 +234,3 @@ class StoryBatch:
         new = [{"term": t, "story_id": story_id} for t in terms if t not in known]
         if new:
             conn.execute(story_terms.insert(), new)
-        conn.execute(update(articles).where(articles.c.id == article_id).values(story_id=story_id))

@@ -61,7 +61,10 @@ def tokens(folded: str) -> list[str]:
 
 
 def _is_cjk(char: str) -> bool:
-    return bool(re.match(rf"[{CJK}]", char))
+    return _CJK_CHAR.match(char) is not None
+
+
+_CJK_CHAR = re.compile(f"[{CJK}]")
 
 
 def surface_forms(query: str) -> set[str]:

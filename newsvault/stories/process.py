@@ -79,8 +79,8 @@ def _process(batch: StoryBatch, row: Pending, report: ProcessReport, total: int)
     batch.add_to_index(row.id, tokens(folded_title), tokens(folded_text))
     original = find_original(batch, row.id, shingles(folded_text), lambda i: fold(batch.text_of(i)))
     terms = salient_terms(folded_title, folded_text)
-    _story, created = assign_story(batch, row.id, row.title, row.published, terms, original, total)
+    story, created = assign_story(batch, row.id, row.title, row.published, terms, original, total)
     report.new_stories += created
-    batch.grouped(row.id, original)
+    batch.grouped(row.id, original, story)
     report.articles += 1
     report.copies += original is not None
