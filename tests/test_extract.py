@@ -7,6 +7,7 @@ import gzip
 import json
 from pathlib import Path
 
+import lxml.html
 import pytest
 
 from newsvault.errors import NoArticle, RuleError
@@ -257,3 +258,31 @@ def test_authors_that_name_nobody() -> None:
     assert author_in_text("(文/图 刘玺东 易赛楠)") == "刘玺东 易赛楠"
     assert author_in_text("（职工通讯员 李琴雯 刘会）") == "李琴雯 刘会"
     assert origin_in_text("来源于：东区办事处") == "东区办事处"
+
+
+def test_pages_too_small_to_reach_the_node_cap_are_parsed_uncounted_to_the_same_tree(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from newsvault.extract import document
+
+    unseen = Path(__file__).parents[1] / "benchmarks" / "data" / "unseen"
+    for path in sorted(unseen.glob("*/*.html.gz")):
+        text = gzip.decompress(path.read_bytes()).decode("utf-8", "replace")
+        assert len(text) < document._UNCOUNTED_CHARS
+        pieces = [text[i : i + 65536] for i in range(0, len(text), 65536)]
+        small, _, _ = document._parse_once(pieces)
+        with monkeypatch.context() as patched:
+            patched.setattr(document, "_UNCOUNTED_CHARS", 0)  # every element counted
+            counted, _, read_all = document._parse_once(pieces)
+        assert read_all and small is not None and counted is not None
+        assert lxml.html.tostring(small) == lxml.html.tostring(counted)
+
+
+def test_a_page_past_the_node_cap_is_read_to_it(caplog: pytest.LogCaptureFixture) -> None:
+    from newsvault.extract.document import MAX_NODES
+
+    tiny = "".join(f"<i>{n}</i>" for n in range(MAX_NODES + 1000))
+    page = f"<html><body><h1>标题</h1>{ARTICLE_TEXT}<div>{tiny}</div></body></html>"
+    article = extract(page.encode(), "https://news.example.com/many")
+    assert "深层嵌套的页面" in article.text
+    assert "only the first 150,000 elements and attributes are read" in caplog.text
