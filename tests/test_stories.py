@@ -183,3 +183,26 @@ def test_the_stories_stage_leaves_its_sql_to_the_store() -> None:
             for name in names:
                 assert not name.startswith("sqlalchemy"), (path.name, name)
                 assert name not in ("newsvault.store.schema", "newsvault.store.engine"), path.name
+
+
+def test_who_reported_first_leads_a_story_whatever_order_its_articles_came_in(
+    store: Store,
+) -> None:
+    later = add(store, "voa", "普京与金正恩签署条约", TREATY, T0 + 3_600_000, "a")
+    process_pending(store)
+    earlier = add(store, "cna", "朝俄签署全面战略伙伴关系条约", TREATY + "记者报道。", T0, "b")
+    latest = add(store, "rfa", "普京金正恩签约", TREATY + "更多细节。", T0 + 7_200_000, "c")
+    process_pending(store)
+    (story,) = list_stories(store)
+    assert story.title == "朝俄签署全面战略伙伴关系条约"
+    assert (story.first_seen, story.last_seen) == (T0, T0 + 7_200_000)
+    assert [a.id for a in story.articles] == [earlier, later, latest]
+    assert archive_counts(store) == {"size": 3, "first_article": earlier}
+
+
+def archive_counts(store: Store) -> dict[str, int]:
+    from sqlalchemy import text
+
+    with store.engine.connect() as conn:
+        (row,) = conn.execute(text("SELECT size, first_article FROM stories")).all()
+    return {"size": row[0], "first_article": row[1]}

@@ -11,8 +11,10 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
+from typing import Any
 
-from sqlalchemy import Connection, Engine, func, select, text, update
+from sqlalchemy import Connection, Engine, bindparam, case, func, select, text, types, update
+from sqlalchemy.sql.elements import BindParameter
 
 from newsvault.models import Article
 from newsvault.store.db import _article
@@ -103,6 +105,80 @@ class StoryStore:
         return found
 
 
+# The batch's statements, built once: a statement built for each call cost more Python time
+# than SQLite took to run it (coercing every column and value, then its cache key).
+def _param(name: str, kind: type[types.TypeEngine[Any]] = types.Integer) -> BindParameter[Any]:
+    return bindparam(name, type_=kind())
+
+
+_ID, _PUBLISHED = _param("article"), _param("when", types.BigInteger)
+_GROUPED = (
+    update(articles)
+    .where(articles.c.id == _ID)
+    .values(copy_of=_param("copy"), story_id=_param("story"), grouped=DONE)
+)
+_INDEXED = update(articles).where(articles.c.id == _ID).values(grouped=DONE)
+_TEXT_OF = select(articles.c.text).where(articles.c.id == _ID)
+_COPY_OF = select(articles.c.copy_of).where(articles.c.id == _ID)
+_STORY_OF = select(articles.c.story_id).where(articles.c.id == _ID)
+_TERMS: BindParameter[Any] = bindparam("terms", expanding=True)
+_SHARED = func.count().label("shared")
+_SHARING_BANDS = (
+    select(minhash_bands.c.article_id, _SHARED)
+    .where(
+        minhash_bands.c.article_id != _ID,
+        minhash_bands.c.hash.in_(bindparam("bands", expanding=True)),
+    )
+    .group_by(minhash_bands.c.article_id)
+    .having(_param("min_shared") <= _SHARED)
+    .order_by(_SHARED.desc(), minhash_bands.c.article_id)
+    .limit(_param("limit"))
+)
+_DOCUMENT_FREQUENCY = select(term_df.c.term, term_df.c.n).where(term_df.c.term.in_(_TERMS))
+_COUNT_TERMS = text(
+    "INSERT INTO term_df (term, n) VALUES (:term, 1) "
+    "ON CONFLICT (term) DO UPDATE SET n = term_df.n + 1"
+)
+_STORIES_WITH = (
+    select(story_terms.c.story_id)
+    .join(stories, stories.c.id == story_terms.c.story_id)
+    .where(story_terms.c.term.in_(_TERMS))
+    .where(
+        stories.c.last_seen >= _param("start", types.BigInteger),
+        stories.c.first_seen <= _param("end", types.BigInteger),
+    )
+    .group_by(story_terms.c.story_id)
+    .order_by(func.count().desc(), story_terms.c.story_id.desc())
+    .limit(_param("limit"))
+)
+_TERMS_OF = select(story_terms.c.story_id, story_terms.c.term).where(
+    story_terms.c.story_id.in_(bindparam("stories", expanding=True)),
+    story_terms.c.term.in_(_TERMS),
+)
+_NEW_STORY = stories.insert().values(
+    title=_param("headline", types.Text),
+    first_article=_ID,
+    first_seen=_PUBLISHED,
+    last_seen=_PUBLISHED,
+    size=0,
+)
+_EARLIER = stories.c.first_seen > _PUBLISHED  # who reported first leads the story
+_JOIN = (
+    update(stories)
+    .where(stories.c.id == _param("story"))
+    .values(
+        size=stories.c.size + 1,
+        last_seen=case((stories.c.last_seen < _PUBLISHED, _PUBLISHED), else_=stories.c.last_seen),
+        first_seen=case((_EARLIER, _PUBLISHED), else_=stories.c.first_seen),
+        first_article=case((_EARLIER, _ID), else_=stories.c.first_article),
+        title=case((_EARLIER, _param("headline", types.Text)), else_=stories.c.title),
+    )
+)
+_ADD_TERMS = text(
+    "INSERT INTO story_terms (term, story_id) VALUES (:term, :story) ON CONFLICT DO NOTHING"
+)
+
+
 class StoryBatch:
     """Reads and writes of one batch, in its transaction."""
 
@@ -116,28 +192,20 @@ class StoryBatch:
     def grouped(self, article_id: int, copy_of: int | None, story_id: int) -> None:
         """The article is done: its copy, its story (one update: SQLite rewrites the whole
         row, text and HTML included, for each)."""
-        self.conn.execute(
-            update(articles)
-            .where(articles.c.id == article_id)
-            .values(copy_of=copy_of, story_id=story_id, grouped=DONE)
-        )
+        self.conn.execute(_GROUPED, {"article": article_id, "copy": copy_of, "story": story_id})
 
     def indexed(self, article_id: int) -> None:
         """An article grouped before the index was there is now in it too."""
-        query = update(articles).where(articles.c.id == article_id).values(grouped=DONE)
-        self.conn.execute(query)
+        self.conn.execute(_INDEXED, {"article": article_id})
 
     def text_of(self, article_id: int) -> str:
-        query = select(articles.c.text).where(articles.c.id == article_id)
-        return self.conn.execute(query).scalar() or ""
+        return self.conn.execute(_TEXT_OF, {"article": article_id}).scalar() or ""
 
     def copy_of(self, article_id: int) -> int | None:
-        query = select(articles.c.copy_of).where(articles.c.id == article_id)
-        return self.conn.execute(query).scalar()
+        return self.conn.execute(_COPY_OF, {"article": article_id}).scalar()
 
     def story_of(self, article_id: int) -> int | None:
-        query = select(articles.c.story_id).where(articles.c.id == article_id)
-        return self.conn.execute(query).scalar()
+        return self.conn.execute(_STORY_OF, {"article": article_id}).scalar()
 
     # -- near-duplicates ----------------------------------------------------------------------
 
@@ -145,16 +213,8 @@ class StoryBatch:
         self, article_id: int, bands: list[int], min_shared: int, limit: int
     ) -> list[int]:
         """Other articles with at least `min_shared` of these band hashes, the most first."""
-        shared = func.count().label("shared")
-        query = (
-            select(minhash_bands.c.article_id, shared)
-            .where(minhash_bands.c.article_id != article_id, minhash_bands.c.hash.in_(bands))
-            .group_by(minhash_bands.c.article_id)
-            .having(shared >= min_shared)
-            .order_by(shared.desc(), minhash_bands.c.article_id)
-            .limit(limit)
-        )
-        return [row[0] for row in self.conn.execute(query)]
+        params = {"article": article_id, "bands": bands, "min_shared": min_shared, "limit": limit}
+        return [row[0] for row in self.conn.execute(_SHARING_BANDS, params)]
 
     def add_bands(self, article_id: int, bands: list[int]) -> None:
         self.conn.execute(
@@ -165,51 +225,27 @@ class StoryBatch:
     # -- stories --------------------------------------------------------------------------------
 
     def document_frequency(self, terms: list[str]) -> dict[str, int]:
-        query = select(term_df.c.term, term_df.c.n).where(term_df.c.term.in_(terms))
-        return {term: n for term, n in self.conn.execute(query).all()}
+        rows = self.conn.execute(_DOCUMENT_FREQUENCY, {"terms": terms}).all()
+        return {term: n for term, n in rows}
 
     def count_terms(self, terms: Sequence[str]) -> None:
         """One more article holds each of these terms."""
-        if not terms:
-            return
-        self.conn.execute(
-            text(
-                "INSERT INTO term_df (term, n) VALUES (:term, 1) "
-                "ON CONFLICT (term) DO UPDATE SET n = term_df.n + 1"
-            ),
-            [{"term": t} for t in terms],
-        )
+        if terms:
+            self.conn.execute(_COUNT_TERMS, [{"term": t} for t in terms])
 
     def stories_with(self, terms: list[str], start: int, end: int, limit: int) -> list[int]:
         """Stories active between start and end holding the most of these terms."""
-        query = (
-            select(story_terms.c.story_id)
-            .join(stories, stories.c.id == story_terms.c.story_id)
-            .where(story_terms.c.term.in_(terms))
-            .where(stories.c.last_seen >= start, stories.c.first_seen <= end)
-            .group_by(story_terms.c.story_id)
-            .order_by(func.count().desc(), story_terms.c.story_id.desc())
-            .limit(limit)
-        )
-        return list(self.conn.execute(query).scalars().all())
+        params = {"terms": terms, "start": start, "end": end, "limit": limit}
+        return list(self.conn.execute(_STORIES_WITH, params).scalars().all())
 
     def terms_of(self, story_ids: list[int], terms: list[str]) -> list[tuple[int, str]]:
         """(story, term) for each of these terms a story holds."""
-        query = select(story_terms.c.story_id, story_terms.c.term).where(
-            story_terms.c.story_id.in_(story_ids), story_terms.c.term.in_(terms)
-        )
-        return [(row[0], row[1]) for row in self.conn.execute(query)]
+        rows = self.conn.execute(_TERMS_OF, {"stories": story_ids, "terms": terms})
+        return [(row[0], row[1]) for row in rows]
 
     def new_story(self, title: str, article_id: int, published: int) -> int:
-        key = self.conn.execute(
-            stories.insert().values(
-                title=title,
-                first_article=article_id,
-                first_seen=published,
-                last_seen=published,
-                size=0,
-            )
-        ).inserted_primary_key
+        params = {"headline": title, "article": article_id, "when": published}
+        key = self.conn.execute(_NEW_STORY, params).inserted_primary_key
         assert key is not None, "a one-row insert() has the new row's key"
         return int(key[0])
 
@@ -218,19 +254,7 @@ class StoryBatch:
     ) -> None:
         """The article joins the story: its size, time span, lead (who reported first leads
         it) and terms grow. The article's row says so when it is `grouped`."""
-        conn = self.conn
-        row = conn.execute(select(stories).where(stories.c.id == story_id)).one()
-        values = {"size": row.size + 1, "last_seen": max(row.last_seen, published)}
-        if published < row.first_seen:
-            values.update(first_seen=published, first_article=article_id, title=title)
-        conn.execute(update(stories).where(stories.c.id == story_id).values(**values))
-        known = set(
-            conn.execute(
-                select(story_terms.c.term).where(
-                    story_terms.c.story_id == story_id, story_terms.c.term.in_(list(terms))
-                )
-            ).scalars()
-        )
-        new = [{"term": t, "story_id": story_id} for t in terms if t not in known]
-        if new:
-            conn.execute(story_terms.insert(), new)
+        params = {"story": story_id, "article": article_id, "headline": title, "when": published}
+        self.conn.execute(_JOIN, params)
+        if terms:
+            self.conn.execute(_ADD_TERMS, [{"term": t, "story": story_id} for t in terms])
