@@ -112,14 +112,17 @@ def rebuild_command(
         typer.Option(
             "--replace",
             help="Put the rebuilt database in newsvault.db's place, the old one kept as "
-            "newsvault.db.before-rebuild (stop `watch` and other commands first).",
+            "newsvault.db.before-rebuild; on PostgreSQL <name>_rebuilt is renamed to the "
+            "archive's database, the old one kept as <name>_before_rebuild (stop `watch`, "
+            "`serve` and workers first).",
         ),
     ] = False,
     as_json: JsonOption = False,
 ) -> None:
     """A new database from captures/ alone: every capture replayed, in the order it was
     taken, through the code that stored it (feed polls, the pages they needed, pages
-    archived on request, imported pages), written to newsvault.db.rebuilt."""
+    archived on request, imported pages), written to newsvault.db.rebuilt (on PostgreSQL,
+    to the database <name>_rebuilt of the same server)."""
     from newsvault.rebuild import rebuild
 
     archive = _archive()
@@ -127,7 +130,7 @@ def rebuild_command(
         steps.step("captures replayed")
         report = rebuild(archive, replace=replace, on_progress=steps.update)
     if as_json:
-        _print_json({**dataclasses.asdict(report), "path": str(report.path)})
+        _print_json(dataclasses.asdict(report))
         return
     table = Table(title="newsvault rebuild", title_justify="left")
     table.add_column("")
@@ -145,11 +148,10 @@ def rebuild_command(
     for name, count in rows:
         table.add_row(name, str(count))
     print_table(table)
-    where = archive.root / "newsvault.db" if report.replaced else report.path
-    said = f"The rebuilt database is {where}"
+    said = f"The rebuilt database is {report.path}"
     said += (
-        " (the old one: newsvault.db.before-rebuild)."
+        f" (the old one: {report.backup})."
         if report.replaced
-        else ("; `newsvault rebuild --replace` puts it in newsvault.db's place.")
+        else "; `newsvault rebuild --replace` puts it in the archive's database's place."
     )
     err.print(said, markup=False, highlight=False)

@@ -17,7 +17,9 @@ its time to the millisecond (WARC-Date). Older captures lack the first three: a 
 then known by its URL among the sources of newsvault.toml, a run by the file it is in.
 
 The new database is written beside the old one (`newsvault.db.rebuilt`); `--replace` swaps
-it in and keeps the old one as `newsvault.db.before-rebuild`.
+it in and keeps the old one as `newsvault.db.before-rebuild`. On PostgreSQL it is a database
+of the same server, `<name>_rebuilt`, swapped in by renames (the old one kept as
+`<name>_before_rebuild`; store/admin.py).
 """
 
 from __future__ import annotations
@@ -40,20 +42,23 @@ from newsvault.fetch.client import REDIRECT_STATUSES, Response, answered
 from newsvault.models import Source
 from newsvault.pages import archive_rules, archive_url
 from newsvault.pipeline import archive_source
-from newsvault.store import Store
+from newsvault.store import Store, admin
 from newsvault.stories.process import process_pending
 from newsvault.warc_import import extract_page, import_page
 from newsvault.warcs import WarcRecord, read_record, read_warc
 
 REBUILT = "newsvault.db.rebuilt"
 BACKUP = "newsvault.db.before-rebuild"
+REBUILT_SUFFIX = "_rebuilt"  # on PostgreSQL: databases named after the archive's
+BACKUP_SUFFIX = "_before_rebuild"
 MAX_HOPS = 5
 _SQLITE_FILES = ("", "-wal", "-shm")  # a database and the files SQLite keeps beside it
 
 
 @dataclass
 class RebuildReport:
-    path: Path  # the new database
+    path: str  # where the new database is: a file, or a PostgreSQL URL without its password
+    backup: str = ""  # where the old one is kept, when replaced
     records: int = 0  # response records read
     feeds: int = 0  # feed polls replayed
     pages: int = 0  # pages archived on request or re-checked, replayed
@@ -170,26 +175,43 @@ def rebuild(
     on_progress: Callable[[int, int], None] | None = None,
 ) -> RebuildReport:
     """Write a new database from the captures; with `replace`, put it in the old one's place
-    (kept as newsvault.db.before-rebuild). A rebuild killed half-way is started over."""
-    if archive.settings["database"]:
+    (kept as newsvault.db.before-rebuild, or the database `<name>_before_rebuild` on
+    PostgreSQL). A rebuild killed half-way is started over."""
+    url = archive.settings["database"]
+    if url and not admin.is_postgresql(url):
         raise NewsvaultError(
-            "rebuild writes a SQLite database beside newsvault.db; this archive's database is "
-            "PostgreSQL (the database setting): unset it to rebuild into SQLite"
+            f"{admin.shown(url)}: rebuild writes SQLite (no database setting) or PostgreSQL "
+            "(postgresql://USER@HOST/NAME), not this database"
         )
-    target = archive.root / REBUILT
-    _remove(target)
-    records = _read_all(archive.captures_dir)
-    report = RebuildReport(path=target, records=len(records))
-    store = Store.open(target)
+    if url:
+        target_url = admin.sibling(url, REBUILT_SUFFIX)
+        backup_url = admin.sibling(url, BACKUP_SUFFIX)
+        if replace:  # before the replay, rather than after it
+            admin.refuse_if_connected(url)
+        admin.create_fresh(target_url, like=url)
+        store = Store(target_url)
+        where = admin.shown(target_url)
+    else:
+        target = archive.root / REBUILT
+        _remove(target)
+        store = Store.open(target)
+        where = str(target)
     store.first_recheck_ms = archive.settings.recheck_schedule()[0]
     try:
+        records = _read_all(archive.captures_dir)
+        report = RebuildReport(path=where, records=len(records))
         _replay(archive, store, records, report, on_progress)
         process_pending(store)
         report.articles, report.versions, report.stories = store.totals()
     finally:
-        store.close()
+        store.close()  # its pool too: a database is renamed only when no one is connected
     if replace:
-        swap_in(archive.root)
+        if url:
+            admin.swap_in(url, target_url, backup_url)
+            report.path, report.backup = admin.shown(url), admin.shown(backup_url)
+        else:
+            swap_in(archive.root)
+            report.path, report.backup = str(archive.db_path), str(archive.root / BACKUP)
         report.replaced = True
     return report
 

@@ -1,11 +1,14 @@
 """`rebuild`: the database made again from captures/ alone is the one it replaces, table by
-table: articles (numbers included), versions and stories."""
+table: articles (numbers included), versions and stories; on SQLite (files beside
+newsvault.db) and on PostgreSQL (databases beside the archive's) alike."""
 
 from __future__ import annotations
 
 import datetime as dt
 import io
 import json
+import os
+from collections.abc import Iterator
 from email.utils import format_datetime
 from pathlib import Path
 from typing import Any
@@ -14,10 +17,12 @@ import pytest
 from sqlalchemy import text
 
 from newsvault.archive import Archive
+from newsvault.errors import NewsvaultError
 from newsvault.loopback import LoopbackServer, Route
-from newsvault.store import Store
+from newsvault.rebuild import BACKUP, BACKUP_SUFFIX, REBUILT, REBUILT_SUFFIX, rebuild
+from newsvault.store import Store, admin
 
-from .conftest import make_archive
+from .conftest import PG_SERVER, POSTGRES, TEST_DATABASE, make_archive
 from .test_cli import cli
 from .test_import_warc import WarcFile, article
 
@@ -77,8 +82,73 @@ TABLES = {
 }
 
 
-def tables(database: Path) -> dict[str, list[Any]]:
-    store = Store.open(database)
+@pytest.fixture(autouse=True)
+def _drop_rebuilt_databases() -> Iterator[None]:
+    """Under the suite on PostgreSQL: the _rebuilt and _before_rebuild databases made beside
+    this process's test databases are dropped after each test."""
+    yield
+    if TEST_DATABASE != "postgresql":
+        return
+    import psycopg
+
+    pattern = f"^newsvault_test_{os.getpid()}_.*({REBUILT_SUFFIX}|{BACKUP_SUFFIX})$"
+    with psycopg.connect(POSTGRES, autocommit=True) as conn:
+        query = "SELECT datname FROM pg_database WHERE datname ~ %s"
+        for (name,) in conn.execute(query, (pattern,)).fetchall():
+            conn.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+
+
+@pytest.fixture
+def on_postgres() -> Iterator[str]:
+    """The URL of a database of this test's own on 127.0.0.1:5432, on either run of the suite
+    (a test of what only PostgreSQL has); it and the ones rebuild makes beside it dropped at
+    the end."""
+    import psycopg
+
+    name = f"newsvault_test_{os.getpid()}_rebuild"
+    names = [name, name + REBUILT_SUFFIX, name + BACKUP_SUFFIX]
+    try:
+        conn = psycopg.connect(POSTGRES, autocommit=True)
+    except psycopg.OperationalError as exc:
+        pytest.skip(f"PostgreSQL is not reachable at 127.0.0.1:5432: {exc}".splitlines()[0])
+    with conn:
+        for each in names:
+            conn.execute(f"DROP DATABASE IF EXISTS {each} WITH (FORCE)")
+        conn.execute(f"CREATE DATABASE {name}")
+        try:
+            yield PG_SERVER + name
+        finally:
+            for each in names:
+                conn.execute(f"DROP DATABASE IF EXISTS {each} WITH (FORCE)")
+
+
+def where(root: Path, which: str = "current") -> Path | str:
+    """The archive's database (current), the rebuilt one or the one kept (backup): a file
+    beside newsvault.toml on SQLite, a database's URL on PostgreSQL."""
+    url = Archive(root).settings["database"]
+    if not url:
+        return root / {"current": "newsvault.db", "rebuilt": REBUILT, "backup": BACKUP}[which]
+    suffix = {"current": "", "rebuilt": REBUILT_SUFFIX, "backup": BACKUP_SUFFIX}[which]
+    return admin.sibling(url, suffix) if suffix else url
+
+
+def present(database: Path | str) -> bool:
+    if isinstance(database, Path):
+        return database.is_file()
+    import psycopg
+
+    with psycopg.connect(POSTGRES) as conn:
+        query = "SELECT 1 FROM pg_database WHERE datname = %s"
+        return conn.execute(query, (admin.database_name(database),)).fetchone() is not None
+
+
+def store_of(database: Path | str) -> Store:
+    assert present(database), database
+    return Store.open(database) if isinstance(database, Path) else Store(database)
+
+
+def tables(database: Path | str) -> dict[str, list[Any]]:
+    store = store_of(database)
     try:
         with store.engine.connect() as conn:
             return {
@@ -107,8 +177,6 @@ def test_a_rebuilt_database_is_the_one_it_replaces(tmp_path: Path, server: Loopb
     root = make_archive(
         tmp_path / "news", [("a", "A", server.url("/a.xml")), ("b", "B", server.url("/b.xml"))]
     ).root
-    if Archive(root).settings["database"]:
-        pytest.skip("rebuild writes a SQLite database; this run's archives are on PostgreSQL")
     a = ("-a", str(root))
     cli(*a, "run")
     cli(*a, "archive", server.url("/old.html"))
@@ -130,21 +198,23 @@ def test_a_rebuilt_database_is_the_one_it_replaces(tmp_path: Path, server: Loopb
     a_items[1] = ("a2", "Markets calm again", a_items[1][2], 20)
     server.set("/a.xml", Route(feed(base, a_items), headers=RSS))
     cli(*a, "run")
-    before = tables(root / "newsvault.db")
+    before = tables(where(root))
     assert len(before["articles"]) == 9 and len(before["versions"]) == 2
     assert before["stories"] and any(row[18] for row in before["articles"])  # a copy found
 
     done = json.loads(cli(*a, "rebuild", "--json").stdout)
     assert done["articles"] == 9 and done["versions"] == 2 and not done["replaced"]
-    rebuilt = tables(root / "newsvault.db.rebuilt")
+    assert done["path"] == str(where(root, "rebuilt"))
+    rebuilt = tables(where(root, "rebuilt"))
     for name in TABLES:
         assert rebuilt[name] == before[name], name
 
     again = json.loads(cli(*a, "rebuild", "--replace", "--json").stdout)
-    assert again["replaced"] and (root / "newsvault.db.before-rebuild").is_file()
-    assert not (root / "newsvault.db.rebuilt").exists()
-    assert tables(root / "newsvault.db") == before
-    assert tables(root / "newsvault.db.before-rebuild") == before
+    assert again["replaced"] and present(where(root, "backup"))
+    assert again["path"] == str(where(root)) and again["backup"] == str(where(root, "backup"))
+    assert not present(where(root, "rebuilt"))
+    assert tables(where(root)) == before
+    assert tables(where(root, "backup")) == before
     listed = json.loads(cli(*a, "list", "--json").stdout)
     assert len(listed) == 9
     titles = {item["title"] for item in listed}
@@ -153,13 +223,9 @@ def test_a_rebuilt_database_is_the_one_it_replaces(tmp_path: Path, server: Loopb
 
 def test_rebuild_of_an_archive_without_captures_is_empty(tmp_path: Path) -> None:
     root = make_archive(tmp_path / "news", []).root
-    if Archive(root).settings["database"]:  # PostgreSQL: refused in one line
-        refused = cli("-a", str(root), "rebuild", code=2)
-        assert len(refused.stderr.splitlines()) == 1 and "PostgreSQL" in refused.stderr
-        return
     done = json.loads(cli("-a", str(root), "rebuild", "--json").stdout)
     assert done["records"] == 0 and done["articles"] == 0
-    assert (root / "newsvault.db.rebuilt").is_file()
+    assert tables(where(root, "rebuilt")) == {name: [] for name in TABLES}
 
 
 def test_captures_written_before_their_own_headers_are_replayed_by_url(
@@ -172,18 +238,16 @@ def test_captures_written_before_their_own_headers_are_replayed_by_url(
     server.set("/a.xml", Route(feed(base, items), headers=RSS))
     server.set("/a2.html", Route(page("Markets", long("Stocks closed flat.")), headers=HTML))
     root = make_archive(tmp_path / "news", [("a", "A", server.url("/a.xml"))]).root
-    if Archive(root).settings["database"]:
-        pytest.skip("rebuild writes a SQLite database; this run's archives are on PostgreSQL")
     cli("-a", str(root), "run")
     items[0] = ("a1", "平壤会谈（更新）", long(STORY + "双方还讨论了经济合作。"), 10)
     items.append(("a3", "Bridge reopens", long("The river bridge reopened."), 30))
     server.set("/a.xml", Route(feed(base, items), headers=RSS))
     cli("-a", str(root), "run")
-    before = tables(root / "newsvault.db")
+    before = tables(where(root))
     for path in (root / "captures").glob("*.warc.gz"):
         _strip_own_headers(path)
     cli("-a", str(root), "rebuild")
-    rebuilt = tables(root / "newsvault.db.rebuilt")
+    rebuilt = tables(where(root, "rebuilt"))
     for name, at in (("articles", 16), ("versions", 6)):  # the capture's file and offset
         # moved with the headers taken out
         assert [r[:at] + r[at + 2 :] for r in rebuilt[name]] == [
@@ -207,3 +271,104 @@ def _strip_own_headers(path: Path) -> None:
             record.rec_headers.replace_header("Content-Length", None)
             writer.write_record(record)
     path.write_bytes(kept.getvalue())
+
+
+class Killed(Exception):
+    pass
+
+
+def _two_runs(root: Path, server: LoopbackServer) -> None:
+    base = server.base_url
+    items = [("a1", "平壤会谈", long(STORY), 10), ("a2", "Markets", long("Stocks closed."), 20)]
+    server.set("/a.xml", Route(feed(base, items), headers=RSS))
+    cli("-a", str(root), "run")
+    items.append(("a3", "Bridge reopens", long("The river bridge reopened."), 30))
+    server.set("/a.xml", Route(feed(base, items), headers=RSS))
+    cli("-a", str(root), "run")
+
+
+def test_a_rebuild_killed_half_way_is_started_over(tmp_path: Path, server: LoopbackServer) -> None:
+    root = make_archive(tmp_path / "news", [("a", "A", server.url("/a.xml"))]).root
+    _two_runs(root, server)
+    before = tables(where(root))
+
+    def kill(done: int, total: int) -> None:
+        if done >= 1:
+            raise Killed
+
+    with pytest.raises(Killed):
+        rebuild(Archive(root), on_progress=kill)
+    left = store_of(where(root, "rebuilt"))
+    try:
+        left.ensure_source("leftover", "What a killed rebuild left")
+    finally:
+        left.close()
+    half = tables(where(root, "rebuilt"))
+    assert len(half["articles"]) < len(before["articles"]) and half["sources"] != before["sources"]
+
+    cli("-a", str(root), "rebuild")
+    assert tables(where(root, "rebuilt")) == before
+    assert tables(where(root)) == before
+
+
+def test_replace_with_another_session_connected_fails_in_one_line(
+    tmp_path: Path, server: LoopbackServer, on_postgres: str
+) -> None:
+    import psycopg
+
+    root = make_archive(
+        tmp_path / "news", [("a", "A", server.url("/a.xml"))], database=on_postgres
+    ).root
+    _two_runs(root, server)
+    before = tables(on_postgres)
+    with psycopg.connect(on_postgres):  # `watch`, say
+        refused = cli("-a", str(root), "rebuild", "--replace", code=2)
+        assert len(refused.stderr.splitlines()) == 1, refused.stderr
+        assert "1 other session is connected" in refused.stderr
+        assert "stop `watch`, `serve` and workers first" in refused.stderr
+        assert not present(where(root, "rebuilt"))  # refused before the replay
+        # the rebuilt database ready, a backup from before: refused as it is swapped in, the
+        # backup not dropped
+        cli("-a", str(root), "rebuild")
+        kept = admin.sibling(on_postgres, BACKUP_SUFFIX)
+        with psycopg.connect(POSTGRES, autocommit=True) as conn:
+            conn.execute(f"CREATE DATABASE {admin.database_name(kept)}")
+        with pytest.raises(NewsvaultError, match="1 other session is connected") as raised:
+            admin.swap_in(on_postgres, str(where(root, "rebuilt")), kept)
+        assert "\n" not in str(raised.value)
+    assert tables(on_postgres) == before and present(kept) and present(where(root, "rebuilt"))
+    assert tables(kept)["sources"] == []  # the earlier backup, still empty
+
+
+def test_a_swap_that_fails_half_way_renames_nothing(
+    tmp_path: Path, server: LoopbackServer, on_postgres: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The second rename fails (a session on the rebuilt database, let through the check):
+    the first one is undone with it, the archive's database is where it was."""
+    import psycopg
+
+    root = make_archive(
+        tmp_path / "news", [("a", "A", server.url("/a.xml"))], database=on_postgres
+    ).root
+    _two_runs(root, server)
+    before = tables(on_postgres)
+    cli("-a", str(root), "rebuild")
+    rebuilt, kept = str(where(root, "rebuilt")), admin.sibling(on_postgres, BACKUP_SUFFIX)
+    monkeypatch.setattr(admin, "_refuse_if_connected", lambda *_: None)
+    with psycopg.connect(rebuilt):
+        with pytest.raises(NewsvaultError, match="another session is connected") as raised:
+            admin.swap_in(on_postgres, rebuilt, kept)
+        assert "\n" not in str(raised.value)
+    assert tables(on_postgres) == before and not present(kept) and present(rebuilt)
+    monkeypatch.undo()
+    done = json.loads(cli("-a", str(root), "rebuild", "--replace", "--json").stdout)
+    assert done["replaced"] and tables(on_postgres) == before and tables(kept) == before
+    assert not present(rebuilt)
+
+
+def test_the_output_names_no_password() -> None:
+    url = "postgresql://news:s3cret@db.example.com:5433/archive?sslmode=require"
+    assert admin.shown(url) == "postgresql://news@db.example.com:5433/archive?sslmode=require"
+    assert admin.sibling(url, REBUILT_SUFFIX) == url.replace("/archive?", "/archive_rebuilt?")
+    with pytest.raises(NewsvaultError, match="too long"):  # cut to 63 bytes: the archive's own
+        admin.sibling("postgresql://news@db/" + "n" * 60, BACKUP_SUFFIX)
