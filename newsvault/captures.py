@@ -44,14 +44,13 @@ class _Compressor(Protocol):
     def flush(self) -> bytes: ...
 
 
-# captures.compression -> a new gzip compressor. Every one writes standard gzip members, read
-# by any WARC tool; they differ in CPU and size (on the gne and scrapinghub pages, 175 KB on
-# average: zlib at 6 takes 2.34 ms a page for 21.0% of the size; ISA-L at 2 0.23 ms for 24.1%,
-# zlib-ng at 6 1.24 ms for 21.1%, zlib-ng at 9 2.65 ms for 20.9%).
+# captures.compression -> a new gzip compressor. Both write standard gzip members, read by any
+# WARC tool; they differ in CPU and size (benchmarks/capture_compression.py: on the gne and
+# scrapinghub pages, 175 KB on average, zlib at 6 took 2.33 ms a page for 20.9% of the size,
+# ISA-L at 2 0.23 ms for 24.1%, zlib-ng at 6 1.26 ms for 21.1%; zlib-ng at 9 was no smaller).
 COMPRESSORS: dict[str, Callable[[], _Compressor]] = {
     "fast": lambda: isal_zlib.compressobj(2, isal_zlib.DEFLATED, GZIP_WBITS),
-    "balanced": lambda: zlib_ng.compressobj(6, zlib_ng.DEFLATED, GZIP_WBITS),
-    "small": lambda: zlib_ng.compressobj(9, zlib_ng.DEFLATED, GZIP_WBITS),
+    "small": lambda: zlib_ng.compressobj(6, zlib_ng.DEFLATED, GZIP_WBITS),
 }
 _DROPPED_HEADERS = {"transfer-encoding", "content-length"}
 BATCH = "Newsvault-Batch"  # one value per writer: the records one command or run wrote

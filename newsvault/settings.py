@@ -85,9 +85,9 @@ SETTINGS: tuple[Setting, ...] = (
         "captures.compression",
         "fast",
         "How the WARC records are compressed (standard gzip, each record its own member): "
-        "fast (ISA-L level 2: a tenth of zlib's CPU, files 15% larger), balanced (zlib-ng "
-        "level 6: half of zlib's CPU, zlib's size) or small (zlib-ng level 9).",
-        choices=("fast", "balanced", "small"),
+        "fast (ISA-L at level 2: a tenth of zlib's CPU, files 15% larger) or small (zlib-ng "
+        "at 6: half of zlib's CPU, zlib's size).",
+        choices=("fast", "small"),
     ),
     Setting(
         "captures.directory",

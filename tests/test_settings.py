@@ -35,7 +35,7 @@ def test_environment_overrides_the_file() -> None:
         (
             {"captures": {"compression": "zstd"}},
             {},
-            "captures.compression = 'zstd' is not one of fast, balanced, small",
+            "captures.compression = 'zstd' is not one of fast, small",
         ),
     ],
 )

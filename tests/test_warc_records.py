@@ -94,7 +94,7 @@ def _pages() -> list[bytes]:
     return [gzip.decompress(p.read_bytes()) for p in sorted(UNSEEN.glob("*/*.html.gz"))]
 
 
-@pytest.mark.parametrize("compression", ["fast", "balanced", "small"])
+@pytest.mark.parametrize("compression", ["fast", "small"])
 def test_each_compression_writes_gzip_members_every_reader_takes(
     compression: str, tmp_path: Path
 ) -> None:
@@ -116,14 +116,14 @@ def test_each_compression_writes_gzip_members_every_reader_takes(
 def test_smaller_compressions_make_smaller_files(tmp_path: Path) -> None:
     bodies = _pages()
     sizes = {}
-    for compression in ("fast", "balanced", "small"):
+    for compression in ("fast", "small"):
         (tmp_path / compression).mkdir()
         writer = CaptureWriter(tmp_path / compression, {}, 10**9, compression=compression)
         for n, body in enumerate(bodies):
             writer.write(_response(f"http://x.example/{n}.html", body))
         writer.close()
         sizes[compression] = sum(p.stat().st_size for p in (tmp_path / compression).iterdir())
-    assert sizes["fast"] > sizes["balanced"] >= sizes["small"]
+    assert sizes["fast"] > sizes["small"] * 1.05
 
 
 def _response(url: str, body: bytes) -> Response:
