@@ -108,6 +108,24 @@ def sanitize_html(html: str, base_url: str) -> str:
     return _CR.sub("\n", CONTROL.sub("", cleaned)).lstrip("\ufeff")
 
 
+# Every element an lxml.html.HtmlElement, chosen in C: lxml.html's own lookup (forms and inputs
+# get classes of their own, which nothing here uses) is a Python call for every element every
+# time one is touched.
+ELEMENT_CLASSES = etree.ElementDefaultClassLookup(
+    element=lxml.html.HtmlElement,
+    comment=lxml.html.HtmlComment,
+    pi=lxml.html.HtmlProcessingInstruction,
+    entity=lxml.html.HtmlEntity,
+)
+
+
+def _fragment_parser() -> etree.HTMLParser:
+    """A parser of this thread's own (lxml's parsers are not to be shared between threads)."""
+    parser = etree.HTMLParser()
+    parser.set_element_class_lookup(ELEMENT_CLASSES)
+    return parser
+
+
 def text_and_images(html: str) -> tuple[str, list[Image]]:
     """Plain text (one line per block, a figure's caption on its own line) and the images of
     sanitized HTML with their captions."""
@@ -115,7 +133,7 @@ def text_and_images(html: str) -> tuple[str, list[Image]]:
     if not html.strip():
         return "", []
     try:
-        root = lxml.html.fragment_fromstring(html, create_parent="div")
+        root = lxml.html.fragment_fromstring(html, create_parent="div", parser=_fragment_parser())
     except etree.ParserError:  # nothing but a doctype, a comment or a processing instruction
         return "", []
     images: list[Image] = []
