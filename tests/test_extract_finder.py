@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+
 import lxml.html
 import pytest
 
-from newsvault.extract import extract, extractor
+from newsvault.extract import extract
 from newsvault.extract.finder import find_body
 from newsvault.extract.metadata import element_text
 
@@ -105,14 +108,24 @@ def test_no_peer_extractor_on_the_hot_path(monkeypatch: pytest.MonkeyPatch) -> N
     def refuse(*_args: object, **_kwargs: object) -> None:
         raise AssertionError("a peer extractor ran")
 
-    monkeypatch.setattr(extractor, "ReadabilityDocument", refuse)
-    monkeypatch.setattr(extractor.trafilatura, "extract", refuse)
+    monkeypatch.setattr("readability.Document", refuse)  # the peers are imported where they run
+    monkeypatch.setattr("trafilatura.extract", refuse)
     chinese = f'<div class="text"><p>{CHINESE}</p><p>{CHINESE}</p></div>'
     assert extract(page(chinese, "重建老桥"), "https://n.example.cn/a", use_rules=False).text
     english = f"<article><p>{PROSE * 3}</p></article>"
     assert extract(page(english), "https://news.example.com/a", use_rules=False).text
     peers = extract(page(english), "https://news.example.com/a", use_rules=False, finder=None)
     assert peers.text  # the default is the finder
+
+
+def test_the_peers_are_not_even_imported_on_the_hot_path() -> None:
+    code = (
+        "import sys; from newsvault.extract import extract; "
+        f"extract({page(f'<article><p>{PROSE * 3}</p></article>')!r}, 'https://n.example/a'); "
+        "print(sorted({'trafilatura', 'readability'} & set(sys.modules)))"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == "[]"
 
 
 def test_the_region_is_a_copy() -> None:
