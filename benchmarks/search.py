@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import multiprocessing
 import sqlite3
 import statistics
 import sys
@@ -25,8 +26,8 @@ from pathlib import Path
 
 import psycopg
 from rich.console import Console
-from rich.progress import Progress
 from rich.table import Table
+from sqlalchemy import URL
 from sqlalchemy import text as sql
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -88,7 +89,7 @@ def main() -> None:
             _fresh(where, args.postgres)
         sqlite, postgres = Store.open(where / "newsvault.db"), Store(args.postgres)
         if timings["articles"] < args.articles:  # a smaller one kept: add the rest
-            timings = build(sqlite, postgres, timings, args.articles, console)
+            timings = build(sqlite, postgres, timings, args.articles)
             built.write_text(json.dumps(timings))
         sizes = {"SQLite": _sqlite_mb(where), "PostgreSQL": _postgres_mb(args.postgres)}
         latencies: dict[str, dict[str, list[float]]] = {}
@@ -120,37 +121,61 @@ def main() -> None:
     report(console, args.articles, timings, sizes, latencies, differ, peer)
 
 
-def build(
-    sqlite: Store, postgres: Store, timings: dict, count: int, console: Console
-) -> dict[str, float]:
-    """Both archives get the same articles (the same ids), then each its index; the folding
-    is done once and counted in both. A kept archive of fewer articles gets the rest."""
-    texts = synthetic(count, seed=11)
+def build(sqlite: Store, postgres: Store, timings: dict, count: int) -> dict[str, float]:
+    """Both archives get the same articles (the same ids), then each its index, one process
+    each so that the two cores build both at once; each folds the text itself (the same
+    work, counted in both). A kept archive of fewer articles gets the rest."""
     first = int(timings["articles"])
-    seconds = {name: timings.get(name, 0.0) for name in ("fold", "SQLite", "PostgreSQL")}
-    with Progress(console=console) as progress:
-        task = progress.add_task("storing and indexing", total=count, completed=first)
-        for start in range(first, count, BATCH):
-            batch = list(enumerate(texts[start : start + BATCH], start))
-            ids = {name: _store(store, batch) for name, store in _stores(sqlite, postgres)}
-            assert ids["SQLite"] == ids["PostgreSQL"], "both archives number alike"
-            started = time.perf_counter()
-            folded = [(tokens(fold(title)), tokens(fold(text))) for _, (title, text) in batch]
-            seconds["fold"] += time.perf_counter() - started
-            for name, store in _stores(sqlite, postgres):
-                started = time.perf_counter()
-                with store.stories.batch() as indexing:
-                    for article_id, (title, body) in zip(ids[name], folded, strict=True):
-                        indexing.add_to_index(article_id, title, body)
-                seconds[name] += time.perf_counter() - started
-            progress.advance(task, len(batch))
-            if start % 50_000 == 0:
-                console.log(f"{start + len(batch):,} articles", seconds)
+    for _, store in _stores(sqlite, postgres):
+        store.engine.dispose()  # no connection of this process's goes into the children
+    context = multiprocessing.get_context("fork")
+    with context.Pool(2) as pool:
+        jobs = {
+            name: pool.apply_async(_build_one, (name, store.engine.url, first, count))
+            for name, store in _stores(sqlite, postgres)
+        }
+        seconds = {name: job.get() for name, job in jobs.items()}
+    counts = {name: _count(store) for name, store in _stores(sqlite, postgres)}
+    assert counts["SQLite"] == counts["PostgreSQL"], f"both archives number alike: {counts}"
     with sqlite.engine.connect() as conn:
         conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
     _analyze(postgres)
-    text_mb = sum(len(t.encode()) for _, t in texts) / 1e6
-    return {**seconds, "articles": count, "text_mb": text_mb}
+    text_mb = sum(len(t.encode()) for _, t in synthetic(count, seed=11)) / 1e6
+    made = {"fold": timings.get("fold", 0.0) + seconds["SQLite"][0]}
+    for name, (_, index) in seconds.items():
+        made[name] = timings.get(name, 0.0) + index
+    return {**made, "articles": count, "text_mb": text_mb}
+
+
+def _build_one(name: str, url: URL, first: int, count: int) -> tuple[float, float]:
+    """Articles first..count into one archive: the seconds folding and storing+indexing."""
+    store = Store(url.render_as_string(hide_password=False))
+    texts = synthetic(count, seed=11)
+    fold_seconds = index_seconds = 0.0
+    for start in range(first, count, BATCH):
+        batch = list(enumerate(texts[start : start + BATCH], start))
+        started = time.perf_counter()
+        ids = _store(store, batch)
+        index_seconds += time.perf_counter() - started
+        started = time.perf_counter()
+        folded = [(tokens(fold(title)), tokens(fold(text))) for _, (title, text) in batch]
+        fold_seconds += time.perf_counter() - started
+        started = time.perf_counter()
+        with store.stories.batch() as indexing:
+            for article_id, (title, body) in zip(ids, folded, strict=True):
+                indexing.add_to_index(article_id, title, body)
+        index_seconds += time.perf_counter() - started
+        if (start + BATCH) % 50_000 == 0:
+            spent = fold_seconds + index_seconds
+            print(f"{name}: {start + BATCH:,} articles, {spent:,.0f} s", flush=True)
+    store.close()
+    return fold_seconds, index_seconds
+
+
+def _count(store: Store) -> tuple[int, int]:
+    with store.engine.connect() as conn:
+        row = conn.exec_driver_sql("SELECT COUNT(*), MAX(id) FROM articles").one()
+    return row[0], row[1]
 
 
 def before(store: Store, query: str, source: str | None = None, since=None, until=None) -> int:

@@ -9,6 +9,8 @@ from __future__ import annotations
 import datetime as dt
 import random
 from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
 
 import opencc
 import psycopg
@@ -156,3 +158,58 @@ def test_tsquery_syntax_in_a_query_is_searched_as_text(
             search(postgres, query)
         return
     assert answers(postgres, query, {}) == expected
+
+
+def test_a_time_span_finds_articles_archived_out_of_time_order(
+    tmp_path: Path, postgres_url: str
+) -> None:
+    """A time span walks only the ids published_hours says it can hold: articles archived
+    long after their date (a backfill, an import) or long before it are found all
+    the same, on both databases, by since, until and both."""
+    with psycopg.connect(postgres_url, autocommit=True) as conn:
+        conn.execute("DROP SCHEMA public CASCADE")
+        conn.execute("CREATE SCHEMA public")
+    late = [T0 - (k + 1) * 24 * HOUR for k in range(3)]  # archived last, dated before all
+    late.append(T0 + 30 * HOUR + 5)  # archived last, in the hour the first span starts
+    early = [T0 + (20 + k) * HOUR + 7 for k in range(3)]  # archived first, dated later
+    dates = early + [T0 + n * HOUR for n in range(40)] + late
+    made = [
+        Article(
+            source=SOURCES[n % 3], key=f"k{n}", url=f"https://{SOURCES[n % 3]}.example/{n}",
+            title=f"第{n}篇", html="<p>条约</p>", text=SENTENCES[0], published=published,
+            fetched=T0,
+        )
+        for n, published in enumerate(dates)
+    ]  # fmt: skip
+    spans: list[dict[str, Any]] = [
+        {"since": T0 + 30 * HOUR},
+        {"until": T0 + 10 * HOUR},
+        {"since": T0 + 5 * HOUR, "until": T0 + 7 * HOUR + 1},
+        {"since": T0 + 19 * HOUR, "until": T0 + 22 * HOUR},
+        {"until": T0 - 50 * 24 * HOUR},  # before everything
+        {"since": T0 + 900 * HOUR},  # after everything
+        {"since": T0 - 2 * 24 * HOUR, "until": T0 + 2 * HOUR, "source": "voa"},
+    ]
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(index, "BLOCK", 2)
+        patch.setattr(searching, "CANDIDATES", 1000)
+        for store in (Store.open(tmp_path / "newsvault.db"), Store(postgres_url)):
+            for item in made:
+                store.add_articles(store.ensure_source(item.source, item.source), [item], None)
+            process_pending(store)
+            for span in spans:
+                since, until = span.get("since", -(2**62)), span.get("until", 2**62)
+                expected = {
+                    a.key
+                    for a in made
+                    if since <= a.published < until and span.get("source", a.source) == a.source
+                }
+                options = {
+                    name: dt.datetime.fromtimestamp(value / 1000, dt.UTC)
+                    if name != "source"
+                    else value
+                    for name, value in span.items()
+                }
+                found = search(store, "条约", limit=100, **options)
+                assert {h.article.key for h in found} == expected, (store.engine.dialect, span)
+            store.close()

@@ -31,6 +31,27 @@ def test_migrations_build_the_declared_tables(tmp_path: Path) -> None:
     assert Store.open(tmp_path / "db").schema_version() == len(MIGRATIONS)
 
 
+def test_the_published_hours_migration_spans_the_articles_before_it(tmp_path: Path) -> None:
+    """An archive made before published_hours gets each hour's lowest and highest id from
+    its articles (an article out of time order widens its hour)."""
+    store = Store.open(tmp_path / "db")
+    source = store.ensure_source("s", "s")
+    hour = 3_600_000
+    dates = [5 * hour + 1, 5 * hour + 2, 7 * hour, 5 * hour + 3, -hour - 1]
+    store.add_articles(source, [article(f"k{n}", published=d) for n, d in enumerate(dates)], None)
+    db = sqlite3.connect(tmp_path / "db")
+    spans = db.execute("SELECT * FROM published_hours ORDER BY hour").fetchall()
+    number = next(n for n, m in enumerate(MIGRATIONS, 1) if "published_hours" in m[0])
+    db.execute("DROP TABLE published_hours")
+    db.execute("DELETE FROM schema_version WHERE version >= ?", (number,))
+    db.commit()
+    store.close()
+    Store.open(tmp_path / "db").close()
+    assert db.execute("SELECT * FROM published_hours ORDER BY hour").fetchall() == spans
+    ids = [row[0] for row in db.execute("SELECT id FROM articles ORDER BY published")]
+    assert spans == [(-1, ids[0], ids[0]), (5, ids[1], ids[3]), (7, ids[4], ids[4])]
+
+
 def test_numbers_count_down_and_adds_are_idempotent(tmp_path: Path) -> None:
     store = Store.open(tmp_path / "db")
     source = store.ensure_source("s", "S")

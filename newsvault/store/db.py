@@ -27,7 +27,7 @@ from newsvault.store.health import HealthStore
 from newsvault.store.jobs import JobQueue, enqueue
 from newsvault.store.media import MediaStore
 from newsvault.store.schema import articles, captures, pages, sources, versions
-from newsvault.store.search import SearchIndex, search_index
+from newsvault.store.search import SearchIndex, note_published, search_index
 from newsvault.store.submissions import SubmissionStore
 from newsvault.store.watch import WatchStore
 
@@ -361,6 +361,7 @@ class Store:
                     item.id = article_id
                     self._schedule_recheck(conn, item)
                     self._schedule_images(conn, item)
+                note_published(conn, [(item.published, item.id or 0) for item in result.new])
             for target, item, digest in edits:
                 article_id = target if isinstance(target, int) else target.id
                 assert article_id is not None, "an item inserted above has its id"
@@ -500,7 +501,9 @@ class Store:
 
     def _insert_article(self, conn: Connection, source_id: int, item: Article, digest: str) -> int:
         result = conn.execute(articles.insert().values(**_article_row(source_id, item, digest)))
-        return _new_id(result)
+        article_id = _new_id(result)
+        note_published(conn, [(item.published, article_id)])
+        return article_id
 
     def articles(
         self,

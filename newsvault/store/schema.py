@@ -290,6 +290,17 @@ MIGRATIONS: list[list[str]] = [
         "postgresql::CREATE INDEX search_doc ON search USING gin (doc)",
         "postgresql::UPDATE articles SET grouped = 3 WHERE grouped = 1",
     ],
+    [
+        # The lowest and highest article id published in each hour (store/search.py): a
+        # search within a time span walks only the ids that can hold it.
+        """CREATE TABLE published_hours (
+            hour BIGINT PRIMARY KEY,
+            first_id BIGINT NOT NULL,
+            last_id BIGINT NOT NULL
+        )""",
+        "INSERT INTO published_hours (hour, first_id, last_id) "
+        "SELECT published / 3600000, MIN(id), MAX(id) FROM articles GROUP BY published / 3600000",
+    ],
 ]
 ONLY_ON = "::"  # "sqlite::CREATE ..." runs on SQLite only
 
@@ -539,4 +550,12 @@ intake_urls = Table(
     Column("submission_id", Integer, ForeignKey("submissions.id")),
     Column("article_id", Integer, ForeignKey("articles.id")),
     Column("message", Text),
+)
+
+published_hours = Table(
+    "published_hours",
+    metadata,
+    Column("hour", BigInteger, primary_key=True),
+    Column("first_id", BigInteger, nullable=False),
+    Column("last_id", BigInteger, nullable=False),
 )

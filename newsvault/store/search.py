@@ -23,6 +23,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, text
 
+HOUR = 3_600_000  # ms: the grain of published_hours, each hour's lowest and highest id
 MAX_LEXEME_BYTES = 2046  # a longer lexeme is refused by PostgreSQL (nobody searches one)
 BLOCK = 1024  # article ids per block lexeme (PostgreSQL)
 WIDEST_ROUND = 64  # blocks; a query needing more is asked of the rest of the archive at once
@@ -79,20 +80,31 @@ class SqliteSearch(SearchIndex):
     def newest(self, parts: Sequence[Part], filters: Filters, limit: int) -> list[Found]:
         # FTS5 walks its index newest first and stops at `limit`: a word found in half the
         # archive costs what a rare one does. (bm25() would first count every match of every
-        # part in the whole index: the cost of a query grew with the archive.)
+        # part in the whole index: the cost of a query grew with the archive.) A time span
+        # bounds the rowids walked, so that matches outside it are not read one by one.
         params: dict[str, Any] = {"match": match_expression(parts), "limit": limit}
         sql = [
             "SELECT search.rowid AS id, search.title, search.body FROM search",
             "JOIN articles ON articles.id = search.rowid",
-            "JOIN sources ON sources.id = articles.source_id",
             "WHERE search MATCH :match AND articles.removed IS NULL",
         ]
-        if filters.source:
-            sql.append("AND sources.slug = :source")
-            params["source"] = filters.source
-        sql += [f"AND {c}" for c in _time_filters(filters, params, "articles.published")]
-        sql.append("ORDER BY search.rowid DESC LIMIT :limit")
         with self.engine.connect() as conn:
+            span = id_span(conn, filters)
+            if span is None:
+                return []
+            if span.low is not None:
+                sql.append("AND search.rowid >= :low")
+                params["low"] = span.low
+            if span.high is not None:
+                sql.append("AND search.rowid <= :high")
+                params["high"] = span.high
+            if filters.source:
+                params["source_id"] = source_id(conn, filters.source)
+                if params["source_id"] is None:
+                    return []
+                sql.append("AND articles.source_id = :source_id")
+            sql += [f"AND {c}" for c in _time_filters(filters, params, "articles.published")]
+            sql.append("ORDER BY search.rowid DESC LIMIT :limit")
             rows = conn.execute(text(" ".join(sql)), params)
             return [Found(row.id, row.title, row.body) for row in rows]
 
@@ -138,29 +150,29 @@ class PostgresSearch(SearchIndex):
             # always cheaper.
             conn.execute(text("SET LOCAL enable_seqscan = off"))
             top = conn.execute(text("SELECT MAX(id) FROM search")).scalar()
-            source_id = None
-            if filters.source:
-                source_id = conn.execute(
-                    text("SELECT id FROM sources WHERE slug = :slug"), {"slug": filters.source}
-                ).scalar()
-            if top is None or (filters.source and source_id is None):
+            span = id_span(conn, filters)
+            source = source_id(conn, filters.source) if filters.source else None
+            if top is None or span is None or (filters.source and source is None):
                 return []
             query = tsquery(parts)
-            if source_id is not None:
-                query += " & " + _quoted(f"#s{source_id}")
+            if source is not None:
+                query += " & " + _quoted(f"#s{source}")
+            if span.high is not None:
+                top = min(top, span.high)
+            bottom = span.low // BLOCK if span.low is not None else 0  # the oldest block asked
             found: list[Found] = []
             block, asked, count = top // BLOCK, 0, 1
             while count < WIDEST_ROUND:
-                lowest = max(block - count + 1, 0)
+                lowest = max(block - count + 1, bottom)
                 blocks = " | ".join(_quoted(f"#b{b}") for b in range(lowest, block + 1))
                 within = f"{query} & ({blocks})"
                 found += self._round(conn, parts, filters, within, limit - len(found))
                 asked += block - lowest + 1
                 block = lowest - 1
-                if len(found) >= limit or block < 0:
+                if len(found) >= limit or block < bottom:
                     return found
                 count = _next_round(asked, len(found), limit)
-            below = (block + 1) * BLOCK  # the rest of the archive: older than the blocks asked
+            below = (block + 1) * BLOCK  # the rest of the span: older than the blocks asked
             return found + self._round(conn, parts, filters, query, limit - len(found), below)
 
     def _round(
@@ -194,6 +206,67 @@ class PostgresSearch(SearchIndex):
             "LIMIT :limit"
         )
         return [Found(row.id, row.title, row.body) for row in conn.execute(text(sql), params)]
+
+
+@dataclass(frozen=True)
+class IdSpan:
+    """The lowest and highest id an article of a time span can have (None: no bound)."""
+
+    low: int | None
+    high: int | None
+
+
+def id_span(conn: Connection, filters: Filters) -> IdSpan | None:
+    """Where in the ids the filters' time span lies, from published_hours (the whole hours
+    around its ends included); None when no article was published in it."""
+    low = high = None
+    if filters.since is not None:
+        low = conn.execute(_FIRST_ID_SINCE, {"hour": hour_of(filters.since)}).scalar()
+        if low is None:
+            return None
+    if filters.until is not None:
+        high = conn.execute(_LAST_ID_UNTIL, {"hour": hour_of(filters.until)}).scalar()
+        if high is None:
+            return None
+    if low is not None and high is not None and low > high:
+        return None
+    return IdSpan(low, high)
+
+
+def note_published(conn: Connection, published_ids: Sequence[tuple[int, int]]) -> None:
+    """Widen each hour's id span to take in these (published, id) pairs. The hours go in
+    in order, so that writers sharing hours on PostgreSQL lock their rows in one order."""
+    spans: dict[int, tuple[int, int]] = {}
+    for published, article_id in published_ids:
+        hour = hour_of(published)
+        first, last = spans.get(hour, (article_id, article_id))
+        spans[hour] = (min(first, article_id), max(last, article_id))
+    if spans:
+        rows = [{"hour": h, "first": f, "last": last} for h, (f, last) in sorted(spans.items())]
+        conn.execute(_NOTE_HOUR, rows)
+
+
+def hour_of(ms: int) -> int:
+    """The hour of a time as both databases divide integers: rounded toward zero."""
+    hour = abs(ms) // HOUR
+    return hour if ms >= 0 else -hour
+
+
+def source_id(conn: Connection, slug: str) -> int | None:
+    return conn.execute(_SOURCE_ID, {"slug": slug}).scalar()
+
+
+_FIRST_ID_SINCE = text("SELECT MIN(first_id) FROM published_hours WHERE hour >= :hour")
+_LAST_ID_UNTIL = text("SELECT MAX(last_id) FROM published_hours WHERE hour <= :hour")
+_SOURCE_ID = text("SELECT id FROM sources WHERE slug = :slug")
+_NOTE_HOUR = text(
+    "INSERT INTO published_hours (hour, first_id, last_id) VALUES (:hour, :first, :last) "
+    "ON CONFLICT (hour) DO UPDATE SET "
+    "first_id = CASE WHEN excluded.first_id < published_hours.first_id "
+    "THEN excluded.first_id ELSE published_hours.first_id END, "
+    "last_id = CASE WHEN excluded.last_id > published_hours.last_id "
+    "THEN excluded.last_id ELSE published_hours.last_id END"
+)
 
 
 def _next_round(asked: int, found: int, limit: int) -> int:
