@@ -11,11 +11,14 @@ from pathlib import Path
 
 import opencc
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from newsvault.errors import NewsvaultError
 from newsvault.extract.rules import PACKAGE_RULES
 from newsvault.models import Article
 from newsvault.store import Store
+from newsvault.stories.clusters import _FUNCTION_CHARS, content_terms
 from newsvault.stories.fold import fold, tokens
 from newsvault.stories.process import process_pending
 from newsvault.stories.search import list_stories, query_parts, search
@@ -65,6 +68,19 @@ def test_folding_joins_scripts_widths_and_name_variants() -> None:
     assert fold("川普") == fold("特朗普") and fold("蒲亭") == "普京"
     assert fold("ＡＢＣ Ｔｒｕｍｐ") == "abc trump"
     assert tokens("全面战略 nato") == ["全面", "面战", "战略", "nato"]
+
+
+@given(st.text(alphabet="的了是在和一不中条约经济朝鲜aZ09 ，。_①" + "".join(_FUNCTION_CHARS)))
+def test_salient_terms_are_the_tokens_without_function_characters(text: str) -> None:
+    """content_terms cuts runs at function characters instead of testing each pair: the
+    same terms, in the same order, as the tokens filtered one by one."""
+    folded = fold(text)
+    expected = [
+        t
+        for t in tokens(folded)
+        if len(t) > 1 and not set(t) & _FUNCTION_CHARS and not t.isdigit()
+    ]
+    assert content_terms(folded) == expected
 
 
 def test_chinese_search_two_characters_scripts_and_variants(store: Store) -> None:

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
-from sqlalchemy import Connection, CursorResult, Engine, func, select, text, update
+from sqlalchemy import Connection, CursorResult, Engine, bindparam, func, select, text, update
 from sqlalchemy.engine import Row
 
 from newsvault.captures import CaptureRef
@@ -38,6 +38,12 @@ FIRST_NUMBER = 0xFFFFF - 1  # ids count down from 1048575: the first article is 
 MIGRATE_LOCK = 0x6E76_6D69  # PostgreSQL advisory lock held while migrating ("nvmi")
 NUMBER_LOCKS = 0x6E76_6E6F  # ("nvno", source id): held while a source's new articles are numbered
 _IN_CHUNK = 400  # values per IN (...): well under SQLite's bound-parameter limit
+# built once: asked for every page fetched, and building it cost more than running it
+_FIND_CAPTURE = (
+    select(captures.c.id)
+    .where(captures.c.url == bindparam("url"), captures.c.digest == bindparam("digest"))
+    .limit(1)
+)
 
 
 @dataclass
@@ -276,9 +282,8 @@ class Store:
             return {file: int(end) for file, end in conn.execute(query)}
 
     def find_capture(self, url: str, digest: str) -> int | None:
-        query = select(captures.c.id).where(captures.c.url == url, captures.c.digest == digest)
         with self.engine.connect() as conn:
-            return conn.execute(query.limit(1)).scalar()
+            return conn.execute(_FIND_CAPTURE, {"url": url, "digest": digest}).scalar()
 
     def add_capture(self, ref: CaptureRef) -> int:
         with writing(self.engine) as conn:

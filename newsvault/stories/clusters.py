@@ -11,10 +11,11 @@ adding one does not grow with the archive.
 from __future__ import annotations
 
 import math
+import re
 from collections import Counter, defaultdict
 
 from newsvault.store.stories import StoryBatch
-from newsvault.stories.fold import tokens
+from newsvault.stories.fold import TOKENS, is_cjk
 
 WINDOW = 4 * 24 * 3600 * 1000  # ms either side of a story's first and last article
 JOIN = 0.3
@@ -28,16 +29,31 @@ _FUNCTION_CHARS = set(
 
 
 def salient_terms(folded_title: str, folded_text: str) -> Counter[str]:
-    head = [t for t in tokens(folded_title) if _content(t)][:HEAD_TERMS]
-    body = Counter(t for t in tokens(folded_text[:BODY_CHARS]) if _content(t))
+    head = content_terms(folded_title)[:HEAD_TERMS]
+    body = Counter(content_terms(folded_text[:BODY_CHARS]))
     terms = Counter({t: 3 for t in head})
     for term, count in body.most_common(BODY_TERMS):
         terms[term] += count
     return terms
 
 
-def _content(term: str) -> bool:
-    return len(term) > 1 and not (set(term) & _FUNCTION_CHARS) and not term.isdigit()
+def content_terms(folded: str) -> list[str]:
+    """The index tokens (fold.tokens) that can be salient, in order: no single characters,
+    numbers or pairs holding a function character. A Chinese run is cut at its function
+    characters and paired within the pieces, instead of each pair tested (the pairs are
+    the same, in half the time)."""
+    found: list[str] = []
+    for run in TOKENS.findall(folded):
+        if is_cjk(run[0]):
+            for piece in _FUNCTION_CHAR.split(run):
+                if len(piece) > 1:
+                    found.extend(map(str.__add__, piece, piece[1:]))
+        elif len(run) > 1 and not run.isdigit():
+            found.append(run)
+    return found
+
+
+_FUNCTION_CHAR = re.compile(f"[{''.join(sorted(_FUNCTION_CHARS))}]")
 
 
 def assign_story(

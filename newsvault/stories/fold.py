@@ -18,7 +18,7 @@ import opencc
 
 VARIANTS = Path(__file__).with_name("variants.toml")
 CJK = "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
-_TOKENS = re.compile(rf"[{CJK}]+|[^\W{CJK}_]+")
+TOKENS = re.compile(rf"[{CJK}]+|[^\W{CJK}_]+")
 
 
 @cache
@@ -52,15 +52,15 @@ def tokens(folded: str) -> list[str]:
     """Index tokens of folded text: overlapping character pairs for Chinese (so a
     two-character word is a token and a longer one a phrase of tokens), words otherwise."""
     out: list[str] = []
-    for run in _TOKENS.findall(folded):
-        if _is_cjk(run[0]):
-            out.extend([run] if len(run) == 1 else [run[i : i + 2] for i in range(len(run) - 1)])
+    for run in TOKENS.findall(folded):
+        if len(run) > 1 and is_cjk(run[0]):
+            out.extend(map(str.__add__, run, run[1:]))
         else:
             out.append(run)
     return out
 
 
-def _is_cjk(char: str) -> bool:
+def is_cjk(char: str) -> bool:
     return _CJK_CHAR.match(char) is not None
 
 
