@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import datetime as dt
 import fcntl
-import hashlib
 import io
 import os
 import re
@@ -71,10 +70,6 @@ class CaptureRef:
     offset: int
     length: int
     fetched: float
-
-
-def body_digest(body: bytes) -> str:
-    return "sha256:" + hashlib.sha256(body).hexdigest()
 
 
 class CaptureWriter:
@@ -151,7 +146,7 @@ class CaptureWriter:
             url=response.url,
             status=response.status,
             content_type=response.content_type,
-            digest=body_digest(response.body),
+            digest=response.digest,
             file=self._name,
             offset=offset,
             length=length,

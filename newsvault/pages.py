@@ -21,7 +21,7 @@ from urllib.parse import urlsplit
 from multidict import CIMultiDict, CIMultiDictProxy
 
 from newsvault.archive import Archive
-from newsvault.captures import CaptureRef, CaptureWriter, Fields, body_digest
+from newsvault.captures import CaptureRef, CaptureWriter, Fields
 from newsvault.errors import FetchError, HTTPStatusError, NewsvaultError, NoArticle, describe
 from newsvault.extract import Extraction, RuleSet, extract, read_file
 from newsvault.extract.rules import PACKAGE_RULES
@@ -330,7 +330,7 @@ def keep_capture(
     """The capture of `response`: an existing one with the same bytes, or a new WARC record
     (stored now, or with the articles when `commit` is False) carrying `fields`, WARC
     headers of newsvault's own saying what it was taken for (`captures.py`)."""
-    existing = store.find_capture(response.url, body_digest(response.body))
+    existing = store.find_capture(response.url, response.digest)
     if existing is not None:
         return existing
     ref = writer.write(response, fields)

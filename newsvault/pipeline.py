@@ -14,7 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from newsvault.archive import Archive
-from newsvault.captures import ROLE, SOURCE, CaptureRef, CaptureWriter, body_digest
+from newsvault.captures import ROLE, SOURCE, CaptureRef, CaptureWriter
 from newsvault.errors import FeedError, FetchError, describe
 from newsvault.extract import RuleSet, extract
 from newsvault.feeds import Feed, FeedItem, parse_feed
@@ -313,7 +313,7 @@ class _PageRows:
 
     def capture(self, store: Store, writer: CaptureWriter, response: Response) -> CaptureRef | int:
         """keep_capture, the row left for `store`; the same bytes twice in a batch once."""
-        key = (response.url, body_digest(response.body))
+        key = (response.url, response.digest)
         known = self.captures.get(key) or store.find_capture(*key)
         self.captures[key] = known if known is not None else writer.write(response)
         return self.captures[key]

@@ -36,9 +36,9 @@ from urllib.parse import urljoin
 from multidict import CIMultiDict, CIMultiDictProxy
 
 from newsvault.archive import Archive
-from newsvault.captures import BATCH, ROLE, SOURCE, CaptureRef, Fields, body_digest
+from newsvault.captures import BATCH, ROLE, SOURCE, CaptureRef, Fields
 from newsvault.errors import NetworkError, NewsvaultError
-from newsvault.fetch.client import REDIRECT_STATUSES, Response, answered
+from newsvault.fetch.client import REDIRECT_STATUSES, Response, answered, body_digest
 from newsvault.models import Source
 from newsvault.pages import archive_rules, archive_url
 from newsvault.pipeline import archive_source

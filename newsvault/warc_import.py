@@ -32,7 +32,7 @@ from pathlib import Path
 from multidict import CIMultiDict, CIMultiDictProxy
 
 from newsvault.archive import Archive
-from newsvault.captures import ROLE, SOURCE, CaptureWriter, body_digest
+from newsvault.captures import ROLE, SOURCE, CaptureWriter
 from newsvault.errors import FetchError, NewsvaultError
 from newsvault.extract import Extraction, RuleSet, extract
 from newsvault.extract.rules import PACKAGE_RULES
@@ -163,7 +163,7 @@ def _wanted(
                 continue
             if store.article_by_url(url, record.url) is not None:
                 report.note(ARCHIVED)
-            elif store.find_capture(record.url, body_digest(response.body)) is not None and (
+            elif store.find_capture(record.url, response.digest) is not None and (
                 store.page_outcomes(record.url)
             ):
                 report.note(IMPORTED_BEFORE)  # a page that held no article

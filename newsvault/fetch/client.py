@@ -17,6 +17,7 @@ that is longer; `per_host` bounds those in flight.
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import time
 from collections import defaultdict
 from collections.abc import Callable, Iterator
@@ -25,6 +26,7 @@ from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import UTC
 from email.utils import parsedate_to_datetime
+from functools import cached_property
 from typing import Self
 from urllib.parse import urljoin, urlsplit
 
@@ -89,6 +91,10 @@ class FetchOptions:
     allowed_addresses: frozenset[str] = frozenset()
 
 
+def body_digest(body: bytes) -> str:
+    return "sha256:" + hashlib.sha256(body).hexdigest()
+
+
 @dataclass
 class Response:
     url: str  # the URL that answered, after redirects
@@ -103,6 +109,12 @@ class Response:
     @property
     def content_type(self) -> str | None:
         return self.headers.get("Content-Type")
+
+    @cached_property
+    def digest(self) -> str:
+        """The body's SHA-256 (`sha256:` and hex), as captures store it: once a response,
+        however many stages ask (the batch's dedup, the capture record)."""
+        return body_digest(self.body)
 
     @property
     def not_modified(self) -> bool:

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from newsvault.archive import Archive
-from newsvault.captures import CaptureWriter, body_digest
+from newsvault.captures import CaptureWriter
 from newsvault.errors import FetchError, NoArticle
 from newsvault.extract import Extraction, RuleSet, extract
 from newsvault.fetch.client import Fetcher
@@ -229,7 +229,7 @@ async def _look(
     }
     if response.not_modified:
         return _unchanged(state), False, True
-    if last is not None and last == (response.url, body_digest(response.body)):
+    if last is not None and last == (response.url, response.digest):
         return _unchanged(state), False, True  # the same bytes: nothing extracted
     capture_id = keep_capture(store, writer, response)
     try:
