@@ -44,6 +44,7 @@ SOURCES = 20
 T0 = 1718800000000
 STEP = 1000  # ms between two articles' publication
 BATCH = 2000
+SLOW = 0.04  # s: a query with a run slower than this is named, with its runs
 QUERIES: dict[str, list[tuple[str, dict]]] = {
     "two characters": [
         (q, {}) for q in ("条约", "经济", "朝鲜", "公园", "芯片", "疫情", "股市", "法院")
@@ -105,11 +106,23 @@ def main() -> None:
                     "before": lambda q=query, o=chosen: before(sqlite, q, **o),
                 }
                 answers = {name: way() for name, way in ways.items()}  # each warmed once
+                runs: dict[str, list[float]] = {name: [] for name in ways}
                 for _ in range(3):  # then timed in turn, so that no way warms another's cache
                     for name, way in ways.items():
                         started = time.perf_counter()
                         way()
-                        latencies[kind][name].append(time.perf_counter() - started)
+                        runs[name].append(time.perf_counter() - started)
+                for name, seconds in runs.items():
+                    latencies[kind][name] += seconds
+                slowest = max(runs["SQLite"] + runs["PostgreSQL"])
+                if slowest > SLOW:
+                    console.print(
+                        f"{kind}: {query} {options}: slowest run {slowest * 1000:.1f} ms (SQLite "
+                        + ", ".join(f"{t * 1000:.1f}" for t in runs["SQLite"])
+                        + "; PostgreSQL "
+                        + ", ".join(f"{t * 1000:.1f}" for t in runs["PostgreSQL"])
+                        + ")"
+                    )
                 same = [
                     [(h.article.id, round(h.rank, 6)) for h in answers[name]]
                     for name in ("SQLite", "PostgreSQL")
