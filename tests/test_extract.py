@@ -278,6 +278,28 @@ def test_pages_too_small_to_reach_the_node_cap_are_parsed_uncounted_to_the_same_
         assert lxml.html.tostring(small) == lxml.html.tostring(counted)
 
 
+def test_long_pages_parsed_whole_then_counted_give_the_counted_tree(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A page longer than _UNCOUNTED_CHARS and up to _COUNTED_AFTER_CHARS is parsed whole and
+    counted after: under the cap, the tree counting all along gives; past it, cut at it."""
+    from newsvault.extract import document
+
+    paragraph = '<p class="x" id="p{n}">第{n}段，' + "新闻正文。" * 30 + "</p>\n"
+    under = "<html><body>" + "".join(paragraph.format(n=n) for n in range(4000))
+    past = "<html><body>" + "".join(f"<b a{n} c d e f g h i></b>" for n in range(20_000))
+    for page, cut in ((under, False), (past, True)):
+        assert document._UNCOUNTED_CHARS < len(page) < document._COUNTED_AFTER_CHARS
+        pieces = [page[i : i + 65536] for i in range(0, len(page), 65536)]
+        whole, _, read_all = document._parse_once(pieces)
+        with monkeypatch.context() as patched:
+            patched.setattr(document, "_COUNTED_AFTER_CHARS", 0)  # counted all along
+            counted, _, counted_all = document._parse_once(pieces)
+        assert whole is not None and counted is not None
+        assert read_all == counted_all == (not cut)
+        assert lxml.html.tostring(whole) == lxml.html.tostring(counted)
+
+
 def test_a_page_past_the_node_cap_is_read_to_it(caplog: pytest.LogCaptureFixture) -> None:
     from newsvault.extract.document import MAX_NODES
 

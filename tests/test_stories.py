@@ -76,9 +76,7 @@ def test_salient_terms_are_the_tokens_without_function_characters(text: str) -> 
     same terms, in the same order, as the tokens filtered one by one."""
     folded = fold(text)
     expected = [
-        t
-        for t in tokens(folded)
-        if len(t) > 1 and not set(t) & _FUNCTION_CHARS and not t.isdigit()
+        t for t in tokens(folded) if len(t) > 1 and not set(t) & _FUNCTION_CHARS and not t.isdigit()
     ]
     assert content_terms(folded) == expected
 

@@ -182,6 +182,12 @@ class _Text:
 _UNCOUNTED_CHARS = 2 * MAX_NODES - 1_000  # less the elements the parser adds itself
 
 
+# A longer page of up to this many characters is parsed whole and its elements and
+# attributes counted afterwards, in C; only one found past MAX_NODES is parsed again,
+# counting, to be cut there. Its tree holds at most about 50 MB whatever the page holds.
+_COUNTED_AFTER_CHARS = 1_000_000
+
+
 def _parse_once(text: Iterable[str]) -> tuple[lxml.html.HtmlElement | None, bool, bool]:
     """(tree, nested too deep, read to the end)."""
     pieces = iter(text)
@@ -190,10 +196,12 @@ def _parse_once(text: Iterable[str]) -> tuple[lxml.html.HtmlElement | None, bool
     for piece in pieces:
         first.append(piece)
         size += len(piece)
-        if size > _UNCOUNTED_CHARS:
+        if size > _COUNTED_AFTER_CHARS:
             break
     else:
-        return _parse_all(first)
+        parsed = _parse_all(first)
+        if size <= _UNCOUNTED_CHARS or _nodes(parsed[0]) <= MAX_NODES:
+            return parsed
     parser = lxml.etree.HTMLPullParser(
         events=("start",), huge_tree=True, remove_comments=True, remove_pis=True
     )
@@ -208,6 +216,10 @@ def _parse_once(text: Iterable[str]) -> tuple[lxml.html.HtmlElement | None, bool
             read_all = False
             break
     return _close(parser, read_all)
+
+
+def _nodes(tree: lxml.html.HtmlElement | None) -> int:
+    return 0 if tree is None else int(tree.xpath("count(//*) + count(//@*)"))
 
 
 def _parse_all(pieces: list[str]) -> tuple[lxml.html.HtmlElement | None, bool, bool]:
