@@ -22,7 +22,7 @@ from urllib.parse import urljoin, urlsplit
 _INVISIBLE = re.compile(r"[\s\x00-\x1f\x7f-\x9f\u00ad\u200b-\u200f\u2060-\u2064\ufeff]")
 # Inside a kept URL: controls and zero-width characters go, spaces are percent-encoded.
 _DROPPED = re.compile(r"[\t\n\r\x00-\x1f\x7f-\x9f\u00ad\u200b-\u200f\u2060-\u2064\ufeff]")
-_ENCODED = {c: f"%{ord(c):02X}" for c in ' "<>`'}
+_ENCODED = str.maketrans({c: f"%{ord(c):02X}" for c in ' "<>`'})
 _SPACE = re.compile(r"\s")
 # An attribute starts after whitespace, a `/` or the quote that closed the value before it
 # (`<a/href=...>`, `<a title="x"href=...>`).
@@ -34,6 +34,8 @@ _URL_ATTRIBUTE = re.compile(
     re.IGNORECASE,
 )
 _SCHEMES = ("http", "https")
+# Values no browser reads a scheme from but http(s): absolute web URLs and paths
+_PLAINLY_SAFE = ("https://", "http://", "/")
 # A mirrored image as the markdown archive links it: /media/<2 hex>/<sha256>.<ext>.
 _MEDIA_PATH = re.compile(r"/(media/([0-9a-f]{2})/(\2[0-9a-f]{62})\.(?:jpg|png|gif|webp|avif))")
 
@@ -49,7 +51,7 @@ def web_url(url: str | None, base: str = "") -> str:
         scheme = urlsplit(squeezed).scheme.lower()
         kept = _DROPPED.sub("", url).strip()
         kept = _SPACE.sub(lambda m: _encode(m.group()), kept)
-        kept = "".join(_ENCODED.get(c, c) for c in kept)
+        kept = kept.translate(_ENCODED)
         if not scheme:  # relative: only meaningful against a web base
             base = web_url(base)
             if not base:
@@ -92,9 +94,17 @@ def safe_links(markup: str) -> str:
         value = match.group(2)
         if value[:1] in ("'", '"'):
             value = value[1:-1]
+        if value.startswith(_PLAINLY_SAFE) and _plain(value):  # most: nothing to decode or parse
+            return match.group(0)
         return "" if has_unsafe_scheme(html.unescape(value)) else match.group(0)
 
     return _URL_ATTRIBUTE.sub(judge, markup)
+
+
+def _plain(value: str) -> bool:
+    """Nothing in `value` that unescaping or urlsplit could turn or refuse (entities, a
+    bracket that makes an IPv6 host, a non-ASCII host)."""
+    return value.isascii() and "&" not in value and "[" not in value and "]" not in value
 
 
 def _encode(space: str) -> str:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from functools import cache
+from operator import ne
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import lxml.html
@@ -215,12 +216,10 @@ def traditional(text: str) -> bool:
     """Whether Chinese text is written in traditional characters: more of its characters
     change going to simplified than going to traditional."""
     sample = text[:2000]
-    to_simplified = sum(
-        a != b for a, b in zip(sample, _opencc("t2s").convert(sample), strict=False)
-    )
-    to_traditional = sum(
-        a != b for a, b in zip(sample, _opencc("s2t").convert(sample), strict=False)
-    )
+    to_simplified = sum(map(ne, sample, _opencc("t2s").convert(sample)))
+    if not to_simplified:  # simplified text, most often: the other way need not be tried
+        return False
+    to_traditional = sum(map(ne, sample, _opencc("s2t").convert(sample)))
     return to_simplified > to_traditional
 
 

@@ -213,27 +213,31 @@ def _shared_ancestor(
 def _walk(root: lxml.html.HtmlElement, params: FinderParams) -> dict[lxml.html.HtmlElement, _Stats]:
     stats: dict[lxml.html.HtmlElement, _Stats] = {}
     get = stats.get
+    count = _PUNCTUATION.findall
     in_links = set(root.xpath("//a//*"))  # a box inside a link is a teaser, not a paragraph
     minimum = params.min_paragraph
-    leaf, block_leaf = _Stats(), _Stats()  # shared by the many empty elements (<br>, <img>)
+    # shared by the many empty elements (<br>, <img>); a <br> is told by its own
+    leaf, block_leaf, br_leaf = _Stats(), _Stats(), _Stats()
     block_leaf.block = True
-    for _event, element in lxml.etree.iterwalk(root, events=("end",)):
+    # reversed document order visits every element after all of its descendants
+    for element in reversed(list(root.iter())):
         tag = element.tag
         if not isinstance(tag, str):
             continue
-        if not len(element) and not (element.text and not element.text.isspace()):
-            stats[element] = block_leaf if tag in _BLOCK else leaf
+        text = element.text
+        if text:
+            text = text.strip()
+        if not text and not len(element):
+            stats[element] = br_leaf if tag == "br" else block_leaf if tag in _BLOCK else leaf
             continue
         s = _Stats()
         prior = get(element)  # made by a paragraph under it, holding the score it gave
         if prior is not None:
             s.score = prior.score
-        text = element.text
-        inline = inline_punctuation = 0
         if text:
-            text = text.strip()
-            if text:
-                inline, inline_punctuation = len(text), _punctuation(text)
+            inline, inline_punctuation = len(text), len(count(text))
+        else:
+            inline = inline_punctuation = 0
         chars, links, punctuation, elements, inline_links = inline, 0, inline_punctuation, 1, 0
         breaks = 0
         for child in element:
@@ -241,7 +245,7 @@ def _walk(root: lxml.html.HtmlElement, params: FinderParams) -> dict[lxml.html.H
             if tail:
                 tail = tail.strip()
                 if tail:
-                    n, p = len(tail), _punctuation(tail)
+                    n, p = len(tail), len(count(tail))
                     chars += n
                     punctuation += p
                     inline += n
@@ -249,8 +253,10 @@ def _walk(root: lxml.html.HtmlElement, params: FinderParams) -> dict[lxml.html.H
             c = get(child)
             if c is None:
                 continue
-            if child.tag == "br":
+            if c is br_leaf:
                 breaks += 1
+                elements += 1
+                continue
             chars += c.chars
             links += c.links
             punctuation += c.punctuation

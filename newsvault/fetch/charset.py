@@ -110,14 +110,16 @@ def choose_charset(body: bytes, content_type: str | None = None, *, kind: Kind =
     for bom, encoding in _BOMS:
         if body.startswith(bom):
             return Charset(encoding, "bom", skip=len(bom), errors="replace")
-    candidates = [
-        (encoding, source, _scan(body, encoding))
+    labels = [
+        (encoding, source)
         for encoding, source in (
             (charset_from_content_type(content_type), "header"),
             (declared_charset(body, kind), "declaration"),
         )
         if encoding is not None
     ]
+    scans = {encoding: _scan(body, encoding) for encoding in dict.fromkeys(e for e, _ in labels)}
+    candidates = [(encoding, source, scans[encoding]) for encoding, source in labels]
     utf8: _Scan | None = None
     for encoding, source, scan in candidates:
         if scan.errors == 0 and _single_byte(encoding) and not scan.ascii:
@@ -204,17 +206,23 @@ def _scan(body: bytes, encoding: str | None) -> _Scan:
     """How `body` decodes as `encoding`: bad sequences, all ASCII or not, non-ASCII characters."""
     if encoding is None:
         return _NOT_A_CODEC
-    ascii, non_ascii = True, 0
+    ascii = True
     _counted.errors = 0
+    counting = Charset(encoding, "candidate", errors="newsvault.count")
     try:
         "".encode(encoding)  # LookupError for codecs that are not text encodings (rot13, hex)
-        for text in iter_decode(body, Charset(encoding, "candidate", errors="newsvault.count")):
-            if not text.isascii():
-                ascii = False
-                non_ascii += len(text) - len(text.encode("ascii", "ignore"))
+        for text in iter_decode(body, counting):
+            ascii = ascii and text.isascii()
+        errors = _counted.errors
+        # how many characters outside ASCII matters only beside bad bytes: counted then
+        non_ascii = sum(map(_non_ascii, iter_decode(body, counting))) if errors else 0
     except (UnicodeError, LookupError):  # UnicodeError: "utf-16" with no byte order mark
         return _NOT_A_CODEC
-    return _Scan(_counted.errors, ascii, non_ascii)
+    return _Scan(errors, ascii, non_ascii)
+
+
+def _non_ascii(text: str) -> int:
+    return len(text) - len(text.encode("ascii", "ignore"))
 
 
 def _single_byte(encoding: str | None) -> bool:
