@@ -27,9 +27,8 @@ from newsvault.errors import NewsvaultError, SourceError, describe
 from newsvault.models import Article, Source, ms_to_iso, to_ms
 from newsvault.opml import make_slug, parse_opml, to_opml
 from newsvault.publish.checksums import publishing
-from newsvault.publish.images import MirroredImages
+from newsvault.publish.images import MirroredImages, image_links
 from newsvault.publish.markdown import import_markdown, publish_markdown, render_article
-from newsvault.publish.publishers import image_links
 from newsvault.stories.process import process_pending
 from newsvault.watch.health import Problem, by_source, problems
 from newsvault.watch.history import watch_fields

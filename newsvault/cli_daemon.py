@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import signal
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.table import Table
@@ -14,7 +14,9 @@ from newsvault.cli import _archive, app, err
 from newsvault.cli_output import print_table
 from newsvault.errors import NewsvaultError
 from newsvault.logs import LOG_FORMATS, EventLog
-from newsvault.watch.daemon import Watcher, WatchSummary
+
+if TYPE_CHECKING:
+    from newsvault.watch.daemon import Watcher, WatchSummary
 
 STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT)
 LogFormatOption = Annotated[
@@ -46,6 +48,8 @@ def _run_daemon(role: str, log_format: str) -> None:
         raise NewsvaultError(f"--log-format {log_format!r}: use text or json")
     archive = _archive()
     archive.sources()  # a broken newsvault.toml is told before anything starts
+    from newsvault.watch.daemon import Watcher  # the daemon's modules, for this command only
+
     watcher = Watcher(archive.root, EventLog(log_format), role=role)
     summary = asyncio.run(_until_signalled(watcher, early))
     print_summary(summary, f"newsvault {role}")

@@ -12,13 +12,14 @@ from newsvault.cli import _archive, app, out, publish_app
 from newsvault.cli_output import Steps, print_table
 from newsvault.errors import NewsvaultError
 from newsvault.publish.checksums import publishing
-from newsvault.publish.site import build_site
 from newsvault.stories.process import process_pending
 
 
 @publish_app.command("site")
 def publish_site_command() -> None:
     """(Re)write the static website in site/: only pages whose content changed."""
+    from newsvault.publish.site import build_site  # jinja2 and the site, for this command only
+
     archive = _archive()
     followed = archive.sources()  # a broken newsvault.toml is told before any work
     with publishing(archive, full=True):

@@ -21,14 +21,12 @@ from newsvault.archive import Archive
 from newsvault.fetch.client import Fetcher
 from newsvault.publish.changes import Change
 from newsvault.publish.checksums import publishing
-from newsvault.publish.images import MirrorReport, mirror_articles
+from newsvault.publish.images import MirrorReport, image_links, mirror_articles
 from newsvault.publish.markdown import (
     PublishResult,
     publish_markdown,
     publish_markdown_changes,
 )
-from newsvault.publish.publishers import image_links, publish_changes, publishers_for
-from newsvault.publish.site import build_site
 from newsvault.store import Store
 from newsvault.store.jobs import owner_name
 from newsvault.stories.process import process_pending
@@ -58,6 +56,8 @@ def catch_up(
             result.written += again.written
             result.unchanged -= min(result.unchanged, again.written)
         if site:
+            from newsvault.publish.site import build_site  # jinja2 and the site: when asked
+
             build_site(store, archive.root, archive.settings, archive.sources())
     return result
 
@@ -67,6 +67,8 @@ def publish(archive: Archive, store: Store, change: Change, *, site: bool | None
     `change` (the site: when built before, or `site` True): publisher -> one-line summary."""
     with archive.lock("stories"):
         process_pending(store)
+    from newsvault.publish.publishers import publish_changes, publishers_for  # jinja2: here only
+
     with publishing(archive):
         return publish_changes(store, change, publishers_for(archive, site=site))
 

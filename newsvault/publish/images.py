@@ -22,7 +22,7 @@ import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 from urllib.parse import quote
 
 from newsvault.errors import FetchError
@@ -32,6 +32,9 @@ from newsvault.links import media_path
 from newsvault.models import DEFAULT_IMAGES
 from newsvault.store import Store
 from newsvault.store.media import MediaStore
+
+if TYPE_CHECKING:
+    from newsvault.archive import Archive
 
 MAGIC: tuple[tuple[bytes, int, str, str], ...] = (  # signature, offset, type, extension
     (b"\xff\xd8\xff", 0, "image/jpeg", "jpg"),
@@ -151,6 +154,13 @@ class ImageLinks:
         self, slug: str, mirror: MirrorLookup | Mapping[str, str], media_prefix: str
     ) -> Callable[[str], str]:
         return image_mapper(self.policy(slug), self.proxy_template, mirror, media_prefix)
+
+
+def image_links(archive: Archive) -> ImageLinks:
+    """Where the archive's published copies point each source's images."""
+    return ImageLinks(
+        {s.slug: s.images for s in archive.sources()}, archive.settings["publish.image_proxy"]
+    )
 
 
 @dataclass

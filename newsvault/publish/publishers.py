@@ -19,7 +19,7 @@ from jinja2 import Environment
 from newsvault.archive import Archive
 from newsvault.errors import NewsvaultError, describe, one_line
 from newsvault.publish.changes import Change
-from newsvault.publish.images import ImageLinks
+from newsvault.publish.images import ImageLinks, image_links
 from newsvault.publish.manifest import Manifest
 from newsvault.publish.markdown import publish_markdown_changes
 from newsvault.publish.site import templates
@@ -35,13 +35,6 @@ class Publisher(Protocol):
     def publish(self, store: Store, change: Change) -> str:
         """Bring this output up to date with `change`; a short one-line summary."""
         ...
-
-
-def image_links(archive: Archive) -> ImageLinks:
-    """Where the archive's published copies point each source's images."""
-    return ImageLinks(
-        {s.slug: s.images for s in archive.sources()}, archive.settings["publish.image_proxy"]
-    )
 
 
 class MarkdownPublisher:

@@ -42,8 +42,7 @@ from newsvault.models import Job, Source, to_ms
 from newsvault.pages import archive_rules, archive_url, capture_writer
 from newsvault.pipeline import SourceReport, archive_source
 from newsvault.publish.changes import Change
-from newsvault.publish.images import mirror_articles
-from newsvault.publish.publishers import image_links
+from newsvault.publish.images import image_links, mirror_articles
 from newsvault.recover.recovery import run_recover_job
 from newsvault.recover.save import ensure_save_jobs, run_save_job
 from newsvault.settings import duration_ms
