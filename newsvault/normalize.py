@@ -120,6 +120,13 @@ ELEMENT_CLASSES = etree.ElementDefaultClassLookup(
 )
 
 
+def new_element(tag: str) -> lxml.html.HtmlElement:
+    """An element of a new tree of ELEMENT_CLASSES: what is appended to it is looked up in C
+    from then on (lxml.html.Element makes a tree of lxml.html's own lookup)."""
+    element: lxml.html.HtmlElement = _fragment_parser().makeelement(tag)
+    return element
+
+
 def _fragment_parser() -> etree.HTMLParser:
     """A parser of this thread's own (lxml's parsers are not to be shared between threads)."""
     parser = etree.HTMLParser()

@@ -17,6 +17,7 @@ from collections.abc import Iterable
 import lxml.html
 
 from newsvault.extract.metadata import element_text
+from newsvault.normalize import new_element
 
 CAPTION_CHARS = 120  # a caption is short: a longer paragraph is the text's
 _WRAPPERS = frozenset(("a", "span", "font", "strong", "b", "center", "p", "div", "td", "tr"))
@@ -130,7 +131,7 @@ def _is_caption(element: lxml.html.HtmlElement, alt: str, rule_captions: set[int
 
 def _figure(img: lxml.html.HtmlElement, block: lxml.html.HtmlElement, caption: str) -> None:
     """`img` with `caption` as a <figure> in the place of `block` (the image, or what held it)."""
-    figure = lxml.html.Element("figure")
+    figure = new_element("figure")
     block.addprevious(figure)
     figure.tail = block.tail if block is not img else img.tail
     img.tail = None

@@ -35,7 +35,13 @@ from newsvault.extract.finder import DEFAULT as DEFAULT_FINDER
 from newsvault.extract.finder import FinderParams, find_body
 from newsvault.extract.rules import Rule, RuleSet
 from newsvault.models import CHINA_TIME, ms_to_iso
-from newsvault.normalize import guess_lang, language_tag, sanitize_html, text_and_images
+from newsvault.normalize import (
+    guess_lang,
+    language_tag,
+    new_element,
+    sanitize_html,
+    text_and_images,
+)
 
 log = logging.getLogger(__name__)
 
@@ -323,7 +329,7 @@ def _join(elements: list[lxml.html.HtmlElement]) -> lxml.html.HtmlElement:
     """One body of several matches, copied: the page must keep them for the header lines."""
     if len(elements) == 1:
         return elements[0]
-    wrapper = lxml.html.Element("div")
+    wrapper = new_element("div")
     for element in elements:
         copy = deepcopy(element)
         copy.tail = None
@@ -412,7 +418,7 @@ def _line_breaks(root: lxml.html.HtmlElement) -> None:
                 continue
             first, *rest = value.strip("\n").split("\n")
             setattr(element, where, first)
-            breaks = [lxml.html.Element("br") for _ in rest]
+            breaks = [new_element("br") for _ in rest]
             for br, line in zip(breaks, rest, strict=True):
                 br.tail = line
             if where == "text":

@@ -30,6 +30,8 @@ from functools import lru_cache
 import lxml.etree
 import lxml.html
 
+from newsvault.normalize import new_element
+
 # Punctuation that ends or divides sentences: Chinese, and Latin where a space follows or the
 # text ends (not the dots of an address or a number). Counted with str.count, 4 times as fast
 # as one regular expression.
@@ -419,7 +421,7 @@ def _copy_without_junk(
                 continue
             if _is_junk(element, s, total, params):
                 drop.add(element)
-    wrapper = lxml.html.Element("div")
+    wrapper = new_element("div")
     for part in parts:
         copy = deepcopy(part)
         copy.tail = None
@@ -466,7 +468,7 @@ def _lines_to_paragraphs(root: lxml.html.HtmlElement) -> None:
             if not isinstance(run, tuple):
                 element.append(run)
                 continue
-            paragraph = lxml.html.Element("p")
+            paragraph = new_element("p")
             paragraph.text = run[0]
             for child in run[1]:
                 paragraph.append(child)  # its tail with it
