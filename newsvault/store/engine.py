@@ -9,7 +9,7 @@ wait for writers (WAL). `writing(engine)` is such a write transaction on any dat
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
@@ -50,6 +50,15 @@ def insert_new(conn: Connection, table: Table) -> Insert:
     if conn.dialect.name == "sqlite":
         return sqlite.insert(table).on_conflict_do_nothing()
     raise NotImplementedError(f"no ON CONFLICT DO NOTHING on {conn.dialect.name}")
+
+
+def execute_many(conn: Connection, sql: str, rows: Sequence[tuple[Any, ...]]) -> None:
+    """One statement (`?` placeholders) for many rows, handed to the driver as it is: on the
+    hot paths' many-row writes SQLAlchemy's work for each row cost more than the database's."""
+    if rows:
+        if conn.dialect.paramstyle != "qmark":  # psycopg
+            sql = sql.replace("?", "%s")
+        conn.exec_driver_sql(sql, list(rows))
 
 
 @contextmanager

@@ -13,12 +13,12 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, Engine, bindparam, case, func, select, text, types, update
+from sqlalchemy import Connection, Engine, bindparam, case, func, select, types, update
 from sqlalchemy.sql.elements import BindParameter
 
 from newsvault.models import Article
 from newsvault.store.db import _article
-from newsvault.store.engine import writing
+from newsvault.store.engine import execute_many, writing
 from newsvault.store.schema import articles, minhash_bands, sources, stories, story_terms, term_df
 from newsvault.store.search import SearchIndex, search_index
 
@@ -135,9 +135,8 @@ _SHARING_BANDS = (
     .limit(_param("limit"))
 )
 _DOCUMENT_FREQUENCY = select(term_df.c.term, term_df.c.n).where(term_df.c.term.in_(_TERMS))
-_COUNT_TERMS = text(
-    "INSERT INTO term_df (term, n) VALUES (:term, 1) "
-    "ON CONFLICT (term) DO UPDATE SET n = term_df.n + 1"
+_COUNT_TERMS = (
+    "INSERT INTO term_df (term, n) VALUES (?, 1) ON CONFLICT (term) DO UPDATE SET n = term_df.n + 1"
 )
 _STORIES_WITH = (
     select(story_terms.c.story_id)
@@ -174,9 +173,8 @@ _JOIN = (
         title=case((_EARLIER, _param("headline", types.Text)), else_=stories.c.title),
     )
 )
-_ADD_TERMS = text(
-    "INSERT INTO story_terms (term, story_id) VALUES (:term, :story) ON CONFLICT DO NOTHING"
-)
+_ADD_TERMS = "INSERT INTO story_terms (term, story_id) VALUES (?, ?) ON CONFLICT DO NOTHING"
+_ADD_BANDS = "INSERT INTO minhash_bands (band, hash, article_id) VALUES (?, ?, ?)"
 
 
 class StoryBatch:
@@ -217,10 +215,7 @@ class StoryBatch:
         return [row[0] for row in self.conn.execute(_SHARING_BANDS, params)]
 
     def add_bands(self, article_id: int, bands: list[int]) -> None:
-        self.conn.execute(
-            minhash_bands.insert(),
-            [{"band": b, "hash": h, "article_id": article_id} for b, h in enumerate(bands)],
-        )
+        execute_many(self.conn, _ADD_BANDS, [(b, h, article_id) for b, h in enumerate(bands)])
 
     # -- stories --------------------------------------------------------------------------------
 
@@ -230,8 +225,7 @@ class StoryBatch:
 
     def count_terms(self, terms: Sequence[str]) -> None:
         """One more article holds each of these terms."""
-        if terms:
-            self.conn.execute(_COUNT_TERMS, [{"term": t} for t in terms])
+        execute_many(self.conn, _COUNT_TERMS, [(t,) for t in terms])
 
     def stories_with(self, terms: list[str], start: int, end: int, limit: int) -> list[int]:
         """Stories active between start and end holding the most of these terms."""
@@ -256,5 +250,4 @@ class StoryBatch:
         it) and terms grow. The article's row says so when it is `grouped`."""
         params = {"story": story_id, "article": article_id, "headline": title, "when": published}
         self.conn.execute(_JOIN, params)
-        if terms:
-            self.conn.execute(_ADD_TERMS, [{"term": t, "story": story_id} for t in terms])
+        execute_many(self.conn, _ADD_TERMS, [(t, story_id) for t in terms])

@@ -15,7 +15,7 @@ import re
 from collections import Counter, defaultdict
 
 from newsvault.store.stories import StoryBatch
-from newsvault.stories.fold import TOKENS, is_cjk
+from newsvault.stories.fold import TOKEN_KINDS
 
 WINDOW = 4 * 24 * 3600 * 1000  # ms either side of a story's first and last article
 JOIN = 0.3
@@ -43,13 +43,13 @@ def content_terms(folded: str) -> list[str]:
     characters and paired within the pieces, instead of each pair tested (the pairs are
     the same, in half the time)."""
     found: list[str] = []
-    for run in TOKENS.findall(folded):
-        if is_cjk(run[0]):
-            for piece in _FUNCTION_CHAR.split(run):
+    for chinese, other in TOKEN_KINDS.findall(folded):
+        if chinese:
+            for piece in _FUNCTION_CHAR.split(chinese):
                 if len(piece) > 1:
                     found.extend(map(str.__add__, piece, piece[1:]))
-        elif len(run) > 1 and not run.isdigit():
-            found.append(run)
+        elif len(other) > 1 and not other.isdigit():
+            found.append(other)
     return found
 
 

@@ -18,7 +18,8 @@ import opencc
 
 VARIANTS = Path(__file__).with_name("variants.toml")
 CJK = "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
-TOKENS = re.compile(rf"[{CJK}]+|[^\W{CJK}_]+")
+# Runs of Chinese characters, and runs of other letters and digits: (Chinese, other)
+TOKEN_KINDS = re.compile(rf"([{CJK}]+)|([^\W{CJK}_]+)")
 
 
 @cache
@@ -52,19 +53,12 @@ def tokens(folded: str) -> list[str]:
     """Index tokens of folded text: overlapping character pairs for Chinese (so a
     two-character word is a token and a longer one a phrase of tokens), words otherwise."""
     out: list[str] = []
-    for run in TOKENS.findall(folded):
-        if len(run) > 1 and is_cjk(run[0]):
-            out.extend(map(str.__add__, run, run[1:]))
+    for chinese, other in TOKEN_KINDS.findall(folded):
+        if len(chinese) > 1:
+            out.extend(map(str.__add__, chinese, chinese[1:]))
         else:
-            out.append(run)
+            out.append(chinese or other)
     return out
-
-
-def is_cjk(char: str) -> bool:
-    return _CJK_CHAR.match(char) is not None
-
-
-_CJK_CHAR = re.compile(f"[{CJK}]")
 
 
 def surface_forms(query: str) -> set[str]:
