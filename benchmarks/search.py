@@ -181,8 +181,9 @@ def _gin(store: Store) -> float:
     with store.engine.begin() as conn:
         conn.exec_driver_sql("SET LOCAL maintenance_work_mem = '4GB'")
         conn.exec_driver_sql("CREATE INDEX search_doc ON search USING gin (doc)")
-    print(f"PostgreSQL: GIN index built in {time.perf_counter() - started:,.0f} s", flush=True)
-    return time.perf_counter() - started
+    seconds = time.perf_counter() - started
+    print(f"PostgreSQL: GIN index built in {seconds:,.0f} s", flush=True)
+    return seconds
 
 
 def _build_one(name: str, url: URL, first: int, count: int) -> tuple[float, float]:

@@ -9,7 +9,7 @@ wait for writers (WAL). `writing(engine)` is such a write transaction on any dat
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
@@ -52,13 +52,13 @@ def insert_new(conn: Connection, table: Table) -> Insert:
     raise NotImplementedError(f"no ON CONFLICT DO NOTHING on {conn.dialect.name}")
 
 
-def execute_many(conn: Connection, sql: str, rows: Sequence[tuple[Any, ...]]) -> None:
+def execute_many(conn: Connection, sql: str, rows: list[tuple[Any, ...]]) -> None:
     """One statement (`?` placeholders) for many rows, handed to the driver as it is: on the
     hot paths' many-row writes SQLAlchemy's work for each row cost more than the database's."""
     if rows:
         if conn.dialect.paramstyle != "qmark":  # psycopg
             sql = sql.replace("?", "%s")
-        conn.exec_driver_sql(sql, list(rows))
+        conn.exec_driver_sql(sql, rows)
 
 
 @contextmanager
