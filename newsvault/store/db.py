@@ -15,14 +15,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
-from sqlalchemy import Connection, CursorResult, Engine, bindparam, func, select, text, update
+from sqlalchemy import Connection, CursorResult, Engine, func, select, text, update
 from sqlalchemy.engine import Row
 
 from newsvault.captures import CaptureRef
 from newsvault.links import safe_links, web_url
 from newsvault.models import Article, to_ms
 from newsvault.store import schema
-from newsvault.store.engine import insert_new, open_engine, writing
+from newsvault.store.engine import Driver, insert_new, open_engine, writing
 from newsvault.store.health import HealthStore
 from newsvault.store.jobs import JobQueue, enqueue
 from newsvault.store.media import MediaStore
@@ -39,10 +39,11 @@ MIGRATE_LOCK = 0x6E76_6D69  # PostgreSQL advisory lock held while migrating ("nv
 NUMBER_LOCKS = 0x6E76_6E6F  # ("nvno", source id): held while a source's new articles are numbered
 _IN_CHUNK = 400  # values per IN (...): well under SQLite's bound-parameter limit
 # built once: asked for every page fetched, and building it cost more than running it
-_FIND_CAPTURE = (
-    select(captures.c.id)
-    .where(captures.c.url == bindparam("url"), captures.c.digest == bindparam("digest"))
-    .limit(1)
+# Asked and written for every page fetched: on the driver's cursor (engine.Driver)
+_FIND_CAPTURE = "SELECT id FROM captures WHERE url = ? AND digest = ? LIMIT 1"
+_ADD_CAPTURE = (
+    "INSERT INTO captures (url, status, content_type, digest, warc_file, warc_offset,"
+    " warc_length, fetched) VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING id"
 )
 
 
@@ -283,26 +284,15 @@ class Store:
 
     def find_capture(self, url: str, digest: str) -> int | None:
         with self.engine.connect() as conn:
-            return conn.execute(_FIND_CAPTURE, {"url": url, "digest": digest}).scalar()
+            return Driver(conn).value(_FIND_CAPTURE, (url, digest))
 
     def add_capture(self, ref: CaptureRef) -> int:
         with writing(self.engine) as conn:
             return self._add_capture(conn, ref)
 
     def _add_capture(self, conn: Connection, ref: CaptureRef) -> int:
-        result = conn.execute(
-            captures.insert().values(
-                url=ref.url,
-                status=ref.status,
-                content_type=ref.content_type,
-                digest=ref.digest,
-                warc_file=ref.file,
-                warc_offset=ref.offset,
-                warc_length=ref.length,
-                fetched=to_ms(ref.fetched),
-            )
-        )
-        return _new_id(result)
+        row = (ref.url, ref.status, ref.content_type, ref.digest, ref.file, ref.offset, ref.length)
+        return int(Driver(conn).value(_ADD_CAPTURE, (*row, to_ms(ref.fetched))))
 
     def capture(self, capture_id: int) -> Row | None:
         with self.engine.connect() as conn:

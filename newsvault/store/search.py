@@ -23,6 +23,8 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, text
 
+from newsvault.store.engine import execute_many
+
 HOUR = 3_600_000  # ms: the grain of published_hours, each hour's lowest and highest id
 MAX_LEXEME_BYTES = 2046  # a longer lexeme is refused by PostgreSQL (nobody searches one)
 BLOCK = 1024  # article ids per block lexeme (PostgreSQL)
@@ -65,17 +67,26 @@ class SearchIndex(ABC):
     def add(self, conn: Connection, article_id: int, title: list[str], body: list[str]) -> None:
         """Index an article's tokens (again, if it was indexed before)."""
 
+    def add_many(self, conn: Connection, entries: list[tuple[int, list[str], list[str]]]) -> None:
+        """Index each (article id, title tokens, body tokens)."""
+        for article_id, title, body in entries:
+            self.add(conn, article_id, title, body)
+
     @abstractmethod
     def newest(self, parts: Sequence[Part], filters: Filters, limit: int) -> list[Found]:
         """The newest `limit` articles not removed that hold every part, newest first."""
 
 
+_SQLITE_ADD = "INSERT OR REPLACE INTO search (rowid, title, body) VALUES (?, ?, ?)"
+
+
 class SqliteSearch(SearchIndex):
     def add(self, conn: Connection, article_id: int, title: list[str], body: list[str]) -> None:
-        conn.execute(
-            text("INSERT OR REPLACE INTO search (rowid, title, body) VALUES (:id, :title, :body)"),
-            {"id": article_id, "title": " ".join(title), "body": " ".join(body)},
-        )
+        self.add_many(conn, [(article_id, title, body)])
+
+    def add_many(self, conn: Connection, entries: list[tuple[int, list[str], list[str]]]) -> None:
+        rows = [(i, " ".join(title), " ".join(body)) for i, title, body in entries]
+        execute_many(conn, _SQLITE_ADD, rows)
 
     def newest(self, parts: Sequence[Part], filters: Filters, limit: int) -> list[Found]:
         # FTS5 walks its index newest first and stops at `limit`: a word found in half the

@@ -11,15 +11,13 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any
 
-from sqlalchemy import Connection, Engine, bindparam, case, func, select, types, update
-from sqlalchemy.sql.elements import BindParameter
+from sqlalchemy import Connection, Engine, func, select, update
 
 from newsvault.models import Article
 from newsvault.store.db import _article
-from newsvault.store.engine import execute_many, writing
-from newsvault.store.schema import articles, minhash_bands, sources, stories, story_terms, term_df
+from newsvault.store.engine import Driver, marks, writing
+from newsvault.store.schema import articles, sources, stories
 from newsvault.store.search import SearchIndex, search_index
 
 PENDING, DONE, FAILED, UNINDEXED = 0, 1, 2, 3  # values of articles.grouped
@@ -68,7 +66,9 @@ class StoryStore:
     def batch(self) -> Iterator[StoryBatch]:
         """One write transaction: committed at the end, rolled back on an exception."""
         with writing(self.engine) as conn:
-            yield StoryBatch(conn, self.index)
+            batch = StoryBatch(conn, self.index)
+            yield batch
+            batch.finish()
 
     def mark_failed(self, article_id: int) -> None:
         with writing(self.engine) as conn:
@@ -105,105 +105,81 @@ class StoryStore:
         return found
 
 
-# The batch's statements, built once: a statement built for each call cost more Python time
-# than SQLite took to run it (coercing every column and value, then its cache key).
-def _param(name: str, kind: type[types.TypeEngine[Any]] = types.Integer) -> BindParameter[Any]:
-    return bindparam(name, type_=kind())
-
-
-_ID, _PUBLISHED = _param("article"), _param("when", types.BigInteger)
-_GROUPED = (
-    update(articles)
-    .where(articles.c.id == _ID)
-    .values(copy_of=_param("copy"), story_id=_param("story"), grouped=DONE)
-)
-_INDEXED = update(articles).where(articles.c.id == _ID).values(grouped=DONE)
-_TEXT_OF = select(articles.c.text).where(articles.c.id == _ID)
-_COPY_OF = select(articles.c.copy_of).where(articles.c.id == _ID)
-_STORY_OF = select(articles.c.story_id).where(articles.c.id == _ID)
-_TERMS: BindParameter[Any] = bindparam("terms", expanding=True)
-_SHARED = func.count().label("shared")
+# The batch's statements: run on the driver's cursor (engine.Driver), ten or so an article.
+_GROUPED = f"UPDATE articles SET copy_of = ?, story_id = ?, grouped = {DONE} WHERE id = ?"
+_INDEXED = f"UPDATE articles SET grouped = {DONE} WHERE id = ?"
+_TEXT_OF = "SELECT text FROM articles WHERE id = ?"
+_COPY_OF = "SELECT copy_of FROM articles WHERE id = ?"
+_STORY_OF = "SELECT story_id FROM articles WHERE id = ?"
 _SHARING_BANDS = (
-    select(minhash_bands.c.article_id, _SHARED)
-    .where(
-        minhash_bands.c.article_id != _ID,
-        minhash_bands.c.hash.in_(bindparam("bands", expanding=True)),
-    )
-    .group_by(minhash_bands.c.article_id)
-    .having(_param("min_shared") <= _SHARED)
-    .order_by(_SHARED.desc(), minhash_bands.c.article_id)
-    .limit(_param("limit"))
+    "SELECT article_id, count(*) AS shared FROM minhash_bands"
+    " WHERE article_id != ? AND hash IN {bands} GROUP BY article_id HAVING count(*) >= ?"
+    " ORDER BY shared DESC, article_id LIMIT ?"
 )
-_DOCUMENT_FREQUENCY = select(term_df.c.term, term_df.c.n).where(term_df.c.term.in_(_TERMS))
+_ADD_BANDS = "INSERT INTO minhash_bands (band, hash, article_id) VALUES (?, ?, ?)"
+_DOCUMENT_FREQUENCY = "SELECT term, n FROM term_df WHERE term IN {terms}"
 _COUNT_TERMS = (
     "INSERT INTO term_df (term, n) VALUES (?, 1) ON CONFLICT (term) DO UPDATE SET n = term_df.n + 1"
 )
 _STORIES_WITH = (
-    select(story_terms.c.story_id)
-    .join(stories, stories.c.id == story_terms.c.story_id)
-    .where(story_terms.c.term.in_(_TERMS))
-    .where(
-        stories.c.last_seen >= _param("start", types.BigInteger),
-        stories.c.first_seen <= _param("end", types.BigInteger),
-    )
-    .group_by(story_terms.c.story_id)
-    .order_by(func.count().desc(), story_terms.c.story_id.desc())
-    .limit(_param("limit"))
+    "SELECT story_terms.story_id FROM story_terms"
+    " JOIN stories ON stories.id = story_terms.story_id"
+    " WHERE story_terms.term IN {terms} AND stories.last_seen >= ? AND stories.first_seen <= ?"
+    " GROUP BY story_terms.story_id ORDER BY count(*) DESC, story_terms.story_id DESC LIMIT ?"
 )
-_TERMS_OF = select(story_terms.c.story_id, story_terms.c.term).where(
-    story_terms.c.story_id.in_(bindparam("stories", expanding=True)),
-    story_terms.c.term.in_(_TERMS),
+_TERMS_OF = "SELECT story_id, term FROM story_terms WHERE story_id IN {stories} AND term IN {terms}"
+_NEW_STORY = (
+    "INSERT INTO stories (title, first_article, first_seen, last_seen, size)"
+    " VALUES (?, ?, ?, ?, 0) RETURNING id"
 )
-_NEW_STORY = stories.insert().values(
-    title=_param("headline", types.Text),
-    first_article=_ID,
-    first_seen=_PUBLISHED,
-    last_seen=_PUBLISHED,
-    size=0,
-)
-_EARLIER = stories.c.first_seen > _PUBLISHED  # who reported first leads the story
+# Who reported first leads the story; every CASE reads the row as it was before the update.
 _JOIN = (
-    update(stories)
-    .where(stories.c.id == _param("story"))
-    .values(
-        size=stories.c.size + 1,
-        last_seen=case((stories.c.last_seen < _PUBLISHED, _PUBLISHED), else_=stories.c.last_seen),
-        first_seen=case((_EARLIER, _PUBLISHED), else_=stories.c.first_seen),
-        first_article=case((_EARLIER, _ID), else_=stories.c.first_article),
-        title=case((_EARLIER, _param("headline", types.Text)), else_=stories.c.title),
-    )
+    "UPDATE stories SET size = size + 1,"
+    " last_seen = CASE WHEN last_seen < ? THEN ? ELSE last_seen END,"
+    " first_seen = CASE WHEN first_seen > ? THEN ? ELSE first_seen END,"
+    " first_article = CASE WHEN first_seen > ? THEN ? ELSE first_article END,"
+    " title = CASE WHEN first_seen > ? THEN ? ELSE title END"
+    " WHERE id = ?"
 )
 _ADD_TERMS = "INSERT INTO story_terms (term, story_id) VALUES (?, ?) ON CONFLICT DO NOTHING"
-_ADD_BANDS = "INSERT INTO minhash_bands (band, hash, article_id) VALUES (?, ?, ?)"
 
 
 class StoryBatch:
-    """Reads and writes of one batch, in its transaction."""
+    """Reads and writes of one batch, in its transaction. The search index is written last
+    (`finish`): SQLite's FTS5 writes what it holds to disk at every statement that may need
+    undoing (a foreign key checked, say), so entries added between the batch's other
+    statements cost a flush each."""
 
     def __init__(self, conn: Connection, index: SearchIndex) -> None:
         self.conn = conn
         self.index = index
+        self.sql = Driver(conn)
+        self._to_index: list[tuple[int, list[str], list[str]]] = []
 
     def add_to_index(self, article_id: int, title: list[str], body: list[str]) -> None:
-        self.index.add(self.conn, article_id, title, body)
+        self._to_index.append((article_id, title, body))
+
+    def finish(self) -> None:
+        self.index.add_many(self.conn, self._to_index)
+        self._to_index = []
 
     def grouped(self, article_id: int, copy_of: int | None, story_id: int) -> None:
         """The article is done: its copy, its story (one update: SQLite rewrites the whole
         row, text and HTML included, for each)."""
-        self.conn.execute(_GROUPED, {"article": article_id, "copy": copy_of, "story": story_id})
+        self.sql.run(_GROUPED, (copy_of, story_id, article_id))
 
     def indexed(self, article_id: int) -> None:
         """An article grouped before the index was there is now in it too."""
-        self.conn.execute(_INDEXED, {"article": article_id})
+        self.sql.run(_INDEXED, (article_id,))
 
     def text_of(self, article_id: int) -> str:
-        return self.conn.execute(_TEXT_OF, {"article": article_id}).scalar() or ""
+        return self.sql.value(_TEXT_OF, (article_id,)) or ""
 
     def copy_of(self, article_id: int) -> int | None:
-        return self.conn.execute(_COPY_OF, {"article": article_id}).scalar()
+        return self.sql.value(_COPY_OF, (article_id,))
 
     def story_of(self, article_id: int) -> int | None:
-        return self.conn.execute(_STORY_OF, {"article": article_id}).scalar()
+        return self.sql.value(_STORY_OF, (article_id,))
 
     # -- near-duplicates ----------------------------------------------------------------------
 
@@ -211,43 +187,45 @@ class StoryBatch:
         self, article_id: int, bands: list[int], min_shared: int, limit: int
     ) -> list[int]:
         """Other articles with at least `min_shared` of these band hashes, the most first."""
-        params = {"article": article_id, "bands": bands, "min_shared": min_shared, "limit": limit}
-        return [row[0] for row in self.conn.execute(_SHARING_BANDS, params)]
+        sql = _SHARING_BANDS.format(bands=marks(len(bands)))
+        return [row[0] for row in self.sql.rows(sql, (article_id, *bands, min_shared, limit))]
 
     def add_bands(self, article_id: int, bands: list[int]) -> None:
-        execute_many(self.conn, _ADD_BANDS, [(b, h, article_id) for b, h in enumerate(bands)])
+        self.sql.many(_ADD_BANDS, [(b, h, article_id) for b, h in enumerate(bands)])
 
     # -- stories --------------------------------------------------------------------------------
 
     def document_frequency(self, terms: list[str]) -> dict[str, int]:
-        rows = self.conn.execute(_DOCUMENT_FREQUENCY, {"terms": terms}).all()
-        return {term: n for term, n in rows}
+        if not terms:
+            return {}
+        return dict(self.sql.rows(_DOCUMENT_FREQUENCY.format(terms=marks(len(terms))), terms))
 
     def count_terms(self, terms: Sequence[str]) -> None:
         """One more article holds each of these terms."""
-        execute_many(self.conn, _COUNT_TERMS, [(t,) for t in terms])
+        self.sql.many(_COUNT_TERMS, [(t,) for t in terms])
 
     def stories_with(self, terms: list[str], start: int, end: int, limit: int) -> list[int]:
         """Stories active between start and end holding the most of these terms."""
-        params = {"terms": terms, "start": start, "end": end, "limit": limit}
-        return list(self.conn.execute(_STORIES_WITH, params).scalars().all())
+        if not terms:
+            return []
+        sql = _STORIES_WITH.format(terms=marks(len(terms)))
+        return [row[0] for row in self.sql.rows(sql, (*terms, start, end, limit))]
 
     def terms_of(self, story_ids: list[int], terms: list[str]) -> list[tuple[int, str]]:
         """(story, term) for each of these terms a story holds."""
-        rows = self.conn.execute(_TERMS_OF, {"stories": story_ids, "terms": terms})
-        return [(row[0], row[1]) for row in rows]
+        if not story_ids or not terms:
+            return []
+        sql = _TERMS_OF.format(stories=marks(len(story_ids)), terms=marks(len(terms)))
+        return [(row[0], row[1]) for row in self.sql.rows(sql, (*story_ids, *terms))]
 
     def new_story(self, title: str, article_id: int, published: int) -> int:
-        params = {"headline": title, "article": article_id, "when": published}
-        key = self.conn.execute(_NEW_STORY, params).inserted_primary_key
-        assert key is not None, "a one-row insert() has the new row's key"
-        return int(key[0])
+        return int(self.sql.value(_NEW_STORY, (title, article_id, published, published)))
 
     def join(
         self, story_id: int, article_id: int, title: str, published: int, terms: Sequence[str]
     ) -> None:
         """The article joins the story: its size, time span, lead (who reported first leads
         it) and terms grow. The article's row says so when it is `grouped`."""
-        params = {"story": story_id, "article": article_id, "headline": title, "when": published}
-        self.conn.execute(_JOIN, params)
-        execute_many(self.conn, _ADD_TERMS, [(t, story_id) for t in terms])
+        p = published
+        self.sql.run(_JOIN, (p, p, p, p, p, article_id, p, title, story_id))
+        self.sql.many(_ADD_TERMS, [(t, story_id) for t in terms])
