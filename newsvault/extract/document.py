@@ -47,7 +47,8 @@ _XML_DECLARATION = re.compile(r"^\s*<\?xml[^>]*\?>")
 _INLINE_TAGS = re.compile(
     r"</?(?:font|span|b|i|u|em|strong|small|big|center|s|strike|sub|sup|tt|abbr)\b[^>]*>", re.I
 )
-_END_OF_DOCUMENT = re.compile(r"</(?:html|body)\s*>", re.I)
+# each letter's cases spelled out: with re.I every "</" of the page ran the whole pattern
+_END_OF_DOCUMENT = re.compile(r"</(?:[hH][tT][mM][lL]|[bB][oO][dD][yY])\s*>")
 _WAYBACK = re.compile(r"^https?://web\.archive\.org/web/(\d+)[a-z_]*/(.+)$", re.I)
 _WAYBACK_LINK = re.compile(r"^(?:https?://web\.archive\.org)?/web/\d+[a-z_]*/(.+)$", re.I)
 _ARCHIVE_TODAY_HOSTS = {
@@ -160,7 +161,7 @@ class _Text:
         for number, piece in enumerate(self._pieces):
             if number == 0:
                 piece = _XML_DECLARATION.sub("", piece, count=1)
-            piece = held + piece.replace("\x00", "")
+            piece = held + (piece.replace("\x00", "") if "\x00" in piece else piece)
             cut = piece.find("<", piece.rfind(">") + 1)  # a tag not closed in this piece
             if cut >= 0 and len(piece) - cut <= _LONGEST_TAG:
                 piece, held = piece[:cut], piece[cut:]

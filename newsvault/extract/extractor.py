@@ -21,7 +21,7 @@ from collections.abc import Callable, Iterable
 from copy import deepcopy
 from dataclasses import dataclass, field
 from functools import cache
-from itertools import chain
+from itertools import chain, islice
 from typing import Any
 
 import lxml.etree
@@ -231,7 +231,7 @@ def _extract_page(page: Page, rule: Rule | None, finder: FinderParams | str) -> 
     found.photographer = _joined(
         found.photographer, md.photographers_in_text(head), md.photographers_in_text(tail), *credits
     )
-    units = len(_UNITS.findall(text))
+    units = sum(1 for _ in islice(_UNITS.finditer(text), MIN_TEXT_UNITS))  # enough, or how few
     if not ruled and _mostly_links(text, anchors):
         raise NoArticle("the text is mostly link titles (a list or home page?)")
     if units < MIN_TEXT_UNITS:
@@ -465,14 +465,10 @@ _ORIGIN_LABEL = r"(?:本文|文章|稿件|信息)?(?:来源|來源|稿源|转自
 
 def _clean_edge_lines(body: lxml.html.HtmlElement, found: md.Metadata) -> bool:
     """One round of _clean_edges on the first and last lines of text; whether any went."""
-    lines = []
-    for block in body.iter(*_BLOCKS):
-        if block is not body and not _has_block_child(block):
-            text = md.element_text(block)
-            if text:
-                lines.append((block, text))
-    edges = lines[:_EDGE_BLOCKS] + lines[-_EDGE_BLOCKS:]
-    first = {id(block) for block, _ in lines[:_EDGE_BLOCKS]}
+    blocks = [block for block in body.iter(*_BLOCKS) if block is not body]
+    opening = _lines_at(blocks)
+    edges = opening + _lines_at(blocks[::-1])[::-1]
+    first = {id(block) for block, _ in opening}
     dropped = False
     for block, text in dict.fromkeys(edges):
         if len(text) > _BOILERPLATE_LINE or not _attached(block, body):
@@ -506,6 +502,18 @@ def _clean_edge_lines(body: lxml.html.HtmlElement, found: md.Metadata) -> bool:
             continue
         dropped = True
     return dropped
+
+
+def _lines_at(blocks: list[lxml.html.HtmlElement]) -> list[tuple[lxml.html.HtmlElement, str]]:
+    """The first _EDGE_BLOCKS lines of text among `blocks`: those without a block inside,
+    with their text (read only as far as needed: the middle of a long article is not)."""
+    lines = []
+    for block in blocks:
+        if not _has_block_child(block) and (text := md.element_text(block)):
+            lines.append((block, text))
+            if len(lines) == _EDGE_BLOCKS:
+                break
+    return lines
 
 
 # "摄影：周斌" standing alone (under an image it is the image's credit, and stays its caption)

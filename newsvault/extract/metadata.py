@@ -71,6 +71,7 @@ _PHOTOGRAPHER = [
         rf"(?:记者|記者|通讯员|通訊員)?\s*({_LONE_NAMES})\s*[/／]?\s*(?:摄|攝)(?:影)?(?![{_CJK}:：/／])"
     ),
 ]
+_PHOTO_MARKS = ("摄", "攝", "图", "圖")  # what every _PHOTOGRAPHER pattern needs one of
 # "（张某）" ending an article's last paragraph; "(文/图 李某)"
 _END_BYLINE = re.compile(r"[（(]([^（）()]{2,30})[）)]\s*$")
 _BARE_NAMES = re.compile(rf"[{_CJK}]{{2,4}}(?:[\s、，,][{_CJK}]{{2,4}})*")
@@ -344,6 +345,8 @@ def editor_in_text(text: str) -> str | None:
 def photographers_in_text(text: str) -> str | None:
     """Who took the pictures: "摄影：张某", "图/张某", "张某/摄", "记者 张某 摄", "（张某摄）"."""
     names: dict[str, None] = {}
+    if not any(mark in text for mark in _PHOTO_MARKS):  # one of them is in every credit
+        return None
     for pattern in _PHOTOGRAPHER:
         for match in pattern.finditer(text):
             if people := _people(match.group(1)):
