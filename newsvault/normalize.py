@@ -39,9 +39,9 @@ _BLOCK_TAGS = {
     "p", "div", "br", "li", "h1", "h2", "h3", "h4", "h5", "h6", "blockquote", "pre",
     "figure", "figcaption", "tr", "table", "ul", "ol", "section", "article", "hr",
 }  # fmt: skip
-_BLOCK_IN_P = re.compile(
-    r"<p\b[^>]*>(?:(?!</p>).)*?<(?:div|p|ul|ol|table|h[1-6]|blockquote|pre|figure|section|article|hr)\b",
-    re.S,
+_P_OPEN = re.compile(r"<p\b[^>]*>")
+_BLOCK_OPEN = re.compile(
+    r"<(?:div|p|ul|ol|table|h[1-6]|blockquote|pre|figure|section|article|hr)\b"
 )
 _SPACES = re.compile(r"[ \t\r\f\v\u00a0\u3000]+")
 # Characters text has no use for: C0 controls, surrogates and U+FFFE/U+FFFF are invalid in XML
@@ -101,12 +101,22 @@ def sanitize_html(html: str, base_url: str) -> str:
         )
 
     cleaned = clean(CONTROL.sub("", html))
-    if _BLOCK_IN_P.search(cleaned):  # a block left inside <p> (its wrapper was removed) moves
+    if _block_in_p(cleaned):  # a block left inside <p> (its wrapper was removed) moves
         cleaned = clean(cleaned)  # on the next parse: parse once more, so the output is final
     # Character references bring back what CONTROL removes (`&#1;`, `&#xfffe;`) and what the
     # next parse would change (`&#13;` for "\n"; a U+FEFF in front, taken for a byte order
     # mark): the output is final, sanitizing it again changes nothing.
     return _CR.sub("\n", CONTROL.sub("", cleaned)).lstrip("\ufeff")
+
+
+def _block_in_p(html: str) -> bool:
+    """Whether a block element opens inside a <p>, before its </p>: what one pattern with a
+    look-ahead at every character of every paragraph found, a paragraph at a time."""
+    for opening in _P_OPEN.finditer(html):
+        closing = html.find("</p>", opening.end())
+        if _BLOCK_OPEN.search(html, opening.end(), len(html) if closing < 0 else closing):
+            return True
+    return False
 
 
 # Every element an lxml.html.HtmlElement, chosen in C: lxml.html's own lookup (forms and inputs

@@ -9,6 +9,7 @@ is kept as an @example of its test.
 from __future__ import annotations
 
 import json
+import re
 import unicodedata
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -18,10 +19,11 @@ from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from newsvault.errors import FeedError
+from newsvault.extract.extractor import _PLACEHOLDER, _placeholder
 from newsvault.feeds import Feed, parse_feed
 from newsvault.links import has_unsafe_scheme, safe_links, web_url
 from newsvault.models import Article
-from newsvault.normalize import sanitize_html, text_and_images
+from newsvault.normalize import _block_in_p, sanitize_html, text_and_images
 from newsvault.publish.markdown import markdown_title, parse_article, plain_title, render_article
 from newsvault.publish.reader import reader_html
 
@@ -536,3 +538,32 @@ def test_an_article_file_reads_back_as_written(
     assert parsed.url.replace("%28", "(").replace("%29", ")") == url.replace("%28", "(").replace(
         "%29", ")"
     )
+
+
+# What two fast paths must answer exactly as the patterns they replaced did.
+_BLOCK_IN_P_PATTERN = re.compile(
+    r"<p\b[^>]*>(?:(?!</p>).)*?<(?:div|p|ul|ol|table|h[1-6]|blockquote|pre|figure|section|article|hr)\b",
+    re.S,
+)
+_MARKUP_PIECES = st.sampled_from(
+    ["<p>", "</p>", "<p class='x'>", "<P>", "<p\n>", "</p", "<p", ">", "<div>", "<pre>", "<param>",
+     "<h1", "<h7>", "<hr/>", "<ul ", "<o", "l>", "<td>", "x", "\n", "é"]
+)  # fmt: skip
+
+
+@given(st.lists(_MARKUP_PIECES, max_size=14).map("".join))
+@share(2)
+def test_block_in_paragraph_as_the_pattern_found_it(markup: str) -> None:
+    assert _block_in_p(markup) == bool(_BLOCK_IN_P_PATTERN.search(markup))
+
+
+_ADDRESS_PIECES = st.sampled_from(
+    ["MISSING", "Lazy", "grey.", "Gray.", "1X1", "pixel", "trans", "parent", "ſpacer", "spacer",
+     "/img/", ".png", "é", "K", "x"]
+)  # fmt: skip
+
+
+@given(st.lists(_ADDRESS_PIECES, max_size=6).map("".join))
+@share(2)
+def test_placeholder_addresses_as_the_pattern_found_them(src: str) -> None:
+    assert _placeholder(src) == bool(_PLACEHOLDER.search(src))

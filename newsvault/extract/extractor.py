@@ -340,9 +340,20 @@ def _join(elements: list[lxml.html.HtmlElement]) -> lxml.html.HtmlElement:
 _LAZY_SOURCES = ("data-src", "data-original", "data-lazy-src", "data-actualsrc", "data-url")
 
 
-_PLACEHOLDER = re.compile(
-    r"missing|placeholder|blank|spacer|lazy|loading|grey\.|gray\.|pixel|1x1|transparent", re.I
-)
+_PLACEHOLDER_WORDS = (
+    "missing", "placeholder", "blank", "spacer", "lazy", "loading", "grey.", "gray.", "pixel",
+    "1x1", "transparent",
+)  # fmt: skip
+_PLACEHOLDER = re.compile("|".join(map(re.escape, _PLACEHOLDER_WORDS)), re.I)
+
+
+def _placeholder(src: str) -> bool:
+    """Whether an image address names a placeholder. An ASCII one (nearly all) is looked at in
+    lower case: the same answer, without the case-insensitive pattern tried at every character."""
+    if src.isascii():
+        low = src.lower()
+        return any(word in low for word in _PLACEHOLDER_WORDS)
+    return _PLACEHOLDER.search(src) is not None
 
 
 def _lazy_images(tree: lxml.html.HtmlElement) -> None:
@@ -351,12 +362,12 @@ def _lazy_images(tree: lxml.html.HtmlElement) -> None:
     for img in tree.iter("img"):
         src = (img.get("src") or "").strip()
         lazy = "lazy" in (img.get("class") or "").lower()
-        if src and not src.startswith("data:") and not lazy and not _PLACEHOLDER.search(src):
+        if src and not src.startswith("data:") and not lazy and not _placeholder(src):
             continue
         for name in _LAZY_SOURCES:
             value = (img.get(name) or "").strip()
             if value and not value.startswith("data:") and value != src:
-                if _PLACEHOLDER.search(value) and src:
+                if _placeholder(value) and src:
                     continue
                 img.set("src", value)
                 break
