@@ -38,7 +38,6 @@ FIRST_NUMBER = 0xFFFFF - 1  # ids count down from 1048575: the first article is 
 MIGRATE_LOCK = 0x6E76_6D69  # PostgreSQL advisory lock held while migrating ("nvmi")
 NUMBER_LOCKS = 0x6E76_6E6F  # ("nvno", source id): held while a source's new articles are numbered
 _IN_CHUNK = 400  # values per IN (...): well under SQLite's bound-parameter limit
-# built once: asked for every page fetched, and building it cost more than running it
 # Asked and written for every page fetched: on the driver's cursor (engine.Driver)
 _FIND_CAPTURE = "SELECT id FROM captures WHERE url = ? AND digest = ? LIMIT 1"
 _ADD_CAPTURE = (

@@ -53,20 +53,12 @@ def insert_new(conn: Connection, table: Table) -> Insert:
     raise NotImplementedError(f"no ON CONFLICT DO NOTHING on {conn.dialect.name}")
 
 
-def execute_many(conn: Connection, sql: str, rows: list[tuple[Any, ...]]) -> None:
-    """One statement (`?` placeholders) for many rows, handed to the driver as it is: on the
-    hot paths' many-row writes SQLAlchemy's work for each row cost more than the database's."""
-    if rows:
-        if conn.dialect.paramstyle != "qmark":  # psycopg
-            sql = sql.replace("?", "%s")
-        conn.exec_driver_sql(sql, rows)
-
-
 class Driver:
     """The driver's own cursor on a connection, in its transaction, for the small statements a
-    hot path runs several times an article (`?` placeholders, SQL that SQLite and PostgreSQL
-    both read). SQLAlchemy's work around one execute (an execution context, parameter
-    processing, a result object: about 40 us) cost more than SQLite's own for most of them."""
+    hot path runs several times an article, and its many-row writes (`?` placeholders, SQL that
+    SQLite and PostgreSQL both read). SQLAlchemy's work around one execute (an execution
+    context, parameter processing, a result object: about 40 us), or for each row of many,
+    cost more than SQLite's own for most of them."""
 
     def __init__(self, conn: Connection) -> None:
         self._cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
@@ -86,11 +78,15 @@ class Driver:
         self._execute(sql, params)
 
     def many(self, sql: str, rows: list[tuple[Any, ...]]) -> None:
+        """One statement for many rows."""
         if rows:
-            self._cursor.executemany(sql.replace("?", "%s") if self._percent else sql, rows)
+            self._cursor.executemany(self._native(sql), rows)
 
     def _execute(self, sql: str, params: Sequence[Any]) -> None:
-        self._cursor.execute(sql.replace("?", "%s") if self._percent else sql, params)
+        self._cursor.execute(self._native(sql), params)
+
+    def _native(self, sql: str) -> str:
+        return sql.replace("?", "%s") if self._percent else sql
 
 
 @cache

@@ -23,7 +23,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, text
 
-from newsvault.store.engine import execute_many
+from newsvault.store.engine import Driver
 
 HOUR = 3_600_000  # ms: the grain of published_hours, each hour's lowest and highest id
 MAX_LEXEME_BYTES = 2046  # a longer lexeme is refused by PostgreSQL (nobody searches one)
@@ -86,7 +86,7 @@ class SqliteSearch(SearchIndex):
 
     def add_many(self, conn: Connection, entries: list[tuple[int, list[str], list[str]]]) -> None:
         rows = [(i, " ".join(title), " ".join(body)) for i, title, body in entries]
-        execute_many(conn, _SQLITE_ADD, rows)
+        Driver(conn).many(_SQLITE_ADD, rows)
 
     def newest(self, parts: Sequence[Part], filters: Filters, limit: int) -> list[Found]:
         # FTS5 walks its index newest first and stops at `limit`: a word found in half the
