@@ -11,14 +11,17 @@ from __future__ import annotations
 import json
 import re
 import unicodedata
+from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import urlsplit
 from xml.sax.saxutils import escape, quoteattr
 
+import lxml.html
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from newsvault.errors import FeedError
+from newsvault.errors import FeedError, NoArticle
+from newsvault.extract.document import _parse, _parse_utf8
 from newsvault.extract.extractor import _PLACEHOLDER, _placeholder
 from newsvault.feeds import Feed, parse_feed
 from newsvault.links import has_unsafe_scheme, safe_links, web_url
@@ -567,3 +570,29 @@ _ADDRESS_PIECES = st.sampled_from(
 @share(2)
 def test_placeholder_addresses_as_the_pattern_found_them(src: str) -> None:
     assert _placeholder(src) == bool(_PLACEHOLDER.search(src))
+
+
+# The parse of a valid UTF-8 page from its bytes must give the tree its text gives.
+_PAGE_PIECES = st.sampled_from(
+    ["<p>", "</p>", "<div>", "</body>", "</BODY\u3000>", "</Html\n>", "</html\xa0 >", "</body",
+     "<?xml version='1.0'?>", "\x00", "\u3000", "\x1c", " ", "\n", "中文，", "é", "<br>", "<a>",
+     "</a>", "<!-- c -->", "<meta charset=gbk>", "\u2028", "\x85", "&amp;", "<", ">"]
+)  # fmt: skip
+
+
+def _tree_or_refusal(parse: object) -> str:
+    try:
+        tree, read_all = parse()  # type: ignore[operator]
+    except NoArticle as exc:
+        return f"refused: {exc}"
+    return lxml.html.tostring(tree, encoding="unicode") + f" {read_all}"
+
+
+@given(st.lists(_PAGE_PIECES, max_size=16).map("".join))
+@share(2)
+def test_a_utf8_page_parses_from_bytes_as_from_text(page: str) -> None:
+    def pieces() -> Iterator[str]:
+        return iter([page])
+
+    from_bytes = _tree_or_refusal(lambda: _parse_utf8(page.encode()) or _parse(pieces))
+    assert from_bytes == _tree_or_refusal(lambda: _parse(pieces))
