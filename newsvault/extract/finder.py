@@ -41,10 +41,10 @@ _LATIN_PUNCTUATION = tuple(f"{mark} " for mark in ".,;:!?")
 
 def _punctuation(text: str) -> int:
     """The punctuation marks in `text`, stripped of white space at its ends."""
-    if text.isascii():
-        found = sum(map(text.count, _LATIN_PUNCTUATION))
-    else:
-        found = sum(map(text.count, _CJK_PUNCTUATION)) + sum(map(text.count, _LATIN_PUNCTUATION))
+    # a Latin mark counts only with a space after it
+    found = sum(map(text.count, _LATIN_PUNCTUATION)) if " " in text else 0
+    if not text.isascii():
+        found += sum(map(text.count, _CJK_PUNCTUATION))
     return found + (text[-1] in ".!?")
 
 
@@ -226,6 +226,7 @@ def _walk(root: lxml.html.HtmlElement, params: FinderParams) -> dict[lxml.html.H
     minimum = params.min_paragraph
     # shared by the many empty elements (<br>, <img>); a <br> is told by its own
     leaf, block_leaf, br_leaf = _Stats(), _Stats(), _Stats()
+    new_stats = object.__new__
     block_leaf.block = True
     # reversed document order visits every element after all of its descendants
     for element in reversed(list(root.iter())):
@@ -238,10 +239,9 @@ def _walk(root: lxml.html.HtmlElement, params: FinderParams) -> dict[lxml.html.H
         if not text and not len(element):
             stats[element] = br_leaf if tag == "br" else block_leaf if tag in _BLOCK else leaf
             continue
-        s = _Stats()
+        s = new_stats(_Stats)  # every field is set below
         prior = get(element)  # made by a paragraph under it, holding the score it gave
-        if prior is not None:
-            s.score = prior.score
+        s.score = 0.0 if prior is None else prior.score
         if text:
             # the punctuation of a link's own text counts nowhere
             inline, inline_punctuation = len(text), 0 if tag == "a" else _punctuation(text)
@@ -413,14 +413,20 @@ def _copy_without_junk(
     total = sum(stats[p].chars for p in parts) or 1
     drop = set()
     for part in parts:
-        for element in part.iter():
-            if element is part or not isinstance(element.tag, str):
-                continue
-            s = stats.get(element)
-            if s is None or any(a in drop for a in _ancestors(element, part)):
-                continue
-            if _is_junk(element, s, total, params):
-                drop.add(element)
+        # depth first, in document order; what is inside a dropped block is not looked at
+        below = [iter(part)]
+        while below:
+            for element in below[-1]:
+                if not isinstance(element.tag, str):
+                    continue
+                s = stats.get(element)
+                if s is not None and _is_junk(element, s, total, params):
+                    drop.add(element)
+                elif len(element):
+                    below.append(iter(element))
+                    break
+            else:
+                below.pop()
     wrapper = new_element("div")
     for part in parts:
         copy = deepcopy(part)
