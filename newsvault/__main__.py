@@ -1,5 +1,5 @@
 """`python -m newsvault` is the `newsvault` command."""
 
-from newsvault.cli import main
+from newsvault.entry import main
 
 main()

@@ -117,6 +117,23 @@ def test_usage_errors_are_one_line(args: list[str], said: str, command: str) -> 
     assert result.stderr.endswith(f"; see `{line} --help`\n"), result.stderr
 
 
+def test_the_entry_point_runs_the_command_with_the_collector_on(tmp_path: Path) -> None:
+    # the collector is held off only while the CLI is imported: a daemon left without it would
+    # never free a cycle
+    probe = (
+        "import gc, newsvault.cli as cli, newsvault.entry as entry; "
+        "cli.main = lambda: print(gc.isenabled(), gc.get_threshold()[0], "
+        "gc.get_freeze_count() > 0); "
+        "entry.main()"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, cwd=tmp_path, timeout=60
+    )
+    assert done.stdout == "True 20000 True\n", done.stderr
+    installed = Path(sys.executable).with_name("newsvault")
+    assert "from newsvault.entry import main" in installed.read_text(encoding="utf-8")
+
+
 def test_a_usage_error_is_one_line_from_the_installed_command(tmp_path: Path) -> None:
     done = subprocess.run(
         [sys.executable, "-m", "newsvault", "search", "x", "--limit", "0"],

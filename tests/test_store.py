@@ -8,6 +8,7 @@ from pathlib import Path
 from newsvault.models import Article
 from newsvault.store import Store
 from newsvault.store.db import FIRST_NUMBER
+from newsvault.store.engine import CACHE_KIB, open_engine
 from newsvault.store.schema import MIGRATIONS, metadata
 
 
@@ -109,3 +110,15 @@ def test_many_items_get_their_ids_in_order(tmp_path: Path) -> None:
     assert [a.key for a in store.articles_by_numbers("s", numbers[::7])] == [
         f"k{n}" for n in range(0, 1000, 7)
     ]
+
+
+def test_sqlite_keeps_statement_journals_in_memory_with_a_larger_page_cache(
+    tmp_path: Path,
+) -> None:
+    engine = open_engine(f"sqlite:///{tmp_path / 'x.db'}")
+    with engine.connect() as conn:
+        settings = [
+            conn.exec_driver_sql(f"PRAGMA {name}").scalar()
+            for name in ("journal_mode", "foreign_keys", "temp_store", "cache_size")
+        ]
+    assert settings == ["wal", 1, 2, -CACHE_KIB]  # temp_store 2: MEMORY
