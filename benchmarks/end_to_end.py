@@ -361,10 +361,21 @@ def full_text(files: list[Path]) -> tuple[int, int]:
 # -- the run --------------------------------------------------------------------------------
 
 
+def compiled(*checkouts: Path) -> None:
+    """Each checkout's modules compiled to bytecode before it runs, as an installed package's
+    are (pip compiles the naive stack's libraries when it installs them): where
+    PYTHONDONTWRITEBYTECODE is set, a checkout would be compiled again at every start."""
+    import compileall
+
+    for checkout in checkouts:
+        compileall.compile_dir(checkout / "newsvault", quiet=1)
+
+
 def compare(feed_urls: list[str], total: int, tmp: Path, repeat: int, other: Path | None) -> None:
     from rich.console import Console
     from rich.table import Table
 
+    compiled(ROOT, *([other] if other is not None else []))
     feeds_file = tmp / "feeds.txt"
     feeds_file.write_text("\n".join(feed_urls))
     newsvault = str(Path(sys.executable).parent / "newsvault")
@@ -423,6 +434,7 @@ def profile(feed_urls: list[str], total: int, tmp: Path) -> None:
     from rich.console import Console
     from rich.table import Table
 
+    compiled(ROOT)
     out = tmp / "profile.json"
     archive = _newsvault_archive(tmp / "profiled", feed_urls)
     cpu_of(_me("--profile-child", str(archive), str(out)))

@@ -17,6 +17,7 @@ from urllib.parse import urlsplit
 from xml.sax.saxutils import escape, quoteattr
 
 import lxml.html
+import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
@@ -24,7 +25,7 @@ from newsvault.errors import FeedError, NoArticle
 from newsvault.extract.document import _parse, _parse_utf8
 from newsvault.extract.extractor import _PLACEHOLDER, _placeholder
 from newsvault.feeds import Feed, parse_feed
-from newsvault.links import has_unsafe_scheme, safe_links, web_url
+from newsvault.links import _parsed_web_url, has_unsafe_scheme, safe_links, web_url
 from newsvault.models import Article
 from newsvault.normalize import _block_in_p, sanitize_html, text_and_images
 from newsvault.publish.markdown import markdown_title, parse_article, plain_title, render_article
@@ -596,3 +597,34 @@ def test_a_utf8_page_parses_from_bytes_as_from_text(page: str) -> None:
 
     from_bytes = _tree_or_refusal(lambda: _parse_utf8(page.encode()) or _parse(pieces))
     assert from_bytes == _tree_or_refusal(lambda: _parse(pieces))
+
+
+# The URLs web_url passes without parsing must be those the parse would return unchanged.
+_URL_PIECES = st.sampled_from(
+    ["/", "?", "#", "%20", " ", "\t", "\x00", "\u200b", '"', "<", ">", "`", "\\", "^", "{",
+     "}", "|", "~", "'", "&amp;", "é", "x", ".", "@", ":", ":80", ":99999", "[::1]", "[", "]"]
+)  # fmt: skip
+_URL_STARTS = st.sampled_from(
+    ["http://", "https://", "HTTP://", "ftp://", "javascript:", "//", "", " http://"]
+)
+_URL_HOSTS = st.sampled_from(["news.example.com", "a.b-c", "例子", "a@b", "", "x:1", "[::1]"])
+
+
+@given(
+    st.tuples(_URL_STARTS, _URL_HOSTS, st.lists(_URL_PIECES, max_size=6).map("".join)).map("".join),
+    st.sampled_from(["", BASE]),
+)
+@share(2)
+def test_web_url_passes_only_what_its_parse_keeps_as_it_is(url: str, base: str) -> None:
+    assert web_url(url, base) == _parsed_web_url(url, base)
+
+
+@pytest.mark.parametrize(
+    "template",
+    ["http://news.example.com/a{}b", "https://news.example.com{}", "http://news{}example.com/",
+     "http://news.example.com/{}", "http{}://news.example.com/", "https://{}"],
+)  # fmt: skip
+def test_web_url_passes_no_character_its_parse_would_change(template: str) -> None:
+    for code in [*range(0x2100), 0x3000, 0xFEFF, 0xFFFD]:
+        url = template.format(chr(code))
+        assert web_url(url) == _parsed_web_url(url, ""), url
