@@ -147,17 +147,20 @@ def _me(*args: str) -> list[str]:
 def newsvault_from_child(checkout: str, archive: str) -> None:
     """`newsvault run` with the code of another checkout (before a change, say)."""
     sys.path.insert(0, checkout)
-    from newsvault import cli
+    try:  # as its installed command enters
+        from newsvault.entry import main
+    except ImportError:  # a checkout from before newsvault.entry
+        from newsvault.cli import main
 
     sys.argv = ["newsvault", "-a", archive, "run"]
-    cli.main()
+    main()
 
 
 def newsvault_floor_child(archive: str) -> None:
     """`newsvault run` with extraction taken out: every page "holds no article", so each
     item keeps its feed's summary (fetched, captured, stored, indexed and written all the
     same)."""
-    from newsvault import cli, pages, pipeline
+    from newsvault import entry, pages, pipeline
     from newsvault.errors import NoArticle
 
     def no_extraction(*args, **kwargs):
@@ -165,7 +168,7 @@ def newsvault_floor_child(archive: str) -> None:
 
     pages.extract = pipeline.extract = no_extraction
     sys.argv = ["newsvault", "-a", archive, "run"]
-    cli.main()
+    entry.main()
 
 
 # -- the naive stack -----------------------------------------------------------------------
@@ -339,11 +342,11 @@ def profile_child(archive: str, out: str) -> None:
 
     signal.signal(signal.SIGPROF, sample)
     signal.setitimer(signal.ITIMER_PROF, 0.002, 0.002)
-    from newsvault import cli
+    from newsvault import entry  # as the installed command enters
 
     sys.argv = ["newsvault", "-a", archive, "run"]
     with contextlib.suppress(SystemExit):  # its exit status is not what is measured
-        cli.main()
+        entry.main()
     signal.setitimer(signal.ITIMER_PROF, 0, 0)
     usage = resource.getrusage(resource.RUSAGE_SELF)
     # the interpreter's own start, before this function ran, was not sampled: add it

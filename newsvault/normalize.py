@@ -234,15 +234,17 @@ def traditional(text: str) -> bool:
     """Whether Chinese text is written in traditional characters: more of its characters
     change going to simplified than going to traditional."""
     sample = text[:2000]
-    to_simplified = sum(map(ne, sample, _opencc("t2s").convert(sample)))
+    to_simplified = sum(map(ne, sample, chinese_converter("t2s").convert(sample)))
     if not to_simplified:  # simplified text, most often: the other way need not be tried
         return False
-    to_traditional = sum(map(ne, sample, _opencc("s2t").convert(sample)))
+    to_traditional = sum(map(ne, sample, chinese_converter("s2t").convert(sample)))
     return to_simplified > to_traditional
 
 
 @cache
-def _opencc(config: str) -> opencc.OpenCC:
+def chinese_converter(config: str) -> opencc.OpenCC:
+    """OpenCC's converter for `config` ("t2s", "s2t"), one for the process: each loads its
+    dictionaries, 13 ms."""
     return opencc.OpenCC(config)
 
 

@@ -14,17 +14,12 @@ import unicodedata
 from functools import cache
 from pathlib import Path
 
-import opencc
+from newsvault.normalize import chinese_converter
 
 VARIANTS = Path(__file__).with_name("variants.toml")
 CJK = "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
 # Runs of Chinese characters, and runs of other letters and digits: (Chinese, other)
 TOKEN_KINDS = re.compile(rf"([{CJK}]+)|([^\W{CJK}_]+)")
-
-
-@cache
-def _converter(config: str = "t2s") -> opencc.OpenCC:
-    return opencc.OpenCC(config)
 
 
 @cache
@@ -41,7 +36,7 @@ def _variants() -> tuple[re.Pattern[str], dict[str, str]]:
 
 
 def _base(text: str) -> str:
-    return _converter().convert(unicodedata.normalize("NFKC", text)).casefold()
+    return chinese_converter("t2s").convert(unicodedata.normalize("NFKC", text)).casefold()
 
 
 def fold(text: str) -> str:
@@ -65,7 +60,7 @@ def surface_forms(query: str) -> set[str]:
     """The ways a query may be written in archived text: as typed, in either script, and
     every variant of the names it contains (for highlighting matches in the original)."""
     folded = fold(query)
-    traditional = _converter("s2t").convert
+    traditional = chinese_converter("s2t").convert
     forms = {query, folded, traditional(folded)}
     for group in variant_groups():
         if group[0] in folded:

@@ -56,7 +56,6 @@ from typing import Literal
 from urllib.parse import urlsplit
 
 import lxml.etree
-import opencc
 
 from newsvault.errors import (
     BadResponse,
@@ -72,7 +71,7 @@ from newsvault.extract import Extraction, RuleSet, extract, load_page
 from newsvault.extract.extractor import MIN_TEXT_UNITS
 from newsvault.fetch.client import Fetcher, Response
 from newsvault.fetch.guard import ip_literal
-from newsvault.normalize import canonical_url
+from newsvault.normalize import canonical_url, chinese_converter
 from newsvault.pages import PAGE_ACCEPT
 from newsvault.stories.fold import fold as fold_names
 from newsvault.stories.fold import tokens
@@ -143,15 +142,10 @@ def notices() -> tuple[Notice, ...]:
     return tuple(sorted(table, key=lambda notice: len(notice.folded), reverse=True))
 
 
-@cache
-def _t2s() -> opencc.OpenCC:
-    return opencc.OpenCC("t2s")
-
-
 def fold(text: str) -> str:
     """Text as notices are matched: NFKC, simplified script, case folded, no whitespace,
     帐 read as 账 (帐号 and 账号 are both in use, and t2s makes 帳號 帐号)."""
-    folded = _t2s().convert(unicodedata.normalize("NFKC", text)).casefold()
+    folded = chinese_converter("t2s").convert(unicodedata.normalize("NFKC", text)).casefold()
     return re.sub(r"\s+", "", folded.replace("帐", "账"))
 
 
