@@ -235,8 +235,8 @@ _END_OF_DOCUMENT_UTF8 = re.compile(
 
 def _parse_utf8(body: bytes) -> tuple[lxml.html.HtmlElement, bool] | None:
     """A page that is valid UTF-8, parsed from its bytes: the same tree as from its text, without
-    decoding it and lxml encoding it back (a sixth of the parse). None where the text path must
-    take it: a page too long to parse whole, or nested too deep."""
+    decoding it and lxml encoding it back (a seventh of loading a page). None where the text path
+    must take it: a page too long to parse whole, or nested too deep."""
     if len(body) > _COUNTED_AFTER_CHARS:
         return None
     data = _XML_DECLARATION_UTF8.sub(b"", body, count=1)

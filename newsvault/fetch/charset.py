@@ -20,8 +20,6 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Literal
 
-import charset_normalizer
-
 SNIFF_BYTES = 16 * 1024  # where a declaration may appear
 DETECT_BYTES = 64 * 1024  # how much detection reads
 DECODE_STEP = 64 * 1024  # bytes decoded at a time
@@ -234,6 +232,8 @@ def _single_byte(encoding: str | None) -> bool:
 
 
 def _detect(body: bytes) -> str | None:
+    import charset_normalizer  # 5 ms to import: only pages no label fits are detected
+
     best = charset_normalizer.from_bytes(body[:DETECT_BYTES]).best()
     return normalize_label(best.encoding) if best is not None else None
 
