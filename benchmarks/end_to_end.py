@@ -22,8 +22,12 @@ the server's own work, in this process, is not counted):
 
 `--profile` samples newsvault's run instead (SIGPROF on CPU time, every 2 ms, each
 sample charged to the stage of the innermost newsvault frame) and prints where the time goes.
+`--instructions` counts the instructions of newsvault's run (and of `--compare-with`'s) with
+valgrind's callgrind, all at once: a count the machine's load does not move, where CPU seconds
+on a shared machine move by a sixth between runs (about five minutes under valgrind).
 
     .venv/bin/python benchmarks/end_to_end.py [--feeds 8] [--items 50] [--profile]
+        [--instructions] [--repeat N] [--compare-with CHECKOUT]
 """
 
 from __future__ import annotations
@@ -455,11 +459,57 @@ def profile(feed_urls: list[str], total: int, tmp: Path) -> None:
     Console(width=120).print(table)
 
 
+def instructions(feed_urls: list[str], total: int, tmp: Path, other: Path | None) -> None:
+    """Instructions of `newsvault run` (this checkout's, and `other`'s) under callgrind, the
+    runs side by side (the count does not depend on what else the machine is doing)."""
+    import shutil
+
+    from rich.console import Console
+    from rich.table import Table
+
+    if shutil.which("valgrind") is None:
+        sys.exit("--instructions needs valgrind (Debian's package valgrind): not found")
+    trees = {"newsvault run": ROOT}
+    if other is not None:
+        trees[f"newsvault run, {other}"] = other
+    compiled(*trees.values())
+    env = {**os.environ, "PYTHONHASHSEED": "0"}  # the same dictionaries' order every run
+    running = {}
+    for n, (what, checkout) in enumerate(trees.items()):
+        archive = _newsvault_archive(tmp / f"counted-{n}", feed_urls, checkout)
+        command = [
+            "valgrind", "--tool=callgrind", f"--callgrind-out-file={tmp / f'counted-{n}.out'}",
+            *_me("--newsvault-from", str(checkout), str(archive)),
+        ]  # fmt: skip
+        process = subprocess.Popen(
+            command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, env=env
+        )
+        running[what] = (archive, process)
+    table = Table(title=f"instructions of newsvault run: {len(feed_urls)} feeds, {total} items")
+    for column in ("what", "articles", "billions of instructions", "× this checkout"):
+        table.add_column(column, justify="left" if column == "what" else "right")
+    counts: dict[str, tuple[int, int]] = {}
+    with Console(width=120).status(f"{len(running)} runs under valgrind (minutes)"):
+        for what, (archive, process) in running.items():
+            _, errors = process.communicate()
+            found = re.search(r"Collected : (\d+)", errors)
+            if process.returncode != 0 or found is None:
+                sys.exit(f"{what} under valgrind failed ({process.returncode}):\n{errors[-3000:]}")
+            counts[what] = (int(found.group(1)), len(list((archive / "articles").rglob("*.md"))))
+    ours = counts["newsvault run"][0]
+    for what, (count, files) in counts.items():
+        table.add_row(what, str(files), f"{count / 1e9:.2f}", f"{count / ours:.3f}")
+    Console(width=120).print(table)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--feeds", type=int, default=8, help="half Chinese, half English")
     parser.add_argument("--items", type=int, default=50, help="items per feed")
     parser.add_argument("--profile", action="store_true", help="where newsvault's time goes")
+    parser.add_argument(
+        "--instructions", action="store_true", help="instructions counted by valgrind instead"
+    )
     parser.add_argument("--repeat", type=int, default=1, help="runs of each, the fastest kept")
     parser.add_argument(
         "--compare-with", type=Path, metavar="CHECKOUT", help="newsvault's code there too"
@@ -491,6 +541,8 @@ def main() -> None:
         total = args.feeds * args.items
         if args.profile:
             profile(feed_urls, total, Path(tmp))
+        elif args.instructions:
+            instructions(feed_urls, total, Path(tmp), args.compare_with)
         else:
             compare(feed_urls, total, Path(tmp), args.repeat, args.compare_with)
 
