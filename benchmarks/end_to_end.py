@@ -65,6 +65,8 @@ SUMMARY = {"zh": "这是新闻摘要", "en": "The summary of story"}  # an artic
 def recorded_pages() -> dict[str, list[bytes]]:
     gne = sorted((DATASETS / "gne-pages").glob("*/*.html"))
     scrapinghub = sorted((DATASETS / "scrapinghub" / "html").glob("*.html.gz"))
+    if not gne or not scrapinghub:
+        sys.exit(f"end_to_end.py: no recorded pages in {DATASETS} (put ../shared beside it)")
     return {
         "zh": [p.read_bytes() for p in gne],
         "en": [gzip.decompress(p.read_bytes()) for p in scrapinghub],
