@@ -300,6 +300,23 @@ def test_long_pages_parsed_whole_then_counted_give_the_counted_tree(
         assert lxml.html.tostring(whole) == lxml.html.tostring(counted)
 
 
+def test_a_page_with_more_text_than_the_peers_bound_is_cut_to_it(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    from newsvault.extract.extractor import PEER_CHARS
+
+    filler = '<p class="filler-paragraph">' + "另一段填充的文字，" * 11 + "</p>"  # 99 of text
+    # more text than the bound; a longer page with less text; a page shorter than the bound
+    for paragraphs, cut in ((PEER_CHARS // 99 + 100, True), (PEER_CHARS // 99 - 300, False)):
+        for markup in (filler, filler.replace(' class="filler-paragraph"', "")):
+            caplog.clear()
+            page = f"<html><body><h1>标题</h1>{ARTICLE_TEXT}{markup * paragraphs}</body></html>"
+            if not cut and markup != filler:
+                assert len(page) <= PEER_CHARS
+            extract(page.encode(), "https://news.example.com/long")
+            assert ("the article is looked for in the first" in caplog.text) == cut, paragraphs
+
+
 def test_a_page_past_the_node_cap_is_read_to_it(caplog: pytest.LogCaptureFixture) -> None:
     from newsvault.extract.document import MAX_NODES
 

@@ -72,6 +72,9 @@ class Page:
     url: str  # the article's own URL: the original when the page is an archive's copy
     tree: lxml.html.HtmlElement
     encoding: str
+    # the page's length, no less than its characters of text (no codec, entity or clean-up
+    # makes more characters than it reads)
+    chars: int
     wrapper: str | None = None  # "web.archive.org" or "archive.today" for an archive's copy
 
     @property
@@ -110,7 +113,7 @@ def load_page(body: bytes | str, url: str, content_type: str | None = None) -> P
     tree, read_all = parsed or _parse(pieces)
     if not read_all:
         log.warning("%s: only the first %s elements and attributes are read", url, f"{MAX_NODES:,}")
-    page = Page(url=url, tree=tree, encoding=encoding)
+    page = Page(url=url, tree=tree, encoding=encoding, chars=len(body))
     _unwrap_archive_copy(page)
     return page
 

@@ -151,7 +151,7 @@ def _extract_page(page: Page, rule: Rule | None, finder: FinderParams | str) -> 
     full_text = _lines_of(tree)
     lxml.etree.strip_elements(tree, *_FRAME, with_tail=False)
     found.title = found.title or md.find_title(tree, meta, ld)
-    if _keep_first_part(tree):
+    if _keep_first_part(tree, page.chars):
         log.warning(
             "%s: the article is looked for in the first %s elements and attributes and %s "
             "characters of the page",
@@ -160,7 +160,7 @@ def _extract_page(page: Page, rule: Rule | None, finder: FinderParams | str) -> 
             f"{PEER_CHARS:,}",
         )
     if body is not None:
-        _keep_first_part(body)
+        _keep_first_part(body, page.chars)
     peers = body is None and not isinstance(finder, FinderParams)
     # the link texts a list page is made of: the page's, or the region's when the finder (which
     # keeps links) chose it
@@ -680,11 +680,12 @@ def _first_chars(texts: list[str], most: int) -> list[str]:
     return kept
 
 
-def _keep_first_part(root: lxml.html.HtmlElement) -> bool:
+def _keep_first_part(root: lxml.html.HtmlElement, most_chars: int) -> bool:
     """Cut `root` in place after its first PEER_NODES elements and attributes and PEER_CHARS
     characters of text; whether it was cut. Readability, trafilatura and htmldate each copy
-    the tree they are given several times over, and no article is that long."""
-    if _fits(root):
+    the tree they are given several times over, and no article is that long. `most_chars`: a
+    bound on its characters of text (the page's length)."""
+    if _fits(root, most_chars):
         return False
     end = _end_of_first_part(root)
     if end is None:
@@ -705,11 +706,14 @@ def _keep_first_part(root: lxml.html.HtmlElement) -> bool:
     return True
 
 
-def _fits(root: lxml.html.HtmlElement) -> bool:
+def _fits(root: lxml.html.HtmlElement, most_chars: int) -> bool:
     """Whether all of `root` is within the first part, counted by libxml2 (nearly every page is:
-    walking it in Python would cost more than the body finder)."""
+    walking it in Python would cost more than the body finder); its text is not measured when
+    the page is too short to hold more than PEER_CHARS of it."""
     nodes = 1 + len(root.attrib) + root.xpath("count(.//*) + count(.//@*)")
-    return nodes <= PEER_NODES and root.xpath("string-length(.)") <= PEER_CHARS
+    if nodes > PEER_NODES:
+        return False
+    return most_chars <= PEER_CHARS or root.xpath("string-length(.)") <= PEER_CHARS
 
 
 def _end_of_first_part(
