@@ -29,7 +29,7 @@ import lxml.etree
 import lxml.html
 
 from newsvault.errors import NoArticle
-from newsvault.fetch.charset import DECODE_STEP, Charset, choose_charset, iter_decode
+from newsvault.fetch.charset import DECODE_STEP, choose_charset, iter_decode
 from newsvault.normalize import ELEMENT_CLASSES
 
 log = logging.getLogger(__name__)
@@ -99,8 +99,8 @@ def load_page(body: bytes | str, url: str, content_type: str | None = None) -> P
         _refuse_non_html(body, content_type)
         charset = choose_charset(body, content_type, kind="html")
         encoding = charset.encoding
-        plain_utf8 = charset == Charset("utf-8", charset.source)
-        parsed = _parse_utf8(body) if plain_utf8 else None
+        strict_utf8 = charset.encoding == "utf-8" and charset.errors == "strict"
+        parsed = _parse_utf8(body) if strict_utf8 and not charset.skip else None
 
         def pieces() -> Iterator[str]:
             return iter_decode(body, charset)
@@ -249,12 +249,7 @@ def _parse_utf8(body: bytes) -> tuple[lxml.html.HtmlElement, bool] | None:
     start = data.lstrip(_ASCII_SPACE)[:1]
     if not start or (start >= b"\x80" and data.decode("utf-8").isspace()):
         raise NoArticle("the page is empty")
-    parser = lxml.etree.HTMLParser(
-        huge_tree=True, remove_comments=True, remove_pis=True, encoding="utf-8"
-    )
-    parser.set_element_class_lookup(ELEMENT_CLASSES)
-    parser.feed(data)
-    tree, too_deep, _ = _close(parser, True)
+    tree, too_deep, _ = _parse_all([data], encoding="utf-8")
     if too_deep or (len(data) > _UNCOUNTED_CHARS and _nodes(tree) > MAX_NODES):
         return None
     if tree is None or not len(tree):
@@ -266,8 +261,13 @@ def _nodes(tree: lxml.html.HtmlElement | None) -> int:
     return 0 if tree is None else int(tree.xpath("count(//*) + count(//@*)"))
 
 
-def _parse_all(pieces: list[str]) -> tuple[lxml.html.HtmlElement | None, bool, bool]:
-    parser = lxml.etree.HTMLParser(huge_tree=True, remove_comments=True, remove_pis=True)
+def _parse_all(
+    pieces: list[str] | list[bytes], encoding: str | None = None
+) -> tuple[lxml.html.HtmlElement | None, bool, bool]:
+    """Text pieces, or bytes in `encoding`, parsed whole: (tree, nested too deep, True)."""
+    parser = lxml.etree.HTMLParser(
+        huge_tree=True, remove_comments=True, remove_pis=True, encoding=encoding
+    )
     parser.set_element_class_lookup(ELEMENT_CLASSES)
     for piece in pieces:
         parser.feed(piece)
